@@ -1,0 +1,39 @@
+/*
+ * buf.h - a growable byte buffer, always NUL-terminated.
+ *
+ * Used wherever text is assembled piece by piece: request bodies, replies
+ * that stream in, message files.  Initialise with MLB_BUF_INIT.
+ */
+#ifndef MLB_BUF_H
+#define MLB_BUF_H
+
+#include <stddef.h>
+
+struct mlb_buf {
+	char *s;	/* the bytes, NUL-terminated once anything was added */
+	size_t len;
+	size_t cap;
+};
+
+#define MLB_BUF_INIT { NULL, 0, 0 }
+
+/* Make room for n more bytes. */
+void mlb_buf_grow(struct mlb_buf *b, size_t n);
+/* Append len bytes. */
+void mlb_buf_add(struct mlb_buf *b, const void *data, size_t len);
+/* Append a NUL-terminated string. */
+void mlb_buf_adds(struct mlb_buf *b, const char *s);
+/* Append one byte. */
+void mlb_buf_addc(struct mlb_buf *b, char c);
+/* Append printf-formatted text. */
+void mlb_buf_addf(struct mlb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Empty the buffer, keeping its memory. */
+void mlb_buf_reset(struct mlb_buf *b);
+/* The contents as a string ("" when empty); never NULL. */
+const char *mlb_buf_str(const struct mlb_buf *b);
+/* Hand the string to the caller (who frees it) and empty the buffer. */
+char *mlb_buf_detach(struct mlb_buf *b);
+/* Free the memory. */
+void mlb_buf_free(struct mlb_buf *b);
+
+#endif

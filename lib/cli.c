@@ -1,0 +1,144 @@
+#include <stdio.h>
+#include "cli.h"
+#include "msg.h"
+
+#include <json-c/json.h>
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef MLB_VERSION
+#define MLB_VERSION "0.0.0"
+#endif
+
+static const char *usage_text = "";
+static int output_mode = -1;	/* -1 not chosen, 0 text, 1 json */
+static char **cli_argv;
+static int cli_argc;
+
+void mlb_cli_init(int argc, char **argv, const char *usage)
+{
+	cli_argc = argc;
+	cli_argv = argv;
+	mlb_set_progname(argv[0]);
+	usage_text = usage;
+	/* A closed pipe must be an error we can report and clean up after, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	/* Costs and rates read better as 0.000123 than as 0.00012299999999999998. */
+	json_c_set_serialization_double_format("%.10g", JSON_C_OPTION_GLOBAL);
+	/* Say which option was bad ourselves, in our own style. */
+	opterr = 0;
+}
+
+void mlb_usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+void mlb_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mlb_vreport("", fmt, ap);
+	va_end(ap);
+	mlb_usage(stderr);
+	exit(MLB_EXIT_USAGE);
+}
+
+/* The argument getopt_long just stumbled on (it leaves optopt 0 for long options). */
+static const char *offending(void)
+{
+	if (optind > 0 && optind <= cli_argc && cli_argv[optind - 1])
+		return cli_argv[optind - 1];
+	return "?";
+}
+
+int mlb_cli_option(int c)
+{
+	switch (c) {
+	case 'h':
+		mlb_usage(stdout);
+		exit(mlb_cli_finish(MLB_EXIT_OK));
+	case MLB_OPT_VERSION:
+		printf("%s %s\n", mlb_progname, MLB_VERSION);
+		exit(mlb_cli_finish(MLB_EXIT_OK));
+	case MLB_OPT_JSON:
+		output_mode = 1;
+		return 1;
+	case MLB_OPT_TEXT:
+		output_mode = 0;
+		return 1;
+	case ':':
+		if (optopt && optopt < 0x100)
+			mlb_usage_error("option '-%c' needs a value", optopt);
+		mlb_usage_error("option '%s' needs a value", offending());
+	case '?':
+		if (optopt && optopt < 0x100)
+			mlb_usage_error("unknown option '-%c'", optopt);
+		mlb_usage_error("unknown option '%s'", offending());
+	}
+	return 0;
+}
+
+int mlb_cli_tty(void)
+{
+	static int tty = -1;
+
+	if (tty < 0)
+		tty = isatty(STDOUT_FILENO);
+	return tty;
+}
+
+int mlb_cli_json(void)
+{
+	if (output_mode < 0)
+		return !mlb_cli_tty();
+	return output_mode;
+}
+
+int mlb_cli_color(void)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return !mlb_cli_json() && mlb_cli_tty() && !(nc && *nc);
+}
+
+int mlb_cli_finish(int status)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (errno == EPIPE)
+			return status;	/* the reader went away: not our failure */
+		mlb_error("cannot write output: %s", strerror(errno));
+		return status ? status : MLB_EXIT_FAIL;
+	}
+	return status;
+}
+
+double mlb_parse_seconds(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0)
+		return -1;
+	return v;
+}
+
+long mlb_parse_long(const char *s, long min, long max, int *ok)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	*ok = !(errno || end == s || *end || v < min || v > max);
+	return *ok ? v : -1;
+}

@@ -1,0 +1,37 @@
+#include "clock.h"
+
+#include <stdio.h>
+#include <stddef.h>
+#include <time.h>
+
+int64_t mlb_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t mlb_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void mlb_rfc3339(char *out, int64_t ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+
+	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+void mlb_now_rfc3339(char *out)
+{
+	mlb_rfc3339(out, mlb_wall_ms());
+}

@@ -1,0 +1,19 @@
+/*
+ * clock.h - time as the tools need it: a monotonic clock for latencies and
+ * deadlines, and RFC 3339 UTC timestamps with milliseconds for events.
+ */
+#ifndef MLB_CLOCK_H
+#define MLB_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds on a monotonic clock (for intervals only). */
+int64_t mlb_mono_ms(void);
+/* Milliseconds since the Unix epoch. */
+int64_t mlb_wall_ms(void);
+/* Format ms since the epoch as "2026-11-22T02:22:15.123Z" into out (at least 32 bytes). */
+void mlb_rfc3339(char *out, int64_t ms);
+/* The current time as an RFC 3339 UTC timestamp into out (at least 32 bytes). */
+void mlb_now_rfc3339(char *out);
+
+#endif

@@ -1,0 +1,528 @@
+#include "config.h"
+#include "buf.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef MLB_SHARE_DEFAULT
+#define MLB_SHARE_DEFAULT "/usr/local/share/mlb"
+#endif
+
+struct mlb_config {
+	git_config *git;
+	struct mlb_provider *providers;
+	size_t nproviders;
+};
+
+static const char *kind_names[] = { "openai", "gemini", "anthropic" };
+
+const char *mlb_kind_name(enum mlb_kind k)
+{
+	return kind_names[k];
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *mlb_share_dir(void)
+{
+	static char dir[PATH_MAX];
+	const char *env = getenv("MLB_SHARE_DIR");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (*dir)
+		return dir;
+	if (env && *env) {
+		snprintf(dir, sizeof(dir), "%s", env);
+		return dir;
+	}
+	/* bin/../share/mlb serves both the build tree and an installed prefix. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			if (snprintf(dir, sizeof(dir), "%s/../share/mlb", exe) < (int)sizeof(dir) && is_dir(dir))
+				return dir;
+		}
+	}
+	snprintf(dir, sizeof(dir), "%s", MLB_SHARE_DEFAULT);
+	return dir;
+}
+
+static char *xdg_dir(const char *var, const char *fallback)
+{
+	const char *base = getenv(var);
+	const char *home = getenv("HOME");
+
+	if (base && *base == '/')
+		return mlb_xasprintf("%s/mlb", base);
+	return mlb_xasprintf("%s/%s/mlb", home && *home ? home : ".", fallback);
+}
+
+char *mlb_config_dir(void)
+{
+	return xdg_dir("XDG_CONFIG_HOME", ".config");
+}
+
+char *mlb_home_dir(void)
+{
+	const char *home = getenv("MLB_HOME");
+
+	if (home && *home)
+		return mlb_xstrdup(home);
+	return xdg_dir("XDG_DATA_HOME", ".local/share");
+}
+
+char *mlb_config_path(void)
+{
+	const char *env = getenv("MLB_CONFIG");
+	char *dir, *path;
+
+	if (env && *env)
+		return mlb_xstrdup(env);
+	dir = mlb_config_dir();
+	path = mlb_xasprintf("%s/config", dir);
+	free(dir);
+	return path;
+}
+
+static const char *git_message(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown error";
+}
+
+/*
+ * git-config names cannot hold '_', but DESIGN.md and users write base_url.
+ * Give libgit2 a copy with '_' removed from key names (names are
+ * case-insensitive, so base_url reads as baseurl = baseUrl), line for line so
+ * that its error messages still point at the user's lines.
+ */
+static char *normalised_copy(const char *path, int *err)
+{
+	FILE *in = fopen(path, "r"), *out;
+	char line[8192], *tmp;
+	int fd;
+	const char *tmpdir = getenv("TMPDIR");
+
+	*err = 0;
+	if (!in) {
+		if (errno != ENOENT)
+			*err = errno;
+		return NULL;
+	}
+	tmp = mlb_xasprintf("%s/mlb-config.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	fd = mkstemp(tmp);
+	if (fd < 0 || !(out = fdopen(fd, "w"))) {
+		*err = errno;
+		if (fd >= 0)
+			close(fd);
+		fclose(in);
+		free(tmp);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), in)) {
+		char *p = line + strspn(line, " \t");
+
+		if (*p != '[' && *p != '#' && *p != ';') {
+			char *stop = p + strcspn(p, "= \t\r\n");
+
+			for (char *q = p; q < stop; q++)
+				if (*q == '_')
+					memmove(q, q + 1, strlen(q)), stop--, q--;
+		}
+		fputs(line, out);
+	}
+	fclose(in);
+	if (fclose(out) != 0) {
+		*err = errno;
+		unlink(tmp);
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
+static int add_file(git_config *cfg, const char *path, git_config_level_t level)
+{
+	int err;
+	char *copy = normalised_copy(path, &err);
+	int ret = 0;
+
+	if (!copy) {
+		if (err)
+			return mlb_error("cannot read '%s': %s", path, strerror(err));
+		return 0;	/* no such file: nothing to add */
+	}
+	if (git_config_add_file_ondisk(cfg, copy, level, NULL, 0) < 0) {
+		/* libgit2 names the temporary copy; name the user's file instead. */
+		const char *msg = git_message(), *in = strstr(msg, " (in ");
+
+		ret = mlb_error("cannot parse '%s': %.*s%s", path,
+				in ? (int)(in - msg) : (int)strlen(msg), msg,
+				in && strrchr(in, ':') ? strrchr(in, ':') : "");
+	}
+	unlink(copy);
+	free(copy);
+	return ret;
+}
+
+static int find_provider(const struct mlb_config *c, const char *name, size_t len)
+{
+	for (size_t i = 0; i < c->nproviders; i++)
+		if (strlen(c->providers[i].name) == len && !memcmp(c->providers[i].name, name, len))
+			return (int)i;
+	return -1;
+}
+
+static int collect_provider(const git_config_entry *e, void *ctx)
+{
+	struct mlb_config *c = ctx;
+	const char *sub = e->name + strlen("provider.");
+	const char *dot = strrchr(sub, '.');
+
+	if (!dot || dot == sub || find_provider(c, sub, (size_t)(dot - sub)) >= 0)
+		return 0;
+	c->providers = mlb_xrealloc(c->providers, (c->nproviders + 1) * sizeof(*c->providers));
+	memset(&c->providers[c->nproviders], 0, sizeof(*c->providers));
+	c->providers[c->nproviders++].name = mlb_xstrndup(sub, (size_t)(dot - sub));
+	return 0;
+}
+
+static char *provider_setting(const struct mlb_config *c, const char *name, const char *key)
+{
+	char *full = mlb_xasprintf("provider.%s.%s", name, key);
+	char *v = mlb_config_str(c, full);
+
+	free(full);
+	if (v && !*v) {
+		free(v);
+		v = NULL;
+	}
+	return v;
+}
+
+static int fill_provider(struct mlb_config *c, struct mlb_provider *p)
+{
+	char *kind = provider_setting(c, p->name, "kind");
+	const char *env;
+	size_t n;
+
+	p->base_url = provider_setting(c, p->name, "baseurl");
+	p->base_url_env = provider_setting(c, p->name, "baseurlenv");
+	p->key_env = provider_setting(c, p->name, "keyenv");
+	p->key_cmd = provider_setting(c, p->name, "keycmd");
+	p->kind = MLB_KIND_OPENAI;
+	if (kind) {
+		size_t k;
+
+		for (k = 0; k < 3 && strcmp(kind, kind_names[k]); k++)
+			;
+		if (k == 3) {
+			mlb_error("provider '%s': unknown kind '%s'; use openai, gemini or anthropic", p->name, kind);
+			free(kind);
+			return -1;
+		}
+		p->kind = (enum mlb_kind)k;
+		free(kind);
+	}
+	env = p->base_url_env ? getenv(p->base_url_env) : NULL;
+	if (env && *env) {
+		free(p->base_url);
+		p->base_url = mlb_xstrdup(env);
+	}
+	if (!p->base_url)
+		return mlb_error("provider '%s' has no base URL; set provider.%s.baseUrl in %s",
+				 p->name, p->name, "the configuration");
+	n = strlen(p->base_url);
+	while (n > 0 && p->base_url[n - 1] == '/')
+		p->base_url[--n] = '\0';
+	return 0;
+}
+
+struct mlb_config *mlb_config_load(void)
+{
+	struct mlb_config *c = mlb_xcalloc(1, sizeof(*c));
+	char *table = mlb_xasprintf("%s/providers", mlb_share_dir());
+	char *user = mlb_config_path();
+	int bad = 0;
+
+	git_libgit2_init();
+	if (git_config_new(&c->git) < 0)
+		mlb_die(MLB_EXIT_FAIL, "cannot set up configuration: %s", git_message());
+	if (access(table, R_OK) != 0) {
+		bad = mlb_error("cannot read the provider table '%s'; set MLB_SHARE_DIR to the share/mlb directory", table);
+	} else {
+		bad |= add_file(c->git, table, GIT_CONFIG_LEVEL_SYSTEM);
+		bad |= add_file(c->git, user, GIT_CONFIG_LEVEL_GLOBAL);
+	}
+	free(table);
+	free(user);
+	if (!bad)
+		git_config_foreach_match(c->git, "^provider\\..*\\.", collect_provider, c);
+	for (size_t i = 0; !bad && i < c->nproviders; i++)
+		bad |= fill_provider(c, &c->providers[i]);
+	if (bad) {
+		mlb_config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void mlb_config_free(struct mlb_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nproviders; i++) {
+		free(c->providers[i].name);
+		free(c->providers[i].base_url);
+		free(c->providers[i].base_url_env);
+		free(c->providers[i].key_env);
+		free(c->providers[i].key_cmd);
+	}
+	free(c->providers);
+	git_config_free(c->git);
+	free(c);
+	git_libgit2_shutdown();
+}
+
+size_t mlb_config_nproviders(const struct mlb_config *c)
+{
+	return c->nproviders;
+}
+
+const struct mlb_provider *mlb_config_provider_at(const struct mlb_config *c, size_t i)
+{
+	return i < c->nproviders ? &c->providers[i] : NULL;
+}
+
+const struct mlb_provider *mlb_config_provider(const struct mlb_config *c, const char *name)
+{
+	int i = find_provider(c, name, strlen(name));
+
+	return i < 0 ? NULL : &c->providers[i];
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+	if (lb >= 63 || la >= 63)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(*prev));
+	}
+	return prev[lb];
+}
+
+static const char *nearest_provider(const struct mlb_config *c, const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = 3;	/* further than two edits is no suggestion */
+
+	for (size_t i = 0; i < c->nproviders; i++) {
+		size_t d = edit_distance(name, c->providers[i].name);
+
+		if (d < best_d) {
+			best_d = d;
+			best = c->providers[i].name;
+		}
+	}
+	return best;
+}
+
+int mlb_model_resolve(const struct mlb_config *c, const char *spec, struct mlb_model *out)
+{
+	const char *colon = strchr(spec, ':');
+	char *name;
+	const struct mlb_provider *p;
+
+	memset(out, 0, sizeof(*out));
+	if (!colon || colon == spec || !colon[1])
+		return mlb_error("model '%s' is not provider:model; write it as e.g. openai:%s",
+				 spec, colon ? colon + 1 : spec);
+	name = mlb_xstrndup(spec, (size_t)(colon - spec));
+	p = mlb_config_provider(c, name);
+	if (!p) {
+		const char *near = nearest_provider(c, name);
+
+		if (near)
+			mlb_error("unknown provider '%s' (did you mean '%s'?)", name, near);
+		else
+			mlb_error("unknown provider '%s'; 'mlb-models' lists providers, and the config file adds them", name);
+		free(name);
+		return -1;
+	}
+	free(name);
+	out->provider = p;
+	out->spec = mlb_xstrdup(spec);
+	out->id = mlb_xstrdup(colon + 1);
+	return 0;
+}
+
+void mlb_model_clear(struct mlb_model *m)
+{
+	free(m->spec);
+	free(m->id);
+	memset(m, 0, sizeof(*m));
+}
+
+static char *run_key_cmd(const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	struct mlb_buf b = MLB_BUF_INIT;
+	char chunk[512];
+	size_t n;
+
+	if (!p)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		mlb_buf_add(&b, chunk, n);
+	if (pclose(p) != 0) {
+		mlb_buf_free(&b);
+		return NULL;
+	}
+	/* Only the first line: password managers print more after it. */
+	if (b.s)
+		b.s[strcspn(b.s, "\r\n")] = '\0';
+	if (!b.s || !*b.s) {
+		mlb_buf_free(&b);
+		return NULL;
+	}
+	return mlb_buf_detach(&b);
+}
+
+char *mlb_provider_key(const struct mlb_provider *p, char **missing)
+{
+	const char *v = p->key_env ? getenv(p->key_env) : NULL;
+	char *key;
+
+	*missing = NULL;
+	if (v && *v)
+		return mlb_xstrdup(v);
+	if (p->key_cmd) {
+		key = run_key_cmd(p->key_cmd);
+		if (key)
+			return key;
+		*missing = mlb_xasprintf("provider.%s.keyCmd failed or printed nothing", p->name);
+		return NULL;
+	}
+	if (p->key_env)
+		*missing = mlb_xasprintf("set %s to the %s API key", p->key_env, p->name);
+	return NULL;
+}
+
+char *mlb_config_str(const struct mlb_config *c, const char *key)
+{
+	git_buf b = { 0 };
+	char *v;
+
+	if (git_config_get_string_buf(&b, c->git, key) < 0) {
+		git_error_clear();
+		return NULL;
+	}
+	v = mlb_xstrdup(b.ptr);
+	git_buf_dispose(&b);
+	return v;
+}
+
+int mlb_config_double(const struct mlb_config *c, const char *key, double def, double *out)
+{
+	char *v = mlb_config_str(c, key), *end;
+
+	*out = def;
+	if (!v)
+		return 0;
+	errno = 0;
+	*out = strtod(v, &end);
+	if (errno || end == v || *end) {
+		mlb_error("configuration '%s' is '%s'; it must be a number", key, v);
+		free(v);
+		*out = def;
+		return -1;
+	}
+	free(v);
+	return 0;
+}
+
+struct multi_ctx {
+	char **v;
+	size_t n;
+};
+
+static int collect_multi(const git_config_entry *e, void *ctx)
+{
+	struct multi_ctx *m = ctx;
+
+	m->v = mlb_xrealloc(m->v, (m->n + 2) * sizeof(*m->v));
+	m->v[m->n++] = mlb_xstrdup(e->value);
+	m->v[m->n] = NULL;
+	return 0;
+}
+
+size_t mlb_config_multi(const struct mlb_config *c, const char *key, char ***out)
+{
+	struct multi_ctx m = { NULL, 0 };
+
+	if (git_config_get_multivar_foreach(c->git, key, NULL, collect_multi, &m) < 0)
+		git_error_clear();
+	if (!m.v)
+		m.v = mlb_xcalloc(1, sizeof(*m.v));
+	*out = m.v;
+	return m.n;
+}
+
+struct each_ctx {
+	int (*fn)(const char *, const char *, void *);
+	void *ctx;
+};
+
+static int each_entry(const git_config_entry *e, void *ctx)
+{
+	struct each_ctx *ec = ctx;
+
+	return ec->fn(e->name, e->value, ec->ctx);
+}
+
+int mlb_config_each(const struct mlb_config *c, const char *re,
+		    int (*fn)(const char *name, const char *value, void *ctx), void *ctx)
+{
+	struct each_ctx ec = { fn, ctx };
+
+	return git_config_foreach_match(c->git, re, each_entry, &ec);
+}
+
+void mlb_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}

@@ -1,0 +1,519 @@
+/*
+ * diff.c - token diff with Myers' O(ND) algorithm in linear space.
+ *
+ * The steps: cut both texts into tokens, intern every token as an integer
+ * so that comparing tokens is comparing integers, mark the tokens that are
+ * not part of a longest common subsequence, then walk both marked sequences
+ * and emit one op per run of equal, deleted or inserted tokens.
+ *
+ * The comparison follows Myers, "An O(ND) Difference Algorithm and Its
+ * Variations" (1986), section 4b: search forward from the start and
+ * backward from the end at the same time until the two searches meet on a
+ * "middle snake", split the problem there and recurse.  The code keeps the
+ * shape of GNU diff's diffseq.h so that it can be checked against it.
+ *
+ * Cost cap: a minimal diff of two unrelated texts costs O(N*D) = O(N^2).
+ * Once the edit cost in one sub-problem exceeds a bound of about
+ * 2*sqrt(N) (at least 256), the search stops and splits at the diagonal
+ * that has got furthest so far, as GNU diff does when a diff becomes "too
+ * expensive".  Both halves are still diffed, so the result stays a valid
+ * diff; it is just no longer guaranteed to be minimal.
+ */
+#include "diff.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One text cut into tokens: token i is text[off[i] .. off[i+1]). */
+struct seq {
+	const char *text;
+	size_t n;		/* number of tokens */
+	size_t *off;		/* n + 1 offsets */
+	size_t *id;		/* interned token numbers */
+	unsigned char *chg;	/* 1 if token i is deleted (a) or inserted (b) */
+};
+
+/* A distinct token seen while interning. */
+struct uniq {
+	const char *p;
+	size_t len;
+	uint64_t hash;
+};
+
+/* Open-addressing table: slot holds 1 + index into u, 0 when empty. */
+struct intern {
+	size_t *slot;
+	size_t mask;
+	struct uniq *u;
+	size_t nu;
+};
+
+/* Shared state of one comparison. */
+struct ctx {
+	const size_t *x, *y;		/* token ids of a and b */
+	unsigned char *xchg, *ychg;
+	ptrdiff_t *fd, *bd;		/* forward and backward V arrays, by diagonal */
+	ptrdiff_t too_expensive;	/* the edit cost at which diag() gives up */
+};
+
+/* Where diag() split a sub-problem, and which halves are known cheap. */
+struct part {
+	ptrdiff_t xmid, ymid;
+	bool lo_minimal, hi_minimal;
+};
+
+static bool is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * Length of the UTF-8 sequence at s (n bytes left), or 1 when it is not a
+ * well-formed one (Unicode table 3-7: no overlongs, surrogates or values
+ * past U+10FFFF), so that any byte string still cuts into tokens.
+ */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t k, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		k = 2;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		k = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		k = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 1;
+	}
+	if (n < k || s[1] < lo || s[1] > hi)
+		return 1;
+	for (i = 2; i < k; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 1;
+	return k;
+}
+
+/* Offset just past the token that starts at offset i of s. */
+static size_t token_end(const char *s, size_t len, size_t i, enum mlb_diff_unit unit)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	const char *nl;
+	bool space;
+
+	switch (unit) {
+	case MLB_DIFF_LINES:
+		nl = memchr(s + i, '\n', len - i);
+		return nl ? (size_t)(nl - s) + 1 : len;
+	case MLB_DIFF_CHARS:
+		return i + utf8_len(u + i, len - i);
+	case MLB_DIFF_WORDS:
+	default:
+		space = is_space(u[i]);
+		for (i++; i < len && is_space(u[i]) == space; i++)
+			;
+		return i;
+	}
+}
+
+/* Cut s into tokens: count them first so that off is allocated once. */
+static int tokenise(struct seq *q, const char *s, size_t len, enum mlb_diff_unit unit)
+{
+	size_t i, n = 0;
+
+	q->text = s;
+	for (i = 0; i < len; i = token_end(s, len, i, unit))
+		n++;
+	q->n = n;
+	q->off = malloc((n + 1) * sizeof(*q->off));
+	q->id = malloc((n ? n : 1) * sizeof(*q->id));
+	q->chg = calloc(n ? n : 1, 1);
+	if (!q->off || !q->id || !q->chg)
+		return -1;
+	n = 0;
+	for (i = 0; i < len; i = token_end(s, len, i, unit))
+		q->off[n++] = i;
+	q->off[n] = len;
+	return 0;
+}
+
+/* FNV-1a: simple, and good enough for short tokens of text. */
+static uint64_t hash_bytes(const char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	while (len--) {
+		h ^= (unsigned char)*p++;
+		h *= 0x100000001b3u;
+	}
+	return h;
+}
+
+static int intern_init(struct intern *t, size_t ntokens)
+{
+	size_t cap = 16;
+
+	/* At most half full, so probe runs stay short. */
+	while (cap / 2 < ntokens) {
+		if (cap > SIZE_MAX / 4 / sizeof(*t->slot))
+			return errno = ENOMEM, -1;
+		cap *= 2;
+	}
+	t->slot = calloc(cap, sizeof(*t->slot));
+	t->u = malloc((ntokens ? ntokens : 1) * sizeof(*t->u));
+	t->mask = cap - 1;
+	t->nu = 0;
+	return t->slot && t->u ? 0 : -1;
+}
+
+/* The number of the token p[0..len), new if it was not seen before. */
+static size_t intern_token(struct intern *t, const char *p, size_t len)
+{
+	uint64_t h = hash_bytes(p, len);
+	size_t i = (size_t)h & t->mask;
+	const struct uniq *u;
+
+	for (; t->slot[i]; i = (i + 1) & t->mask) {
+		u = &t->u[t->slot[i] - 1];
+		if (u->hash == h && u->len == len && memcmp(u->p, p, len) == 0)
+			return t->slot[i] - 1;
+	}
+	t->u[t->nu] = (struct uniq){ p, len, h };
+	t->slot[i] = ++t->nu;
+	return t->nu - 1;
+}
+
+static void intern_seq(struct intern *t, struct seq *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->n; i++)
+		q->id[i] = intern_token(t, q->text + q->off[i], q->off[i + 1] - q->off[i]);
+}
+
+static void intern_free(struct intern *t)
+{
+	free(t->slot);
+	free(t->u);
+}
+
+/*
+ * Heuristic split for when the search got too expensive: the forward
+ * diagonal that got furthest (largest x + y) or the backward one that got
+ * furthest back, whichever made more progress.  The half that the chosen
+ * search has covered is known to cost at most c, so only it is "minimal".
+ */
+static void split_best(const struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim,
+		       ptrdiff_t yoff, ptrdiff_t ylim, ptrdiff_t fmin, ptrdiff_t fmax,
+		       ptrdiff_t bmin, ptrdiff_t bmax, struct part *part)
+{
+	ptrdiff_t d, x, y, fxy = -1, fx = xoff, bxy = PTRDIFF_MAX, bx = xlim;
+
+	for (d = fmax; d >= fmin; d -= 2) {
+		x = cx->fd[d] < xlim ? cx->fd[d] : xlim;
+		y = x - d;
+		if (y > ylim) {
+			x = ylim + d;
+			y = ylim;
+		}
+		if (x + y > fxy) {
+			fxy = x + y;
+			fx = x;
+		}
+	}
+	for (d = bmax; d >= bmin; d -= 2) {
+		x = cx->bd[d] > xoff ? cx->bd[d] : xoff;
+		y = x - d;
+		if (y < yoff) {
+			x = yoff + d;
+			y = yoff;
+		}
+		if (x + y < bxy) {
+			bxy = x + y;
+			bx = x;
+		}
+	}
+	if ((xlim + ylim) - bxy < fxy - (xoff + yoff)) {
+		*part = (struct part){ fx, fxy - fx, true, false };
+	} else {
+		*part = (struct part){ bx, bxy - bx, false, true };
+	}
+}
+
+/*
+ * Find the midpoint of the shortest edit script for x[xoff..xlim) and
+ * y[yoff..ylim), which must differ at both ends (the caller stripped the
+ * common prefix and suffix).  Diagonal d holds the points with x - y == d;
+ * fd[d] is the furthest x the forward search reached on it and bd[d] the
+ * smallest x the backward search reached.  After c steps the searches
+ * overlap exactly when the edit cost is at most 2c (or 2c - 1), and the
+ * snake where they meet lies on an optimal path.
+ */
+static void diag(struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim, ptrdiff_t yoff,
+		 ptrdiff_t ylim, bool find_minimal, struct part *part)
+{
+	ptrdiff_t *const fd = cx->fd, *const bd = cx->bd;
+	const size_t *const xv = cx->x, *const yv = cx->y;
+	const ptrdiff_t dmin = xoff - ylim, dmax = xlim - yoff;
+	const ptrdiff_t fmid = xoff - yoff, bmid = xlim - ylim;
+	ptrdiff_t fmin = fmid, fmax = fmid, bmin = bmid, bmax = bmid;
+	ptrdiff_t c, d, x, y, x0;
+	/* Odd delta: the forward search meets the backward one; even: vice versa. */
+	const bool odd = (fmid - bmid) % 2 != 0;
+
+	fd[fmid] = xoff;
+	bd[bmid] = xlim;
+	for (c = 1;; c++) {
+		/* Widen by one diagonal each side, or shrink at the edges. */
+		if (fmin > dmin)
+			fd[--fmin - 1] = -1;
+		else
+			fmin++;
+		if (fmax < dmax)
+			fd[++fmax + 1] = -1;
+		else
+			fmax--;
+		for (d = fmax; d >= fmin; d -= 2) {
+			x0 = fd[d - 1] < fd[d + 1] ? fd[d + 1] : fd[d - 1] + 1;
+			for (x = x0, y = x0 - d; x < xlim && y < ylim && xv[x] == yv[y]; x++, y++)
+				;
+			fd[d] = x;
+			if (odd && bmin <= d && d <= bmax && bd[d] <= x) {
+				*part = (struct part){ x, y, true, true };
+				return;
+			}
+		}
+
+		if (bmin > dmin)
+			bd[--bmin - 1] = PTRDIFF_MAX;
+		else
+			bmin++;
+		if (bmax < dmax)
+			bd[++bmax + 1] = PTRDIFF_MAX;
+		else
+			bmax--;
+		for (d = bmax; d >= bmin; d -= 2) {
+			x0 = bd[d - 1] < bd[d + 1] ? bd[d - 1] : bd[d + 1] - 1;
+			for (x = x0, y = x0 - d; x > xoff && y > yoff && xv[x - 1] == yv[y - 1]; x--, y--)
+				;
+			bd[d] = x;
+			if (!odd && fmin <= d && d <= fmax && x <= fd[d]) {
+				*part = (struct part){ x, y, true, true };
+				return;
+			}
+		}
+
+		if (!find_minimal && c >= cx->too_expensive) {
+			split_best(cx, xoff, xlim, yoff, ylim, fmin, fmax, bmin, bmax, part);
+			return;
+		}
+	}
+}
+
+static void mark(unsigned char *chg, ptrdiff_t lo, ptrdiff_t hi)
+{
+	if (hi > lo)
+		memset(chg + lo, 1, (size_t)(hi - lo));
+}
+
+/*
+ * Mark the tokens of x[xoff..xlim) and y[yoff..ylim) that are not in the
+ * common subsequence.  Recurse into the smaller half and loop on the
+ * larger, so the stack stays O(log N) even when the cost cap makes the
+ * splits lopsided.
+ */
+static void compareseq(struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim,
+		       ptrdiff_t yoff, ptrdiff_t ylim, bool find_minimal)
+{
+	struct part p;
+
+	for (;;) {
+		while (xoff < xlim && yoff < ylim && cx->x[xoff] == cx->y[yoff])
+			xoff++, yoff++;
+		while (xoff < xlim && yoff < ylim && cx->x[xlim - 1] == cx->y[ylim - 1])
+			xlim--, ylim--;
+		if (xoff == xlim || yoff == ylim) {
+			mark(cx->ychg, yoff, ylim);
+			mark(cx->xchg, xoff, xlim);
+			return;
+		}
+		diag(cx, xoff, xlim, yoff, ylim, find_minimal, &p);
+		if ((p.xmid - xoff) + (p.ymid - yoff) < (xlim - p.xmid) + (ylim - p.ymid)) {
+			compareseq(cx, xoff, p.xmid, yoff, p.ymid, p.lo_minimal);
+			xoff = p.xmid, yoff = p.ymid, find_minimal = p.hi_minimal;
+		} else {
+			compareseq(cx, p.xmid, xlim, p.ymid, ylim, p.hi_minimal);
+			xlim = p.xmid, ylim = p.ymid, find_minimal = p.lo_minimal;
+		}
+	}
+}
+
+/*
+ * The edit cost at which a sub-problem of a problem with n diagonals stops
+ * searching: 2*sqrt(n) plus a floor so that ordinary answers (a few hundred
+ * edits) always get a minimal diff.  Integer square root, so no libm.
+ */
+static ptrdiff_t cost_bound(size_t n)
+{
+	size_t r = 1;
+
+	while (r * r < n)
+		r++;
+	return (ptrdiff_t)(2 * r) + 256;
+}
+
+/* Strip the common ends, then run the linear-space search on the rest. */
+static int compare(struct seq *a, struct seq *b)
+{
+	ptrdiff_t xoff = 0, xlim = (ptrdiff_t)a->n, yoff = 0, ylim = (ptrdiff_t)b->n;
+	ptrdiff_t *buf;
+	size_t ndiags;
+	struct ctx cx = { a->id, b->id, a->chg, b->chg, NULL, NULL, 0 };
+
+	while (xoff < xlim && yoff < ylim && a->id[xoff] == b->id[yoff])
+		xoff++, yoff++;
+	while (xoff < xlim && yoff < ylim && a->id[xlim - 1] == b->id[ylim - 1])
+		xlim--, ylim--;
+	/* Diagonals run from xoff - ylim - 1 to xlim - yoff + 1. */
+	ndiags = (size_t)(xlim - xoff) + (size_t)(ylim - yoff) + 3;
+	if (ndiags > SIZE_MAX / 2 / sizeof(*buf))
+		return errno = ENOMEM, -1;
+	buf = malloc(2 * ndiags * sizeof(*buf));
+	if (!buf)
+		return -1;
+	cx.fd = buf + (ylim - xoff) + 1;
+	cx.bd = cx.fd + ndiags;
+	cx.too_expensive = cost_bound(ndiags);
+	compareseq(&cx, xoff, xlim, yoff, ylim, false);
+	free(buf);
+	return 0;
+}
+
+/* Store op k if d has room for it (the first pass only counts). */
+static void emit(struct mlb_diff *d, size_t k, enum mlb_diff_opkind op,
+		 const struct seq *q, size_t from, size_t to)
+{
+	size_t len = q->off[to] - q->off[from];
+
+	if (!d->ops)
+		return;
+	d->ops[k] = (struct mlb_diff_op){ op, q->text + q->off[from], len };
+	if (op == MLB_DIFF_EQUAL)
+		d->equal_bytes += len;
+	else if (op == MLB_DIFF_DELETE)
+		d->deleted_bytes += len;
+	else
+		d->inserted_bytes += len;
+}
+
+/*
+ * Walk both marked sequences together: a run of deleted tokens, then a run
+ * of inserted ones, then a run of unchanged ones that pair up one to one.
+ * Returns the number of ops.
+ */
+static size_t build_ops(const struct seq *a, const struct seq *b, struct mlb_diff *d)
+{
+	size_t i = 0, j = 0, i0, j0, k = 0;
+
+	while (i < a->n || j < b->n) {
+		i0 = i, j0 = j;
+		if (i < a->n && a->chg[i]) {
+			while (i < a->n && a->chg[i])
+				i++;
+			emit(d, k++, MLB_DIFF_DELETE, a, i0, i);
+		} else if (j < b->n && b->chg[j]) {
+			while (j < b->n && b->chg[j])
+				j++;
+			emit(d, k++, MLB_DIFF_INSERT, b, j0, j);
+		} else {
+			while (i < a->n && j < b->n && !a->chg[i] && !b->chg[j])
+				i++, j++;
+			if (i == i0)
+				break;	/* cannot happen: unchanged tokens pair up */
+			emit(d, k++, MLB_DIFF_EQUAL, a, i0, i);
+		}
+	}
+	return k;
+}
+
+static void seq_free(struct seq *q)
+{
+	free(q->off);
+	free(q->id);
+	free(q->chg);
+}
+
+/* Tokenise and intern both texts; the table is freed before the search. */
+static int prepare(struct seq *a, struct seq *b, const char *as, size_t alen,
+		   const char *bs, size_t blen, enum mlb_diff_unit unit)
+{
+	struct intern t = { 0 };
+	int rc = -1;
+
+	if (tokenise(a, as, alen, unit) < 0 || tokenise(b, bs, blen, unit) < 0)
+		return -1;
+	if (intern_init(&t, a->n + b->n) == 0) {
+		intern_seq(&t, a);
+		intern_seq(&t, b);
+		rc = 0;
+	}
+	intern_free(&t);
+	return rc;
+}
+
+int mlb_diff(const char *a, size_t alen, const char *b, size_t blen,
+	     enum mlb_diff_unit unit, struct mlb_diff *out)
+{
+	struct seq sa = { 0 }, sb = { 0 };
+	size_t n;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (prepare(&sa, &sb, a, alen, b, blen, unit) < 0 || compare(&sa, &sb) < 0)
+		goto done;
+	n = build_ops(&sa, &sb, out);
+	out->ops = malloc((n ? n : 1) * sizeof(*out->ops));
+	if (!out->ops)
+		goto done;
+	out->nops = build_ops(&sa, &sb, out);
+	out->similarity = alen + blen ? 2.0 * (double)out->equal_bytes / ((double)alen + (double)blen) : 1.0;
+	rc = 0;
+done:
+	seq_free(&sa);
+	seq_free(&sb);
+	if (rc < 0)
+		errno = ENOMEM;	/* every failure above is an allocation failure */
+	return rc;
+}
+
+void mlb_diff_free(struct mlb_diff *d)
+{
+	free(d->ops);
+	memset(d, 0, sizeof(*d));
+}
+
+const char *mlb_diff_opname(enum mlb_diff_opkind op)
+{
+	switch (op) {
+	case MLB_DIFF_EQUAL:
+		return "equal";
+	case MLB_DIFF_DELETE:
+		return "delete";
+	case MLB_DIFF_INSERT:
+		return "insert";
+	}
+	return "unknown";
+}

@@ -1,0 +1,369 @@
+#include "event.h"
+#include "clock.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static FILE *out_stream;
+static int autoflush = 1;
+static int write_failed;
+
+void mlb_event_output(FILE *f)
+{
+	out_stream = f;
+}
+
+static FILE *output(void)
+{
+	return out_stream ? out_stream : stdout;
+}
+
+void mlb_event_autoflush(int on)
+{
+	autoflush = on;
+}
+
+int mlb_event_failed(void)
+{
+	return write_failed || ferror(output());
+}
+
+int mlb_event_flush(void)
+{
+	if (fflush(output()) == EOF)
+		write_failed = 1;
+	return mlb_event_failed() ? -1 : 0;
+}
+
+int mlb_event_write_raw(const char *line, size_t len)
+{
+	FILE *f = output();
+
+	if (write_failed)
+		return -1;
+	if (fwrite(line, 1, len, f) != len || putc('\n', f) == EOF) {
+		write_failed = 1;
+		return -1;
+	}
+	return autoflush ? mlb_event_flush() : 0;
+}
+
+const char *mlb_json_line(json_object *o, size_t *len)
+{
+	return json_object_to_json_string_length(o,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+int mlb_event_write(json_object *ev)
+{
+	size_t len;
+	const char *s = mlb_json_line(ev, &len);
+	int ret = mlb_event_write_raw(s, len);
+
+	json_object_put(ev);
+	return ret;
+}
+
+void mlb_json_set_str(json_object *o, const char *key, const char *val)
+{
+	json_object_object_add(o, key, val ? json_object_new_string(val) : NULL);
+}
+
+void mlb_json_set_int(json_object *o, const char *key, long long val)
+{
+	json_object_object_add(o, key, json_object_new_int64(val));
+}
+
+void mlb_json_set_double(json_object *o, const char *key, double val)
+{
+	json_object_object_add(o, key, json_object_new_double(val));
+}
+
+void mlb_json_set_bool(json_object *o, const char *key, int val)
+{
+	json_object_object_add(o, key, json_object_new_boolean(val));
+}
+
+const char *mlb_json_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static json_object *number(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return NULL;
+	return v;
+}
+
+long long mlb_json_int(json_object *o, const char *key, long long def)
+{
+	json_object *v = number(o, key);
+
+	return v ? (long long)json_object_get_int64(v) : def;
+}
+
+double mlb_json_double(json_object *o, const char *key, double def)
+{
+	json_object *v = number(o, key);
+
+	return v ? json_object_get_double(v) : def;
+}
+
+json_object *mlb_event_new(const char *type, const struct mlb_tag *tag)
+{
+	json_object *ev = json_object_new_object();
+	char ts[32];
+
+	mlb_now_rfc3339(ts);
+	mlb_json_set_str(ev, "type", type);
+	mlb_json_set_str(ev, "ts", ts);
+	if (tag) {
+		if (tag->session)
+			mlb_json_set_str(ev, "session", tag->session);
+		if (tag->pane)
+			mlb_json_set_str(ev, "pane", tag->pane);
+		if (tag->model)
+			mlb_json_set_str(ev, "model", tag->model);
+		if (tag->run)
+			mlb_json_set_str(ev, "run", tag->run);
+	}
+	return ev;
+}
+
+json_object *mlb_event_error(const struct mlb_tag *tag, const char *code, const char *message)
+{
+	json_object *ev = mlb_event_new("error", tag);
+
+	mlb_json_set_str(ev, "code", code);
+	mlb_json_set_str(ev, "message", message);
+	return ev;
+}
+
+/* ---- reading ---- */
+
+struct mlb_reader {
+	int fd;
+	struct mlb_reader_limits lim;
+	char *buf;		/* bytes read but not yet consumed */
+	size_t start, end, cap;
+	int eof;
+	int discarding;		/* inside an over-long line, skipping to its end */
+	long lineno;
+	long errors;
+	json_tokener *tok;
+	json_object *cur;
+};
+
+struct mlb_reader *mlb_reader_new(int fd, const struct mlb_reader_limits *limits)
+{
+	struct mlb_reader *r = mlb_xcalloc(1, sizeof(*r));
+
+	r->fd = fd;
+	r->lim.max_line = limits && limits->max_line ? limits->max_line : MLB_READER_MAX_LINE;
+	r->lim.max_depth = limits && limits->max_depth > 0 ? limits->max_depth : MLB_READER_MAX_DEPTH;
+	r->cap = 65536;
+	r->buf = mlb_xmalloc(r->cap);
+	r->tok = json_tokener_new_ex(r->lim.max_depth);
+	if (!r->tok)
+		mlb_die(MLB_EXIT_FAIL, "out of memory");
+	json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	return r;
+}
+
+void mlb_reader_free(struct mlb_reader *r)
+{
+	if (!r)
+		return;
+	json_object_put(r->cur);
+	json_tokener_free(r->tok);
+	free(r->buf);
+	free(r);
+}
+
+long mlb_reader_errors(const struct mlb_reader *r)
+{
+	return r->errors;
+}
+
+int mlb_reader_buffered(const struct mlb_reader *r)
+{
+	return r->end > r->start;
+}
+
+static void report(struct mlb_reader *r, const char *what)
+{
+	json_object *ev;
+	char msg[256];
+
+	r->errors++;
+	snprintf(msg, sizeof(msg), "line %ld: %s", r->lineno, what);
+	mlb_error("%s", msg);
+	ev = mlb_event_error(NULL, "parse", msg);
+	mlb_json_set_int(ev, "line", r->lineno);
+	mlb_json_set_bool(ev, "retryable", 0);
+	mlb_event_write(ev);
+}
+
+/* Read more input, first making room; flushes output before it may block. */
+static int fill(struct mlb_reader *r)
+{
+	ssize_t n;
+
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	if (r->end == r->cap) {
+		/* A line may grow to max_line; the buffer grows with it, no further. */
+		size_t want = r->cap * 2;
+
+		if (want > r->lim.max_line + 1)
+			want = r->lim.max_line + 1;
+		if (want > r->cap) {
+			r->buf = mlb_xrealloc(r->buf, want);
+			r->cap = want;
+		}
+	}
+	if (r->end == r->cap)
+		return -2;	/* the line is too long */
+	mlb_event_flush();
+	do
+		n = read(r->fd, r->buf + r->end, r->cap - r->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		r->eof = 1;
+	r->end += (size_t)n;
+	return (int)(n > 0);
+}
+
+static int blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* Parse one line; NULL (after reporting) when it is not a proper event. */
+static json_object *parse_line(struct mlb_reader *r, const char *s, size_t len)
+{
+	json_object *obj, *type;
+	size_t used;
+	enum json_tokener_error err;
+
+	if (memchr(s, '\0', len)) {
+		report(r, "contains a NUL byte; events are UTF-8 JSON text");
+		return NULL;
+	}
+	json_tokener_reset(r->tok);
+	obj = json_tokener_parse_ex(r->tok, s, (int)len);
+	err = json_tokener_get_error(r->tok);
+	if (!obj && err == json_tokener_continue) {
+		report(r, "truncated JSON; each event must be one whole JSON object per line");
+		return NULL;
+	}
+	if (err != json_tokener_success) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "invalid JSON: %s", json_tokener_error_desc(err));
+		report(r, what);
+		json_object_put(obj);
+		return NULL;
+	}
+	used = json_tokener_get_parse_end(r->tok);
+	if (!blank(s + used, len - used)) {
+		report(r, "trailing characters after the JSON value; one event per line");
+		json_object_put(obj);
+		return NULL;
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		report(r, "not a JSON object; events are objects with a \"type\"");
+		json_object_put(obj);
+		return NULL;
+	}
+	if (!json_object_object_get_ex(obj, "type", &type) || !json_object_is_type(type, json_type_string)) {
+		report(r, "event has no \"type\" string");
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+int mlb_reader_next(struct mlb_reader *r, struct mlb_event_in *ev)
+{
+	json_object_put(r->cur);
+	r->cur = NULL;
+	for (;;) {
+		char *s = r->buf + r->start;
+		size_t avail = r->end - r->start;
+		char *nl = memchr(s, '\n', avail);
+		size_t len;
+
+		if (!nl && !r->eof) {
+			int n = fill(r);
+
+			if (n == -1) {
+				mlb_event_autoflush(1);
+				return -1;
+			}
+			if (n == -2) {
+				/* Over-long: drop what we have and keep skipping to the newline. */
+				if (!r->discarding) {
+					char what[128];
+
+					r->lineno++;
+					r->discarding = 1;
+					snprintf(what, sizeof(what), "line longer than %zu bytes; skipped (raise limit.lineBytes)",
+						 r->lim.max_line);
+					report(r, what);
+				}
+				r->start = r->end = 0;
+			}
+			continue;
+		}
+		if (!nl && avail == 0) {
+			mlb_event_autoflush(1);
+			return 0;
+		}
+		len = nl ? (size_t)(nl - s) : avail;
+		r->start += nl ? len + 1 : len;
+		if (r->discarding) {
+			r->discarding = 0;
+			continue;
+		}
+		r->lineno++;
+		if (blank(s, len))
+			continue;
+		r->cur = parse_line(r, s, len);
+		if (!r->cur)
+			continue;
+		ev->obj = r->cur;
+		ev->type = mlb_json_str(r->cur, "type");
+		ev->line = s;
+		ev->len = len;
+		ev->lineno = r->lineno;
+		/* Batch output while more input waits; flush before blocking (see fill). */
+		mlb_event_autoflush(!mlb_reader_buffered(r));
+		return 1;
+	}
+}
+
+int mlb_reader_pass(struct mlb_reader *r, const struct mlb_event_in *ev)
+{
+	(void)r;
+	return mlb_event_write_raw(ev->line, ev->len);
+}

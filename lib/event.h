@@ -1,0 +1,98 @@
+/*
+ * event.h - the NDJSON event stream that joins the tools (DESIGN.md, "Events").
+ *
+ * Writing: build an event with mlb_event_new(), add fields with json-c, and
+ * hand it to mlb_event_write(), which prints one line and flushes it, so a
+ * token reaches the pipe before the next network read.
+ *
+ * Reading: mlb_reader_next() yields one event per input line.  A malformed
+ * line is reported on stderr as "<tool>: line N: <what>" and as an error
+ * event with code "parse" on the output, then skipped; reading goes on.
+ * mlb_reader_pass() copies an event the tool does not consume to the output
+ * byte for byte.
+ */
+#ifndef MLB_EVENT_H
+#define MLB_EVENT_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <json-c/json.h>
+
+/* What ties an event to one model's reply; NULL members are left out. */
+struct mlb_tag {
+	const char *session;
+	const char *pane;
+	const char *model;	/* provider:model */
+	const char *run;
+};
+
+/* A new event object with "type", "ts" and the tag's fields, in that order. */
+json_object *mlb_event_new(const char *type, const struct mlb_tag *tag);
+
+/* Write ev as one line to the event output and release it; -1 on a write error. */
+int mlb_event_write(json_object *ev);
+
+/* Write raw bytes (one line, no newline) as an event line; -1 on a write error. */
+int mlb_event_write_raw(const char *line, size_t len);
+
+/* An error event: code (DESIGN.md), a one-line message. */
+json_object *mlb_event_error(const struct mlb_tag *tag, const char *code, const char *message);
+
+/* Set where events go (default stdout). */
+void mlb_event_output(FILE *f);
+
+/* Whether each event is flushed at once (default 1); readers batch while input is buffered. */
+void mlb_event_autoflush(int on);
+
+/* Flush the event output; -1 when writing failed (for instance EPIPE). */
+int mlb_event_flush(void);
+
+/* Whether a write to the event output has failed (a closed pipe, a full disk). */
+int mlb_event_failed(void);
+
+/* Shorthands for adding fields; a NULL string adds JSON null. */
+void mlb_json_set_str(json_object *o, const char *key, const char *val);
+void mlb_json_set_int(json_object *o, const char *key, long long val);
+void mlb_json_set_double(json_object *o, const char *key, double val);
+void mlb_json_set_bool(json_object *o, const char *key, int val);
+/* A string member, or NULL when absent or not a string. */
+const char *mlb_json_str(json_object *o, const char *key);
+/* A numeric member as long long, or def. */
+long long mlb_json_int(json_object *o, const char *key, long long def);
+/* A numeric member as double, or def. */
+double mlb_json_double(json_object *o, const char *key, double def);
+/* Serialise compactly, without escaping '/'; the string lives as long as o. */
+const char *mlb_json_line(json_object *o, size_t *len);
+
+/* One event read from the input. */
+struct mlb_event_in {
+	json_object *obj;	/* the parsed object, owned by the reader */
+	const char *type;	/* its "type" member */
+	const char *line;	/* the raw line, without its newline */
+	size_t len;
+	long lineno;
+};
+
+struct mlb_reader;
+
+/* Limits on input lines, settable by configuration. */
+struct mlb_reader_limits {
+	size_t max_line;	/* bytes; longer lines are reported and skipped */
+	int max_depth;		/* JSON nesting */
+};
+#define MLB_READER_MAX_LINE (16u << 20)
+#define MLB_READER_MAX_DEPTH 64
+
+/* Read events from fd; limits may be NULL for the defaults. */
+struct mlb_reader *mlb_reader_new(int fd, const struct mlb_reader_limits *limits);
+/* Next event: 1 with *ev filled, 0 at end of input, -1 on a read error. */
+int mlb_reader_next(struct mlb_reader *r, struct mlb_event_in *ev);
+/* Copy the event unchanged to the event output. */
+int mlb_reader_pass(struct mlb_reader *r, const struct mlb_event_in *ev);
+/* How many malformed lines were reported so far. */
+long mlb_reader_errors(const struct mlb_reader *r);
+/* Whether more input is already buffered (so output need not be flushed yet). */
+int mlb_reader_buffered(const struct mlb_reader *r);
+void mlb_reader_free(struct mlb_reader *r);
+
+#endif

@@ -1,0 +1,78 @@
+#include "input.h"
+#include "buf.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *mlb_read_all(int fd, size_t *len)
+{
+	struct mlb_buf b = MLB_BUF_INIT;
+	char chunk[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+
+			mlb_buf_free(&b);
+			errno = saved;
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		mlb_buf_add(&b, chunk, (size_t)n);
+	}
+	if (len)
+		*len = b.len;
+	return mlb_buf_detach(&b);
+}
+
+char *mlb_read_prompt(int argc, char **argv, int use_stdin)
+{
+	struct mlb_buf b = MLB_BUF_INIT;
+
+	if (argc > 0) {
+		for (int i = 0; i < argc; i++) {
+			if (i)
+				mlb_buf_addc(&b, ' ');
+			mlb_buf_adds(&b, argv[i]);
+		}
+		return mlb_buf_detach(&b);
+	}
+	if (use_stdin && !isatty(STDIN_FILENO)) {
+		size_t len;
+		char *s = mlb_read_all(STDIN_FILENO, &len);
+
+		if (!s)
+			mlb_die(MLB_EXIT_FAIL, "cannot read the prompt from stdin: %s", strerror(errno));
+		if (strlen(s) != len)
+			mlb_die(MLB_EXIT_USAGE, "the prompt on stdin contains a NUL byte; prompts are text");
+		if (len)
+			return s;
+		free(s);
+	}
+	return NULL;
+}
+
+char **mlb_split_list(const char *s, size_t *n)
+{
+	char **v = mlb_xcalloc(strlen(s) + 2, sizeof(*v));
+	size_t count = 0;
+
+	while (*s) {
+		size_t len = strcspn(s, ",");
+
+		if (len)
+			v[count++] = mlb_xstrndup(s, len);
+		s += len + (s[len] == ',');
+	}
+	if (n)
+		*n = count;
+	return v;
+}

@@ -1,0 +1,107 @@
+#include "msg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *mlb_progname = "mlb";
+
+void mlb_set_progname(const char *argv0)
+{
+	const char *slash;
+
+	if (!argv0 || !*argv0)
+		return;
+	slash = strrchr(argv0, '/');
+	mlb_progname = slash ? slash + 1 : argv0;
+}
+
+void mlb_vreport(const char *prefix, const char *fmt, va_list ap)
+{
+	/* One fprintf per line keeps lines whole when several tools share stderr. */
+	char line[4096];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "%s: %s%s\n", mlb_progname, prefix, line);
+}
+
+void mlb_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mlb_vreport("", fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	exit(status);
+}
+
+int mlb_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mlb_vreport("", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void mlb_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mlb_vreport("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+static void *check(void *p)
+{
+	if (!p)
+		mlb_die(MLB_EXIT_FAIL, "out of memory");
+	return p;
+}
+
+void *mlb_xmalloc(size_t n)
+{
+	return check(malloc(n ? n : 1));
+}
+
+void *mlb_xcalloc(size_t n, size_t size)
+{
+	return check(calloc(n ? n : 1, size ? size : 1));
+}
+
+void *mlb_xrealloc(void *p, size_t n)
+{
+	return check(realloc(p, n ? n : 1));
+}
+
+char *mlb_xstrdup(const char *s)
+{
+	return check(strdup(s));
+}
+
+char *mlb_xstrndup(const char *s, size_t n)
+{
+	return check(strndup(s, n));
+}
+
+char *mlb_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *s;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		mlb_die(MLB_EXIT_FAIL, "cannot format a message: %s", strerror(errno));
+	s = mlb_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}

@@ -1,0 +1,222 @@
+#include "msgfile.h"
+#include "buf.h"
+#include "msg.h"
+#include "sha256.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The content of an empty message: shared, so that init and free never allocate. */
+static char no_content[1];
+
+void mlb_msgfile_init(struct mlb_msgfile *m)
+{
+	m->headers = NULL;
+	m->nheaders = 0;
+	m->content = no_content;
+	m->content_len = 0;
+}
+
+static void drop_content(struct mlb_msgfile *m)
+{
+	if (m->content != no_content)
+		free(m->content);
+	m->content = no_content;
+	m->content_len = 0;
+}
+
+/* A copy of s that fits on one header line: line breaks become spaces. */
+static char *one_line(const char *s)
+{
+	char *t = mlb_xstrdup(s), *p;
+
+	for (p = t; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return t;
+}
+
+/* A header name that cannot break the format: no ':', space or control characters. */
+static char *clean_name(const char *s)
+{
+	char *t = mlb_xstrdup(*s ? s : "X"), *p;
+
+	for (p = t; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == ':' || (unsigned char)*p >= 127)
+			*p = '-';
+	return t;
+}
+
+static struct mlb_header *find(const struct mlb_msgfile *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++)
+		if (strcasecmp(m->headers[i].name, name) == 0)
+			return &m->headers[i];
+	return NULL;
+}
+
+void mlb_msgfile_set(struct mlb_msgfile *m, const char *name, const char *value)
+{
+	struct mlb_header *h = find(m, name);
+
+	if (!value) {
+		if (h) {
+			free(h->name);
+			free(h->value);
+			memmove(h, h + 1, (size_t)(m->headers + m->nheaders - (h + 1)) * sizeof(*h));
+			m->nheaders--;
+		}
+		return;
+	}
+	if (h) {
+		free(h->value);
+		h->value = one_line(value);
+		return;
+	}
+	m->headers = mlb_xrealloc(m->headers, (m->nheaders + 1) * sizeof(*m->headers));
+	m->headers[m->nheaders].name = clean_name(name);
+	m->headers[m->nheaders].value = one_line(value);
+	m->nheaders++;
+}
+
+const char *mlb_msgfile_get(const struct mlb_msgfile *m, const char *name)
+{
+	const struct mlb_header *h = find(m, name);
+
+	return h ? h->value : NULL;
+}
+
+static void content_hash(const char *content, size_t len, char out[72])
+{
+	memcpy(out, "sha256:", 7);
+	mlb_sha256_hex(content, len, out + 7);
+}
+
+void mlb_msgfile_set_content(struct mlb_msgfile *m, const char *content, size_t len)
+{
+	char hash[72];
+
+	drop_content(m);
+	m->content = mlb_xmalloc(len + 1);
+	if (len)
+		memcpy(m->content, content, len);
+	m->content[len] = '\0';
+	m->content_len = len;
+	content_hash(m->content, len, hash);
+	mlb_msgfile_set(m, "Content-Hash", hash);
+}
+
+int mlb_msgfile_verify(const struct mlb_msgfile *m)
+{
+	const char *have = mlb_msgfile_get(m, "Content-Hash");
+	char want[72];
+
+	if (!have)
+		return 0;
+	content_hash(m->content, m->content_len, want);
+	return strcasecmp(have, want) == 0;
+}
+
+char *mlb_msgfile_format(const struct mlb_msgfile *m, size_t *len)
+{
+	struct mlb_buf b = MLB_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++)
+		mlb_buf_addf(&b, "%s: %s\n", m->headers[i].name, m->headers[i].value);
+	mlb_buf_addc(&b, '\n');
+	mlb_buf_add(&b, m->content, m->content_len);
+	*len = b.len;
+	return mlb_buf_detach(&b);
+}
+
+/* Whether [p, p+n) is a header name: printable ASCII without ':' (RFC 5322 ftext). */
+static int valid_name(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 127 || p[i] == ':')
+			return 0;
+	return 1;
+}
+
+int mlb_msgfile_parse(const char *data, size_t len, struct mlb_msgfile *m)
+{
+	const char *p = data, *end = data + len;
+
+	mlb_msgfile_init(m);
+	for (;;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le, *colon, *v;
+		char *name, *value;
+
+		if (!nl)
+			goto bad;	/* no blank line before the end */
+		le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+		if (le == p) {
+			/* The blank line: the content follows, exactly. */
+			if (m->nheaders == 0)
+				goto bad;
+			p = nl + 1;
+			break;
+		}
+		if (*p == ' ' || *p == '\t') {
+			/* A folded line continues the previous value, as in mail. */
+			struct mlb_header *h;
+			char *joined;
+
+			if (m->nheaders == 0)
+				goto bad;
+			h = &m->headers[m->nheaders - 1];
+			while (p < le && (*p == ' ' || *p == '\t'))
+				p++;
+			joined = mlb_xasprintf("%s %.*s", h->value, (int)(le - p), p);
+			free(h->value);
+			h->value = joined;
+			p = nl + 1;
+			continue;
+		}
+		colon = memchr(p, ':', (size_t)(le - p));
+		if (!colon || !valid_name(p, (size_t)(colon - p)))
+			goto bad;
+		for (v = colon + 1; v < le && (*v == ' ' || *v == '\t'); v++)
+			;
+		if (memchr(p, '\0', (size_t)(le - p)))
+			goto bad;
+		name = mlb_xstrndup(p, (size_t)(colon - p));
+		value = mlb_xstrndup(v, (size_t)(le - v));
+		m->headers = mlb_xrealloc(m->headers, (m->nheaders + 1) * sizeof(*m->headers));
+		m->headers[m->nheaders].name = name;
+		m->headers[m->nheaders].value = value;
+		m->nheaders++;
+		p = nl + 1;
+	}
+	drop_content(m);
+	m->content_len = (size_t)(end - p);
+	m->content = mlb_xmalloc(m->content_len + 1);
+	if (m->content_len)
+		memcpy(m->content, p, m->content_len);
+	m->content[m->content_len] = '\0';
+	return 0;
+bad:
+	mlb_msgfile_free(m);
+	return -1;
+}
+
+void mlb_msgfile_free(struct mlb_msgfile *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++) {
+		free(m->headers[i].name);
+		free(m->headers[i].value);
+	}
+	free(m->headers);
+	drop_content(m);
+	mlb_msgfile_init(m);
+}

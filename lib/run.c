@@ -1,0 +1,798 @@
+#include "run.h"
+#include "cli.h"
+#include "clock.h"
+#include "msg.h"
+#include "sse.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+enum abort_reason { ABORT_NONE, ABORT_CANCEL, ABORT_FIRST_TOKEN, ABORT_IDLE, ABORT_TOTAL,
+		    ABORT_TOO_LARGE, ABORT_PROVIDER_ERROR };
+
+/* The runner's private part of a job. */
+struct job_state {
+	struct mlb_runner *runner;
+	CURL *easy;
+	char errbuf[CURL_ERROR_SIZE];
+	struct mlb_wire_req req;
+	char *key;
+	struct mlb_sse *sse;
+	struct mlb_buf body;		/* a non-streamed or error body */
+	int mode;			/* 0 unknown, 1 SSE, 2 whole body */
+	int running, waiting, ended;
+	int64_t t_attempt, t_last_byte, retry_at;
+	long retry_after_ms;		/* from the response headers, or -1 */
+	enum abort_reason abort;
+	size_t received;
+};
+
+struct mlb_runner {
+	struct mlb_policy policy;
+	mlb_emit_fn emit;
+	mlb_done_fn done;
+	void *ctx;
+	CURLM *multi;
+	struct mlb_job **jobs;
+	size_t njobs;
+	size_t active;
+	double deadline_s;
+	uint64_t rng;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void mlb_policy_defaults(struct mlb_policy *p)
+{
+	p->retries = 3;
+	p->connect_s = 10;
+	p->first_token_s = 120;
+	p->idle_s = 60;
+	p->total_s = 900;
+	p->max_wait_s = 120;
+	p->max_reply = 32u << 20;
+	p->max_request = 8u << 20;
+	p->max_transfers = 1024;
+	p->insecure = 0;
+}
+
+int mlb_policy_configure(struct mlb_policy *p, const struct mlb_config *c)
+{
+	double v;
+	int bad = 0;
+
+	bad |= mlb_config_double(c, "retry.count", p->retries, &v);
+	p->retries = (int)v;
+	bad |= mlb_config_double(c, "retry.maxWait", p->max_wait_s, &p->max_wait_s);
+	bad |= mlb_config_double(c, "timeout.connect", p->connect_s, &p->connect_s);
+	bad |= mlb_config_double(c, "timeout.firstToken", p->first_token_s, &p->first_token_s);
+	bad |= mlb_config_double(c, "timeout.idle", p->idle_s, &p->idle_s);
+	bad |= mlb_config_double(c, "timeout.total", p->total_s, &p->total_s);
+	bad |= mlb_config_double(c, "limit.replyBytes", (double)p->max_reply, &v);
+	p->max_reply = (size_t)v;
+	bad |= mlb_config_double(c, "limit.requestBytes", (double)p->max_request, &v);
+	p->max_request = (size_t)v;
+	bad |= mlb_config_double(c, "limit.transfers", p->max_transfers, &v);
+	p->max_transfers = v < 1 ? 1 : (int)v;
+	return bad ? -1 : 0;
+}
+
+int mlb_policy_option(struct mlb_policy *p, int c, const char *arg)
+{
+	double *secs = NULL;
+	int ok;
+
+	switch (c) {
+	case MLB_OPT_RETRIES:
+		p->retries = (int)mlb_parse_long(arg, 0, 100, &ok);
+		if (!ok)
+			mlb_usage_error("--retries takes a whole number from 0 to 100, not '%s'", arg);
+		return 1;
+	case MLB_OPT_CONNECT_TIMEOUT:
+		secs = &p->connect_s;
+		break;
+	case MLB_OPT_FIRST_TOKEN_TIMEOUT:
+		secs = &p->first_token_s;
+		break;
+	case MLB_OPT_IDLE_TIMEOUT:
+		secs = &p->idle_s;
+		break;
+	case MLB_OPT_TIMEOUT:
+		secs = &p->total_s;
+		break;
+	case MLB_OPT_INSECURE:
+		p->insecure = 1;
+		return 1;
+	default:
+		return 0;
+	}
+	*secs = mlb_parse_seconds(arg);
+	if (*secs < 0)
+		mlb_usage_error("a timeout is a number of seconds (0 for none), not '%s'", arg);
+	return 1;
+}
+
+static void emit(struct mlb_job *job, json_object *ev)
+{
+	struct mlb_runner *r = job->st->runner;
+
+	r->emit(r->ctx, job, ev);
+}
+
+static json_object *status_event(struct mlb_job *job, const char *stage)
+{
+	json_object *ev = mlb_event_new("status", &job->tag);
+
+	mlb_json_set_str(ev, "stage", stage);
+	mlb_json_set_int(ev, "attempt", job->attempts);
+	return ev;
+}
+
+static void on_text(void *ctx, const char *text, size_t len)
+{
+	struct mlb_job *job = ctx;
+	json_object *ev;
+
+	if (!job->t_first) {
+		job->t_first = mlb_mono_ms();
+		emit(job, status_event(job, "first_token"));
+	}
+	ev = mlb_event_new("token", &job->tag);
+	json_object_object_add(ev, "text", json_object_new_string_len(text, (int)len));
+	emit(job, ev);
+}
+
+static int on_sse(void *ctx, const char *event, const char *data, size_t len, const char *id)
+{
+	struct mlb_job *job = ctx;
+
+	(void)id;
+	if (mlb_wire_event(job->model.provider->kind, &job->reply, event, data, len) < 0) {
+		char msg[160];
+		json_object *ev;
+
+		snprintf(msg, sizeof(msg), "skipped a malformed chunk from %s", job->model.spec);
+		ev = mlb_event_error(&job->tag, "parse", msg);
+		mlb_json_set_bool(ev, "retryable", 0);
+		emit(job, ev);
+	}
+	if (job->reply.error_code) {
+		job->st->abort = ABORT_PROVIDER_ERROR;
+		return 1;
+	}
+	return 0;
+}
+
+static size_t on_write(char *data, size_t size, size_t n, void *ctx)
+{
+	struct mlb_job *job = ctx;
+	struct job_state *st = job->st;
+	size_t len = size * n;
+
+	st->t_last_byte = mlb_mono_ms();
+	st->received += len;
+	if (st->received > st->runner->policy.max_reply) {
+		st->abort = ABORT_TOO_LARGE;
+		return 0;
+	}
+	if (!st->mode) {
+		const char *type = NULL;
+
+		curl_easy_getinfo(st->easy, CURLINFO_RESPONSE_CODE, &job->http_status);
+		curl_easy_getinfo(st->easy, CURLINFO_CONTENT_TYPE, &type);
+		st->mode = job->http_status < 400 && type && strstr(type, "text/event-stream") ? 1 : 2;
+	}
+	if (st->mode == 2) {
+		mlb_buf_add(&st->body, data, len);
+		return len;
+	}
+	if (mlb_sse_feed(st->sse, data, len) != 0) {
+		if (st->abort == ABORT_NONE)
+			st->abort = ABORT_TOO_LARGE;
+		return 0;
+	}
+	return len;
+}
+
+/* Retry-After is seconds or an HTTP date; retry-after-ms is OpenAI's finer hint. */
+static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+{
+	struct mlb_job *job = ctx;
+	size_t len = size * n;
+	char line[256], *v;
+
+	if (len >= sizeof(line))
+		return len;
+	memcpy(line, data, len);
+	line[len] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	v = strchr(line, ':');
+	if (!v)
+		return len;
+	*v++ = '\0';
+	v += strspn(v, " \t");
+	if (!strcasecmp(line, "retry-after-ms")) {
+		job->st->retry_after_ms = atol(v);
+	} else if (!strcasecmp(line, "retry-after") && job->st->retry_after_ms < 0) {
+		char *end;
+		long secs = strtol(v, &end, 10);
+
+		if (end != v && !*end) {
+			job->st->retry_after_ms = secs * 1000;
+		} else {
+			time_t when = curl_getdate(v, NULL);
+
+			if (when > 0)
+				job->st->retry_after_ms = when > time(NULL) ? (long)(when - time(NULL)) * 1000 : 0;
+		}
+	}
+	return len;
+}
+
+static void start_attempt(struct mlb_job *job)
+{
+	struct job_state *st = job->st;
+	const struct mlb_policy *p = &st->runner->policy;
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		mlb_die(MLB_EXIT_FAIL, "cannot start a transfer: out of memory");
+	job->attempts++;
+	mlb_reply_reset(&job->reply);
+	mlb_sse_reset(st->sse);
+	mlb_buf_reset(&st->body);
+	st->mode = 0;
+	st->abort = ABORT_NONE;
+	st->received = 0;
+	st->retry_after_ms = -1;
+	st->errbuf[0] = '\0';
+	job->http_status = 0;
+	st->t_attempt = st->t_last_byte = mlb_mono_ms();
+	st->easy = e;
+	curl_easy_setopt(e, CURLOPT_URL, st->req.url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, st->req.headers);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, st->req.body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st->req.body_len);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, job);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, job);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, job);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, st->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "mlb/" MLB_VERSION);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (p->connect_s > 0)
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->connect_s * 1000));
+	if (p->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	curl_multi_add_handle(st->runner->multi, e);
+	st->running = 1;
+	st->waiting = 0;
+	st->runner->active++;
+	emit(job, status_event(job, "request"));
+}
+
+static void stop_transfer(struct mlb_job *job)
+{
+	struct job_state *st = job->st;
+
+	if (!st->running)
+		return;
+	curl_multi_remove_handle(st->runner->multi, st->easy);
+	curl_easy_cleanup(st->easy);
+	st->easy = NULL;
+	st->running = 0;
+	st->runner->active--;
+}
+
+static void set_error(struct mlb_job *job, const char *code, const char *message)
+{
+	free(job->error_code);
+	free(job->error_message);
+	job->error_code = mlb_xstrdup(code);
+	job->error_message = mlb_xstrdup(message);
+}
+
+static void end_job(struct mlb_job *job, enum mlb_job_outcome outcome, int retryable)
+{
+	struct job_state *st = job->st;
+	struct mlb_runner *r = st->runner;
+
+	stop_transfer(job);
+	st->ended = 1;
+	st->waiting = 0;
+	job->outcome = outcome;
+	job->t_end = mlb_mono_ms();
+	job->partial = outcome != MLB_JOB_OK && job->reply.content.len > 0;
+	if (outcome == MLB_JOB_FAILED) {
+		json_object *ev = mlb_event_error(&job->tag, job->error_code, job->error_message);
+
+		if (job->http_status)
+			mlb_json_set_int(ev, "http_status", job->http_status);
+		mlb_json_set_bool(ev, "retryable", retryable);
+		mlb_json_set_int(ev, "attempt", job->attempts);
+		emit(job, ev);
+	}
+	emit(job, status_event(job, outcome == MLB_JOB_CANCELLED ? "cancelled" : "done"));
+	if (r->done && r->done(r->ctx, job))
+		mlb_runner_cancel_all(r);
+}
+
+static uint64_t next_random(struct mlb_runner *r)
+{
+	r->rng ^= r->rng << 13;
+	r->rng ^= r->rng >> 7;
+	r->rng ^= r->rng << 17;
+	return r->rng;
+}
+
+/* Full jitter (AWS's "exponential backoff and jitter"): uniform in [0, min(cap, base * 2^n)]. */
+static long backoff_ms(struct mlb_job *job)
+{
+	long cap = 20000, ceiling = 500L << (job->attempts > 6 ? 6 : job->attempts - 1);
+
+	if (ceiling > cap)
+		ceiling = cap;
+	return (long)(next_random(job->st->runner) % (uint64_t)(ceiling + 1));
+}
+
+static const char *http_code(long status, int *retryable)
+{
+	*retryable = status == 408 || status == 409 || status == 429 || status >= 500;
+	if (status == 401 || status == 403)
+		return "auth";
+	if (status == 429)
+		return "rate_limit";
+	if (status == 408)
+		return "timeout";
+	if (status >= 500)
+		return "server";
+	return "bad_request";
+}
+
+/* Work out why an attempt failed: 0 if it did not. */
+static int classify(struct mlb_job *job, CURLcode res, int *retryable, long *hint_ms)
+{
+	struct job_state *st = job->st;
+	enum mlb_kind kind = job->model.provider->kind;
+	char msg[512];
+
+	*retryable = 0;
+	*hint_ms = st->retry_after_ms;
+	if (job->http_status >= 400) {
+		long body_hint;
+		char *pm = mlb_wire_error_body(kind, mlb_buf_str(&st->body), st->body.len, &body_hint);
+		const char *code = http_code(job->http_status, retryable);
+
+		if (*hint_ms < 0)
+			*hint_ms = body_hint;
+		if (!strcmp(code, "auth") && job->model.provider->key_env)
+			snprintf(msg, sizeof(msg), "HTTP %ld: %s (check %s)", job->http_status,
+				 pm ? pm : "not authorised", job->model.provider->key_env);
+		else
+			snprintf(msg, sizeof(msg), "HTTP %ld: %s", job->http_status, pm ? pm : "no message");
+		free(pm);
+		set_error(job, code, msg);
+		return 1;
+	}
+	if (job->reply.error_code) {
+		*retryable = job->reply.error_retryable;
+		set_error(job, job->reply.error_code, job->reply.error_message);
+		return 1;
+	}
+	switch (st->abort) {
+	case ABORT_FIRST_TOKEN:
+		*retryable = 1;
+		snprintf(msg, sizeof(msg), "no reply within %gs (timeout.firstToken)", st->runner->policy.first_token_s);
+		set_error(job, "timeout", msg);
+		return 1;
+	case ABORT_IDLE:
+		*retryable = 1;
+		snprintf(msg, sizeof(msg), "the stream stalled for %gs (timeout.idle)", st->runner->policy.idle_s);
+		set_error(job, "timeout", msg);
+		return 1;
+	case ABORT_TOTAL:
+		snprintf(msg, sizeof(msg), "gave up after %gs (timeout.total)", st->runner->policy.total_s);
+		set_error(job, "timeout", msg);
+		return 1;
+	case ABORT_TOO_LARGE:
+		snprintf(msg, sizeof(msg), "the reply exceeds %zu bytes (limit.replyBytes)", st->runner->policy.max_reply);
+		set_error(job, "server", msg);
+		return 1;
+	default:
+		break;
+	}
+	if (res != CURLE_OK) {
+		*retryable = 1;
+		snprintf(msg, sizeof(msg), "%s", st->errbuf[0] ? st->errbuf : curl_easy_strerror(res));
+		set_error(job, res == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network", msg);
+		return 1;
+	}
+	if (st->mode == 2) {
+		if (mlb_wire_body(kind, &job->reply, mlb_buf_str(&st->body), st->body.len) < 0) {
+			set_error(job, "parse", "the provider's reply is not the JSON expected");
+			return 1;
+		}
+		if (job->reply.error_code)
+			return classify(job, res, retryable, hint_ms);
+		return 0;
+	}
+	mlb_sse_finish(st->sse);
+	if (!job->reply.done && !job->reply.finish_reason) {
+		*retryable = 1;
+		set_error(job, "network", "the stream ended before the reply was complete");
+		return 1;
+	}
+	return 0;
+}
+
+static void schedule_retry(struct mlb_job *job, long delay_ms)
+{
+	struct job_state *st = job->st;
+	json_object *ev = status_event(job, "retry");
+
+	stop_transfer(job);
+	st->waiting = 1;
+	st->retry_at = mlb_mono_ms() + delay_ms;
+	mlb_json_set_int(ev, "retry_in_ms", delay_ms);
+	mlb_json_set_str(ev, "code", job->error_code);
+	mlb_json_set_str(ev, "message", job->error_message);
+	if (job->http_status)
+		mlb_json_set_int(ev, "http_status", job->http_status);
+	emit(job, ev);
+}
+
+static void finish_attempt(struct mlb_job *job, CURLcode res)
+{
+	struct job_state *st = job->st;
+	const struct mlb_policy *p = &st->runner->policy;
+	int retryable;
+	long hint, delay;
+
+	if (st->abort == ABORT_CANCEL) {
+		end_job(job, MLB_JOB_CANCELLED, 0);
+		return;
+	}
+	if (!classify(job, res, &retryable, &hint)) {
+		end_job(job, MLB_JOB_OK, 0);
+		return;
+	}
+	delay = hint >= 0 ? hint : backoff_ms(job);
+	/* Text already went out as events: a retry would repeat it. */
+	if (!retryable || job->reply.content.len || job->attempts > p->retries ||
+	    (p->max_wait_s > 0 && delay > p->max_wait_s * 1000) ||
+	    (p->total_s > 0 && mlb_mono_ms() + delay - job->t_start > p->total_s * 1000)) {
+		end_job(job, MLB_JOB_FAILED, retryable);
+		return;
+	}
+	schedule_retry(job, delay);
+}
+
+struct mlb_runner *mlb_runner_new(const struct mlb_policy *p, mlb_emit_fn emit_fn, mlb_done_fn done, void *ctx)
+{
+	struct mlb_runner *r = mlb_xcalloc(1, sizeof(*r));
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		mlb_die(MLB_EXIT_FAIL, "cannot initialise libcurl");
+	r->policy = *p;
+	r->emit = emit_fn;
+	r->done = done;
+	r->ctx = ctx;
+	r->multi = curl_multi_init();
+	r->rng = (uint64_t)mlb_wall_ms() * 2654435761u ^ (uint64_t)getpid();
+	if (!r->rng)
+		r->rng = 88172645463325252ull;
+	if (p->insecure)
+		mlb_warn("TLS certificates are not verified (--insecure): anyone on the path can read your prompts and keys");
+	return r;
+}
+
+/* Whether the request asks for a non-streamed reply (-o stream=false). */
+static int wants_stream(const struct mlb_chat *chat)
+{
+	json_object *s;
+
+	return !json_object_object_get_ex(chat->options, "stream", &s) || json_object_get_boolean(s);
+}
+
+void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job)
+{
+	struct job_state *st = mlb_xcalloc(1, sizeof(*st));
+	char *missing = NULL;
+
+	job->st = st;
+	st->runner = r;
+	st->sse = mlb_sse_new(on_sse, job, r->policy.max_reply);
+	if (!st->sse)
+		mlb_die(MLB_EXIT_FAIL, "out of memory");
+	job->reply.on_text = on_text;
+	job->reply.ctx = job;
+	mlb_reply_reset(&job->reply);
+	job->outcome = MLB_JOB_PENDING;
+	st->key = mlb_provider_key(job->model.provider, &missing);
+	if (missing) {
+		set_error(job, "auth", missing);
+		free(missing);
+	} else {
+		mlb_wire_build(&job->model, st->key, &job->chat, wants_stream(&job->chat), &st->req);
+		if (r->policy.max_request && st->req.body_len > r->policy.max_request) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "the request is %zu bytes, over the limit of %zu (limit.requestBytes)",
+				 st->req.body_len, r->policy.max_request);
+			set_error(job, "bad_request", msg);
+		}
+	}
+	r->jobs = mlb_xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
+	r->jobs[r->njobs++] = job;
+	emit(job, status_event(job, "queued"));
+}
+
+void mlb_runner_deadline(struct mlb_runner *r, double seconds)
+{
+	r->deadline_s = seconds;
+}
+
+void mlb_runner_cancel_all(struct mlb_runner *r)
+{
+	static int cancelling;
+
+	if (cancelling)
+		return;
+	cancelling = 1;
+	for (size_t i = 0; i < r->njobs; i++) {
+		struct mlb_job *job = r->jobs[i];
+
+		if (job->st->ended)
+			continue;
+		job->st->abort = ABORT_CANCEL;
+		end_job(job, MLB_JOB_CANCELLED, 0);
+	}
+	cancelling = 0;
+}
+
+static void check_timeouts(struct mlb_job *job, int64_t now)
+{
+	struct job_state *st = job->st;
+	const struct mlb_policy *p = &st->runner->policy;
+
+	if (!st->running)
+		return;
+	if (p->total_s > 0 && now - job->t_start > p->total_s * 1000)
+		st->abort = ABORT_TOTAL;
+	else if (p->first_token_s > 0 && !job->t_first && now - st->t_attempt > p->first_token_s * 1000)
+		st->abort = ABORT_FIRST_TOKEN;
+	else if (p->idle_s > 0 && now - st->t_last_byte > p->idle_s * 1000)
+		st->abort = ABORT_IDLE;
+	else
+		return;
+	stop_transfer(job);
+	finish_attempt(job, CURLE_OPERATION_TIMEDOUT);
+}
+
+/* Start what is due, watch the clocks; the milliseconds until something is due again. */
+static long tend(struct mlb_runner *r, int64_t now, int *all_ended)
+{
+	long wait = 100;
+
+	*all_ended = 1;
+	for (size_t i = 0; i < r->njobs; i++) {
+		struct mlb_job *job = r->jobs[i];
+		struct job_state *st = job->st;
+
+		if (st->ended)
+			continue;
+		*all_ended = 0;
+		if (st->running) {
+			check_timeouts(job, now);
+		} else if (st->waiting && st->retry_at > now) {
+			if (st->retry_at - now < wait)
+				wait = (long)(st->retry_at - now);
+		} else if (r->active < (size_t)r->policy.max_transfers) {
+			start_attempt(job);
+		}
+	}
+	return wait;
+}
+
+static void drain(struct mlb_runner *r)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(r->multi, &left))) {
+		struct mlb_job *job = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&job);
+		if (job && job->st->running) {
+			CURLcode res = m->data.result;
+
+			if (!job->http_status)
+				curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &job->http_status);
+			stop_transfer(job);
+			finish_attempt(job, res);
+		}
+	}
+}
+
+int mlb_runner_run(struct mlb_runner *r)
+{
+	struct sigaction sa, old_int, old_term;
+	int64_t t0 = mlb_mono_ms();
+	int all_ended = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	interrupted = 0;
+	mlb_event_autoflush(0);
+	for (size_t i = 0; i < r->njobs; i++) {
+		struct mlb_job *job = r->jobs[i];
+
+		job->t_start = t0;
+		if (job->error_code)	/* no key, or too large: refused before sending */
+			end_job(job, MLB_JOB_FAILED, 0);
+	}
+	for (;;) {
+		int64_t now = mlb_mono_ms();
+		long wait, curl_wait = -1;
+		int running;
+
+		if (interrupted || mlb_event_failed() ||
+		    (r->deadline_s > 0 && now - t0 >= r->deadline_s * 1000))
+			mlb_runner_cancel_all(r);
+		wait = tend(r, now, &all_ended);
+		if (all_ended)
+			break;
+		curl_multi_perform(r->multi, &running);
+		drain(r);
+		/* Flush once per round of reads: every token is out before the next read. */
+		mlb_event_flush();
+		curl_multi_timeout(r->multi, &curl_wait);
+		if (curl_wait >= 0 && curl_wait < wait)
+			wait = curl_wait;
+		if (wait > 0)
+			curl_multi_poll(r->multi, NULL, 0, (int)wait, NULL);
+	}
+	mlb_event_autoflush(1);
+	mlb_event_flush();
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return interrupted ? 1 : 0;
+}
+
+void mlb_runner_free(struct mlb_runner *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->njobs; i++)
+		stop_transfer(r->jobs[i]);
+	curl_multi_cleanup(r->multi);
+	free(r->jobs);
+	free(r);
+	curl_global_cleanup();
+}
+
+void mlb_job_clear(struct mlb_job *job)
+{
+	struct job_state *st = job->st;
+
+	if (st) {
+		if (st->key) {
+			memset(st->key, 0, strlen(st->key));
+			free(st->key);
+		}
+		mlb_sse_free(st->sse);
+		mlb_buf_free(&st->body);
+		mlb_wire_req_free(&st->req);
+		free(st);
+		job->st = NULL;
+	}
+	mlb_reply_free(&job->reply);
+	free(job->error_code);
+	free(job->error_message);
+	job->error_code = job->error_message = NULL;
+	mlb_model_clear(&job->model);
+	mlb_chat_free(&job->chat);
+}
+
+json_object *mlb_job_final_event(const struct mlb_job *job)
+{
+	json_object *ev = mlb_event_new("final", &job->tag);
+
+	json_object_object_add(ev, "content",
+		json_object_new_string_len(mlb_buf_str(&job->reply.content), (int)job->reply.content.len));
+	mlb_json_set_str(ev, "finish_reason", job->reply.finish_reason);
+	mlb_json_set_bool(ev, "partial", job->partial);
+	if (job->outcome == MLB_JOB_CANCELLED)
+		mlb_json_set_bool(ev, "cancelled", 1);
+	return ev;
+}
+
+/* About four bytes a token for English text: the usual rule of thumb. */
+static long estimate_tokens(size_t bytes)
+{
+	return (long)((bytes + 3) / 4);
+}
+
+int mlb_job_usage(const struct mlb_job *job, long *prompt, long *completion)
+{
+	int estimated = 0;
+
+	*prompt = job->reply.prompt_tokens;
+	*completion = job->reply.completion_tokens;
+	if (*prompt < 0) {
+		*prompt = estimate_tokens(mlb_chat_bytes(&job->chat));
+		estimated = 1;
+	}
+	/* A broken stream's count stops where the provider last reported it. */
+	if (*completion < 0 || (job->partial && *completion < estimate_tokens(job->reply.content.len))) {
+		*completion = estimate_tokens(job->reply.content.len);
+		estimated = 1;
+	}
+	return estimated;
+}
+
+int mlb_job_cost(const struct mlb_job *job, const struct mlb_prices *prices, double *cost)
+{
+	long prompt, completion;
+
+	if (job->reply.has_cost) {
+		*cost = job->reply.cost_usd;
+		return 1;
+	}
+	mlb_job_usage(job, &prompt, &completion);
+	return prices && mlb_prices_cost(prices, job->model.spec, prompt, completion, cost);
+}
+
+json_object *mlb_job_meter_event(const struct mlb_job *job, const struct mlb_prices *prices)
+{
+	json_object *ev = mlb_event_new("meter", &job->tag);
+	long prompt, completion;
+	int estimated = mlb_job_usage(job, &prompt, &completion);
+	double cost, latency = (double)(job->t_end - job->t_start);
+
+	mlb_json_set_int(ev, "prompt_tokens", prompt);
+	mlb_json_set_int(ev, "completion_tokens", completion);
+	if (mlb_job_cost(job, prices, &cost)) {
+		mlb_json_set_double(ev, "cost_usd", cost);
+	} else {
+		mlb_json_set_str(ev, "cost_usd", NULL);
+		mlb_json_set_bool(ev, "unpriced", 1);
+	}
+	mlb_json_set_int(ev, "latency_ms", (long long)latency);
+	if (job->t_first) {
+		double gen_ms = (double)(job->t_end - job->t_first);
+
+		mlb_json_set_int(ev, "ttft_ms", job->t_first - job->t_start);
+		if (gen_ms > 0)
+			mlb_json_set_double(ev, "tokens_per_s", round(completion * 1000.0 / gen_ms * 10) / 10);
+		else
+			mlb_json_set_str(ev, "tokens_per_s", NULL);
+	} else {
+		mlb_json_set_str(ev, "ttft_ms", NULL);
+		mlb_json_set_str(ev, "tokens_per_s", NULL);
+	}
+	mlb_json_set_bool(ev, "estimated", estimated);
+	mlb_json_set_str(ev, "scope", "pane");
+	return ev;
+}

@@ -1,0 +1,81 @@
+/*
+ * turn.h - one turn of a conversation, for one pane or many at once.
+ *
+ * For each pane: load its history from the session (system prompt and every
+ * earlier message), add the new user message, and send it to the pane's
+ * model.  All panes stream concurrently through one runner.  When they have
+ * ended, the user messages and the replies (whole, partial or cancelled) are
+ * stored in ONE commit, and each pane gets its final and meter events.
+ * mlb-send, mlb-broadcast, mlb-summarize and mlb-pipeline stand on this.
+ */
+#ifndef MLB_TURN_H
+#define MLB_TURN_H
+
+#include "config.h"
+#include "price.h"
+#include "run.h"
+
+/* Where a moved message came from (send-to); all strings may be NULL. */
+struct mlb_provenance {
+	char *session, *pane, *model, *ts, *hash;
+	char *content;		/* the moved text */
+};
+
+/* One pane's part of the turn. */
+struct mlb_pane_turn {
+	char *pane;		/* the pane's name */
+	char *model;		/* provider:model */
+	char *prompt;		/* the new user message */
+	struct mlb_provenance *from;	/* set for send-to: headers on the user message */
+	char *extra_headers;	/* "Name: value\n" lines added to the user message, or NULL */
+	/* Results. */
+	struct mlb_job job;
+	char *message_path;	/* the stored reply, relative to the session */
+};
+
+struct mlb_turn_opts {
+	const char *tool;		/* names the commit */
+	char *session;			/* id; NULL makes a new one when storing */
+	int store;			/* write the turn to the session */
+	const char *system;		/* a system prompt for every pane, or NULL */
+	json_object *options;		/* request options (-o), or NULL */
+	const char *run;		/* a run id for the events, or NULL */
+	struct mlb_policy policy;
+	double deadline_s;		/* cancel what runs after this, 0: none */
+	int first;			/* stop when the first pane finishes */
+	int quorum;			/* stop after this many panes finished, 0: off */
+	const struct mlb_prices *prices;
+	mlb_emit_fn emit;		/* where events go; NULL: mlb_turn_print */
+	void *emit_ctx;
+	int quiet;			/* no "session <id>" line on stderr */
+};
+
+/* The outcome of a turn. */
+struct mlb_turn_result {
+	int ok, failed, cancelled;
+	int interrupted;
+	int store_failed;
+	char commit[41];
+};
+
+/* Run the turn; the exit status (DESIGN.md): 0, 1 none succeeded, 3 some failed, 130 interrupted. */
+int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
+		 struct mlb_pane_turn *panes, size_t n, struct mlb_turn_result *res);
+
+/* The default event hook: events in a pipe (or --json); text on a terminal for one pane. */
+void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev);
+
+/* A pane name from a model spec: "openai:gpt-4o" -> "openai-gpt-4o". */
+char *mlb_pane_from_model(const char *model);
+
+/* The model to use: explicit, else the pane's stored model, else MLB_MODEL, else core.model. */
+char *mlb_default_model(const struct mlb_config *cfg, const char *explicit_model,
+			const char *session, const char *pane);
+
+/* Load and validate the price table and the config's [price "<model>"] entries; never NULL. */
+struct mlb_prices *mlb_prices_default(const struct mlb_config *cfg);
+
+void mlb_pane_turn_clear(struct mlb_pane_turn *p);
+void mlb_provenance_free(struct mlb_provenance *p);
+
+#endif

@@ -1,0 +1,129 @@
+/* The anthropic wire kind: the Messages API with typed SSE events. */
+#include "wire-kind.h"
+#include "msg.h"
+
+#include <string.h>
+
+#define ANTHROPIC_VERSION "2023-06-01"
+/* The Messages API requires max_tokens; this is used when -o max_tokens is not given. */
+#define DEFAULT_MAX_TOKENS 4096
+
+static void url(const struct mlb_model *m, int stream, struct mlb_buf *u)
+{
+	(void)m;
+	(void)stream;
+	mlb_buf_adds(u, "/v1/messages");
+}
+
+static struct curl_slist *auth(const char *key, struct curl_slist *list)
+{
+	list = curl_slist_append(list, "anthropic-version: " ANTHROPIC_VERSION);
+	if (key) {
+		char *h = mlb_xasprintf("x-api-key: %s", key);
+
+		list = curl_slist_append(list, h);
+		memset(h, 0, strlen(h));
+		free(h);
+	}
+	return list;
+}
+
+static const char *const renames[] = { "stop", "stop_sequences", NULL };
+
+static json_object *body(const struct mlb_model *m, const struct mlb_chat *chat, int stream)
+{
+	json_object *b = json_object_new_object(), *msgs = json_object_new_array(), *stop;
+	struct mlb_buf system = MLB_BUF_INIT;
+
+	mlb_json_set_str(b, "model", m->id);
+	mlb_json_set_int(b, "max_tokens", DEFAULT_MAX_TOKENS);
+	for (size_t i = 0; i < chat->nturns; i++) {
+		const struct mlb_turn *t = &chat->turns[i];
+		json_object *msg;
+
+		if (!strcmp(t->role, "system")) {
+			if (system.len)
+				mlb_buf_adds(&system, "\n\n");
+			mlb_buf_adds(&system, t->content);
+			continue;
+		}
+		msg = json_object_new_object();
+		mlb_json_set_str(msg, "role", strcmp(t->role, "assistant") ? "user" : "assistant");
+		mlb_json_set_str(msg, "content", t->content);
+		json_object_array_add(msgs, msg);
+	}
+	if (system.len)
+		mlb_json_set_str(b, "system", system.s);
+	mlb_buf_free(&system);
+	json_object_object_add(b, "messages", msgs);
+	mlb_json_set_bool(b, "stream", stream);
+	mlb_wire_options(b, chat->options, renames);
+	stop = mlb_wire_member(b, "stop_sequences");
+	if (json_object_is_type(stop, json_type_string)) {
+		json_object *arr = json_object_new_array();
+
+		json_object_array_add(arr, json_object_get(stop));
+		json_object_object_add(b, "stop_sequences", arr);
+	}
+	return b;
+}
+
+static int event(struct mlb_reply *r, const char *ev, json_object *o)
+{
+	/* The data's own "type" is authoritative; the event: line repeats it. */
+	const char *type = mlb_json_str(o, "type");
+
+	if (!type)
+		type = ev;
+	if (!strcmp(type, "message_start")) {
+		json_object *u = mlb_wire_member(o, "message.usage");
+
+		mlb_wire_usage(r, mlb_wire_member(u, "input_tokens"), mlb_wire_member(u, "output_tokens"));
+	} else if (!strcmp(type, "content_block_delta")) {
+		const char *dtype = mlb_json_str(mlb_wire_member(o, "delta"), "type");
+
+		if (dtype && !strcmp(dtype, "text_delta"))
+			mlb_wire_text(r, mlb_json_str(mlb_wire_member(o, "delta"), "text"));
+	} else if (!strcmp(type, "message_delta")) {
+		mlb_wire_finish(r, mlb_json_str(mlb_wire_member(o, "delta"), "stop_reason"));
+		mlb_wire_usage(r, NULL, mlb_wire_member(o, "usage.output_tokens"));
+		/* Newer servers also report input tokens here. */
+		if (mlb_wire_member(o, "usage.input_tokens"))
+			mlb_wire_usage(r, mlb_wire_member(o, "usage.input_tokens"), NULL);
+	} else if (!strcmp(type, "message_stop")) {
+		r->done = 1;
+	} else if (!strcmp(type, "error")) {
+		mlb_wire_error_object(r, mlb_wire_member(o, "error"));
+	}
+	/* ping, content_block_start/stop and unknown types carry nothing we need. */
+	return 0;
+}
+
+static int whole(struct mlb_reply *r, json_object *o)
+{
+	json_object *content = mlb_wire_member(o, "content");
+	size_t n = json_object_is_type(content, json_type_array) ? json_object_array_length(content) : 0;
+
+	if (mlb_json_str(o, "type") && !strcmp(mlb_json_str(o, "type"), "error")) {
+		mlb_wire_error_object(r, mlb_wire_member(o, "error"));
+		return 0;
+	}
+	if (!content)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		json_object *block = json_object_array_get_idx(content, i);
+		const char *type = mlb_json_str(block, "type");
+
+		if (type && !strcmp(type, "text"))
+			mlb_wire_text(r, mlb_json_str(block, "text"));
+	}
+	mlb_wire_finish(r, mlb_json_str(o, "stop_reason"));
+	mlb_wire_usage(r, mlb_wire_member(o, "usage.input_tokens"), mlb_wire_member(o, "usage.output_tokens"));
+	r->done = 1;
+	return 0;
+}
+
+const struct wire_kind mlb_wire_anthropic = {
+	.url = url, .auth = auth, .body = body, .event = event, .whole = whole,
+	.models_path = "/v1/models", .models_array = "data", .models_id = "id",
+};

@@ -1,0 +1,143 @@
+/* The gemini wire kind: Google's streamGenerateContent with alt=sse. */
+#include "wire-kind.h"
+#include "msg.h"
+
+#include <string.h>
+
+static void url(const struct mlb_model *m, int stream, struct mlb_buf *u)
+{
+	char *id = curl_easy_escape(NULL, m->id, 0);
+
+	mlb_buf_addf(u, "/models/%s:%s", id ? id : m->id,
+		     stream ? "streamGenerateContent?alt=sse" : "generateContent");
+	curl_free(id);
+}
+
+static struct curl_slist *auth(const char *key, struct curl_slist *list)
+{
+	char *h;
+
+	if (!key)
+		return list;
+	/* The header, never the ?key= query parameter: URLs end up in logs. */
+	h = mlb_xasprintf("x-goog-api-key: %s", key);
+	list = curl_slist_append(list, h);
+	memset(h, 0, strlen(h));
+	free(h);
+	return list;
+}
+
+static json_object *text_parts(const char *text)
+{
+	json_object *parts = json_object_new_array(), *p = json_object_new_object();
+
+	mlb_json_set_str(p, "text", text);
+	json_object_array_add(parts, p);
+	return parts;
+}
+
+static const char *const renames[] = {
+	"max_tokens", "maxOutputTokens", "top_p", "topP", "top_k", "topK",
+	"stop", "stopSequences", "seed", "seed", NULL
+};
+
+static json_object *body(const struct mlb_model *m, const struct mlb_chat *chat, int stream)
+{
+	json_object *b = json_object_new_object(), *contents = json_object_new_array();
+	json_object *gen = json_object_new_object();
+	struct mlb_buf system = MLB_BUF_INIT;
+
+	(void)m;
+	(void)stream;
+	for (size_t i = 0; i < chat->nturns; i++) {
+		const struct mlb_turn *t = &chat->turns[i];
+		json_object *c;
+
+		if (!strcmp(t->role, "system")) {
+			if (system.len)
+				mlb_buf_adds(&system, "\n\n");
+			mlb_buf_adds(&system, t->content);
+			continue;
+		}
+		c = json_object_new_object();
+		mlb_json_set_str(c, "role", strcmp(t->role, "assistant") ? "user" : "model");
+		json_object_object_add(c, "parts", text_parts(t->content));
+		json_object_array_add(contents, c);
+	}
+	json_object_object_add(b, "contents", contents);
+	if (system.len) {
+		json_object *si = json_object_new_object();
+
+		json_object_object_add(si, "parts", text_parts(system.s));
+		json_object_object_add(b, "systemInstruction", si);
+	}
+	mlb_buf_free(&system);
+	mlb_wire_options(gen, chat->options, renames);
+	/* Gemini wants a list of stop sequences. */
+	{
+		json_object *stop = mlb_wire_member(gen, "stopSequences");
+
+		if (json_object_is_type(stop, json_type_string)) {
+			json_object *arr = json_object_new_array();
+
+			json_object_array_add(arr, json_object_get(stop));
+			json_object_object_add(gen, "stopSequences", arr);
+		}
+	}
+	if (json_object_object_length(gen))
+		json_object_object_add(b, "generationConfig", gen);
+	else
+		json_object_put(gen);
+	return b;
+}
+
+/* Each chunk repeats usageMetadata, growing: the last one seen is the total. */
+static int decode(struct mlb_reply *r, json_object *o)
+{
+	json_object *cand = mlb_wire_member(o, "candidates.0");
+	json_object *parts = mlb_wire_member(cand, "content.parts");
+	size_t n = json_object_is_type(parts, json_type_array) ? json_object_array_length(parts) : 0;
+	json_object *um = mlb_wire_member(o, "usageMetadata");
+
+	if (mlb_wire_member(o, "error")) {
+		mlb_wire_error_object(r, mlb_wire_member(o, "error"));
+		return 0;
+	}
+	if (!cand && !um)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		json_object *part = json_object_array_get_idx(parts, i);
+
+		/* "thought" parts are the model's reasoning, not its answer. */
+		if (json_object_get_boolean(mlb_wire_member(part, "thought")))
+			continue;
+		mlb_wire_text(r, mlb_json_str(part, "text"));
+	}
+	if (mlb_json_str(cand, "finishReason")) {
+		mlb_wire_finish(r, mlb_json_str(cand, "finishReason"));
+		r->done = 1;
+	}
+	if (um)
+		mlb_wire_usage(r, mlb_wire_member(um, "promptTokenCount"),
+			       mlb_wire_member(um, "candidatesTokenCount"));
+	return 0;
+}
+
+static int event(struct mlb_reply *r, const char *ev, json_object *o)
+{
+	(void)ev;
+	return decode(r, o);
+}
+
+static int whole(struct mlb_reply *r, json_object *o)
+{
+	int ret = decode(r, o);
+
+	r->done = ret == 0;
+	return ret;
+}
+
+const struct wire_kind mlb_wire_gemini = {
+	.url = url, .auth = auth, .body = body, .event = event, .whole = whole,
+	.models_path = "/models", .models_array = "models", .models_id = "name",
+};

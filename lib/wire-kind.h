@@ -1,0 +1,40 @@
+/*
+ * wire-kind.h - inside the wire module: what each wire kind provides.
+ * Not for tools; they use wire.h.
+ */
+#ifndef MLB_WIRE_KIND_H
+#define MLB_WIRE_KIND_H
+
+#include "wire.h"
+#include "event.h"
+
+struct wire_kind {
+	/* The path below the base URL, without query. */
+	void (*url)(const struct mlb_model *m, int stream, struct mlb_buf *url);
+	/* Headers beyond Content-Type, key included. */
+	struct curl_slist *(*auth)(const char *key, struct curl_slist *list);
+	/* The request body for chat. */
+	json_object *(*body)(const struct mlb_model *m, const struct mlb_chat *chat, int stream);
+	/* One streamed event: 0, or -1 when malformed. */
+	int (*event)(struct mlb_reply *r, const char *event, json_object *data);
+	/* A whole non-streamed reply: 0, or -1 when malformed. */
+	int (*whole)(struct mlb_reply *r, json_object *body);
+	/* The path that lists models. */
+	const char *models_path;
+	/* The array of models in a list response and the member naming each. */
+	const char *models_array, *models_id;
+};
+
+extern const struct wire_kind mlb_wire_openai, mlb_wire_gemini, mlb_wire_anthropic;
+
+/* Shared by the kinds. */
+json_object *mlb_wire_member(json_object *o, const char *path);	/* "a.b.0.c" */
+void mlb_wire_text(struct mlb_reply *r, const char *text);
+void mlb_wire_usage(struct mlb_reply *r, json_object *prompt, json_object *completion);
+void mlb_wire_finish(struct mlb_reply *r, const char *reason);
+/* Copy options into body, renaming the generic names kind by kind (NULL-terminated from/to pairs). */
+void mlb_wire_options(json_object *dst, json_object *options, const char *const *renames);
+/* A provider's error object: record it with a DESIGN.md code derived from its type or status. */
+void mlb_wire_error_object(struct mlb_reply *r, json_object *err);
+
+#endif
