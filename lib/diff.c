@@ -4,7 +4,9 @@
  * The steps: cut both texts into tokens, intern every token as an integer
  * so that comparing tokens is comparing integers, mark the tokens that are
  * not part of a longest common subsequence, then walk both marked sequences
- * and emit one op per run of equal, deleted or inserted tokens.
+ * and emit one op per run of equal, deleted or inserted tokens.  Before the
+ * search, the common prefix and suffix are stripped and tokens that occur
+ * in only one text are marked at once and left out (they can never match).
  *
  * The comparison follows Myers, "An O(ND) Difference Algorithm and Its
  * Variations" (1986), section 4b: search forward from the start and
@@ -12,12 +14,14 @@
  * "middle snake", split the problem there and recurse.  The code keeps the
  * shape of GNU diff's diffseq.h so that it can be checked against it.
  *
- * Cost cap: a minimal diff of two unrelated texts costs O(N*D) = O(N^2).
- * Once the edit cost in one sub-problem exceeds a bound of about
- * 2*sqrt(N) (at least 256), the search stops and splits at the diagonal
- * that has got furthest so far, as GNU diff does when a diff becomes "too
- * expensive".  Both halves are still diffed, so the result stays a valid
- * diff; it is just no longer guaranteed to be minimal.
+ * Cost cap: a minimal diff of two unrelated texts costs O(N*D) = O(N^2)
+ * for N tokens.  Once the search in one sub-problem has taken more than
+ * 2*sqrt(N) + 256 steps (each step is one more edit in each direction),
+ * it stops and splits at the diagonal that has got furthest so far, as
+ * GNU diff does when a diff becomes "too expensive".  Both halves are
+ * still diffed, so the result stays a valid diff, just no longer
+ * guaranteed minimal; the whole costs about O(N^1.5).  Diffs of fewer than
+ * about 4*sqrt(N) + 512 edits never reach the cap and are minimal.
  */
 #include "diff.h"
 
@@ -51,10 +55,18 @@ struct intern {
 	size_t nu;
 };
 
+/* The tokens of one text that take part in the search. */
+struct side {
+	size_t n;
+	size_t *id;		/* their ids */
+	size_t *map;		/* their index in the whole text */
+};
+
 /* Shared state of one comparison. */
 struct ctx {
-	const size_t *x, *y;		/* token ids of a and b */
-	unsigned char *xchg, *ychg;
+	const size_t *x, *y;		/* token ids searched */
+	const size_t *xmap, *ymap;	/* from searched index to token index */
+	unsigned char *xchg, *ychg;	/* by token index */
 	ptrdiff_t *fd, *bd;		/* forward and backward V arrays, by diagonal */
 	ptrdiff_t too_expensive;	/* the edit cost at which diag() gives up */
 };
@@ -323,10 +335,10 @@ static void diag(struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim, ptrdiff_t yoff,
 	}
 }
 
-static void mark(unsigned char *chg, ptrdiff_t lo, ptrdiff_t hi)
+static void mark(unsigned char *chg, const size_t *map, ptrdiff_t lo, ptrdiff_t hi)
 {
-	if (hi > lo)
-		memset(chg + lo, 1, (size_t)(hi - lo));
+	for (; lo < hi; lo++)
+		chg[map[lo]] = 1;
 }
 
 /*
@@ -346,8 +358,8 @@ static void compareseq(struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim,
 		while (xoff < xlim && yoff < ylim && cx->x[xlim - 1] == cx->y[ylim - 1])
 			xlim--, ylim--;
 		if (xoff == xlim || yoff == ylim) {
-			mark(cx->ychg, yoff, ylim);
-			mark(cx->xchg, xoff, xlim);
+			mark(cx->ychg, cx->ymap, yoff, ylim);
+			mark(cx->xchg, cx->xmap, xoff, xlim);
 			return;
 		}
 		diag(cx, xoff, xlim, yoff, ylim, find_minimal, &p);
@@ -375,31 +387,85 @@ static ptrdiff_t cost_bound(size_t n)
 	return (ptrdiff_t)(2 * r) + 256;
 }
 
-/* Strip the common ends, then run the linear-space search on the rest. */
-static int compare(struct seq *a, struct seq *b)
+/*
+ * Collect the tokens q[lo..hi) whose id has the bit other in seen, that
+ * is, that also occur in the other text; mark the rest changed right away.
+ * A token unique to one text cannot be in any common subsequence, so
+ * leaving it out keeps the diff minimal, and it shrinks the search a lot
+ * when the texts are unrelated.
+ */
+static int squeeze(struct side *s, struct seq *q, size_t lo, size_t hi,
+		   const unsigned char *seen, unsigned char other)
 {
-	ptrdiff_t xoff = 0, xlim = (ptrdiff_t)a->n, yoff = 0, ylim = (ptrdiff_t)b->n;
+	size_t i;
+
+	s->n = 0;
+	s->id = malloc((hi - lo + 1) * sizeof(*s->id));
+	s->map = malloc((hi - lo + 1) * sizeof(*s->map));
+	if (!s->id || !s->map)
+		return -1;
+	for (i = lo; i < hi; i++) {
+		if (seen[q->id[i]] & other) {
+			s->id[s->n] = q->id[i];
+			s->map[s->n++] = i;
+		} else {
+			q->chg[i] = 1;
+		}
+	}
+	return 0;
+}
+
+/* Run the linear-space search on the squeezed middles of a and b. */
+static int search(struct seq *a, struct seq *b, const struct side *xs, const struct side *ys)
+{
+	/* Diagonals run from -ys->n - 1 to xs->n + 1. */
+	size_t ndiags = xs->n + ys->n + 3;
+	struct ctx cx = { xs->id, ys->id, xs->map, ys->map, a->chg, b->chg, NULL, NULL, 0 };
 	ptrdiff_t *buf;
-	size_t ndiags;
-	struct ctx cx = { a->id, b->id, a->chg, b->chg, NULL, NULL, 0 };
+
+	if (ndiags > PTRDIFF_MAX / 2 / sizeof(*buf))
+		return -1;
+	buf = malloc(2 * ndiags * sizeof(*buf));
+	if (!buf)
+		return -1;
+	cx.fd = buf + ys->n + 1;
+	cx.bd = cx.fd + ndiags;
+	cx.too_expensive = cost_bound(ndiags);
+	compareseq(&cx, 0, (ptrdiff_t)xs->n, 0, (ptrdiff_t)ys->n, false);
+	free(buf);
+	return 0;
+}
+
+/*
+ * Mark the changed tokens of a and b (nuniq distinct ids between them):
+ * strip the common ends, drop the tokens the other side lacks, search.
+ */
+static int compare(struct seq *a, struct seq *b, size_t nuniq)
+{
+	size_t xoff = 0, xlim = a->n, yoff = 0, ylim = b->n, i;
+	struct side xs = { 0 }, ys = { 0 };
+	unsigned char *seen;
+	int rc = -1;
 
 	while (xoff < xlim && yoff < ylim && a->id[xoff] == b->id[yoff])
 		xoff++, yoff++;
 	while (xoff < xlim && yoff < ylim && a->id[xlim - 1] == b->id[ylim - 1])
 		xlim--, ylim--;
-	/* Diagonals run from xoff - ylim - 1 to xlim - yoff + 1. */
-	ndiags = (size_t)(xlim - xoff) + (size_t)(ylim - yoff) + 3;
-	if (ndiags > SIZE_MAX / 2 / sizeof(*buf))
-		return errno = ENOMEM, -1;
-	buf = malloc(2 * ndiags * sizeof(*buf));
-	if (!buf)
+	seen = calloc(nuniq ? nuniq : 1, 1);
+	if (!seen)
 		return -1;
-	cx.fd = buf + (ylim - xoff) + 1;
-	cx.bd = cx.fd + ndiags;
-	cx.too_expensive = cost_bound(ndiags);
-	compareseq(&cx, xoff, xlim, yoff, ylim, false);
-	free(buf);
-	return 0;
+	for (i = xoff; i < xlim; i++)
+		seen[a->id[i]] |= 1;
+	for (i = yoff; i < ylim; i++)
+		seen[b->id[i]] |= 2;
+	if (squeeze(&xs, a, xoff, xlim, seen, 2) == 0 && squeeze(&ys, b, yoff, ylim, seen, 1) == 0)
+		rc = search(a, b, &xs, &ys);
+	free(seen);
+	free(xs.id);
+	free(xs.map);
+	free(ys.id);
+	free(ys.map);
+	return rc;
 }
 
 /* Store op k if d has room for it (the first pass only counts). */
@@ -458,7 +524,7 @@ static void seq_free(struct seq *q)
 
 /* Tokenise and intern both texts; the table is freed before the search. */
 static int prepare(struct seq *a, struct seq *b, const char *as, size_t alen,
-		   const char *bs, size_t blen, enum mlb_diff_unit unit)
+		   const char *bs, size_t blen, enum mlb_diff_unit unit, size_t *nuniq)
 {
 	struct intern t = { 0 };
 	int rc = -1;
@@ -468,6 +534,7 @@ static int prepare(struct seq *a, struct seq *b, const char *as, size_t alen,
 	if (intern_init(&t, a->n + b->n) == 0) {
 		intern_seq(&t, a);
 		intern_seq(&t, b);
+		*nuniq = t.nu;
 		rc = 0;
 	}
 	intern_free(&t);
@@ -478,18 +545,20 @@ int mlb_diff(const char *a, size_t alen, const char *b, size_t blen,
 	     enum mlb_diff_unit unit, struct mlb_diff *out)
 {
 	struct seq sa = { 0 }, sb = { 0 };
-	size_t n;
+	size_t n, nuniq = 0;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (prepare(&sa, &sb, a, alen, b, blen, unit) < 0 || compare(&sa, &sb) < 0)
+	if (prepare(&sa, &sb, a, alen, b, blen, unit, &nuniq) < 0 || compare(&sa, &sb, nuniq) < 0)
 		goto done;
 	n = build_ops(&sa, &sb, out);
 	out->ops = malloc((n ? n : 1) * sizeof(*out->ops));
 	if (!out->ops)
 		goto done;
 	out->nops = build_ops(&sa, &sb, out);
-	out->similarity = alen + blen ? 2.0 * (double)out->equal_bytes / ((double)alen + (double)blen) : 1.0;
+	out->similarity = 1.0;
+	if (alen + blen)
+		out->similarity = 2.0 * (double)out->equal_bytes / ((double)alen + (double)blen);
 	rc = 0;
 done:
 	seq_free(&sa);

@@ -95,6 +95,20 @@ const char *mlb_json_str(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+int mlb_json_bool(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+int mlb_json_has(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) && v;
+}
+
 static json_object *number(json_object *o, const char *key)
 {
 	json_object *v;

@@ -61,6 +61,10 @@ const char *mlb_json_str(json_object *o, const char *key);
 long long mlb_json_int(json_object *o, const char *key, long long def);
 /* A numeric member as double, or def. */
 double mlb_json_double(json_object *o, const char *key, double def);
+/* A boolean member, or 0 when absent. */
+int mlb_json_bool(json_object *o, const char *key);
+/* Whether o has key with a non-null value. */
+int mlb_json_has(json_object *o, const char *key);
 /* Serialise compactly, without escaping '/'; the string lives as long as o. */
 const char *mlb_json_line(json_object *o, size_t *len);
 

@@ -109,6 +109,28 @@ void mlb_msgfile_set_content(struct mlb_msgfile *m, const char *content, size_t 
 	mlb_msgfile_set(m, "Content-Hash", hash);
 }
 
+void mlb_msgfile_order(struct mlb_msgfile *m, const char *const *names)
+{
+	struct mlb_header *v = mlb_xcalloc(m->nheaders, sizeof(*v));
+	char *taken = mlb_xcalloc(m->nheaders, 1);
+	size_t i, k = 0;
+
+	for (; *names; names++)
+		for (i = 0; i < m->nheaders; i++)
+			if (!taken[i] && strcasecmp(m->headers[i].name, *names) == 0) {
+				v[k++] = m->headers[i];
+				taken[i] = 1;
+				break;
+			}
+	for (i = 0; i < m->nheaders; i++)
+		if (!taken[i])
+			v[k++] = m->headers[i];
+	if (m->nheaders)
+		memcpy(m->headers, v, m->nheaders * sizeof(*v));
+	free(taken);
+	free(v);
+}
+
 int mlb_msgfile_verify(const struct mlb_msgfile *m)
 {
 	const char *have = mlb_msgfile_get(m, "Content-Hash");

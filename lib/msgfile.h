@@ -39,6 +39,8 @@ void mlb_msgfile_set(struct mlb_msgfile *m, const char *name, const char *value)
 const char *mlb_msgfile_get(const struct mlb_msgfile *m, const char *name);
 /* Set the content (len bytes, copied) and its Content-Hash header. */
 void mlb_msgfile_set_content(struct mlb_msgfile *m, const char *content, size_t len);
+/* Move the headers named in names (NULL-terminated) to the front, in that order; the rest keep theirs. */
+void mlb_msgfile_order(struct mlb_msgfile *m, const char *const *names);
 /* Whether Content-Hash is present and matches the content. */
 int mlb_msgfile_verify(const struct mlb_msgfile *m);
 /* The file's bytes (caller frees; NUL-terminated, *len excludes the NUL). */

@@ -4,6 +4,8 @@
 # Each test runs with HOME, MLB_HOME and XDG dirs inside its own temp dir,
 # LC_ALL=C, TZ=UTC and stdin from /dev/null (see tests/README.md).
 
+bats_require_minimum_version 1.5.0
+
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 

@@ -4,8 +4,12 @@
  * The main property: the ops always rebuild both texts exactly.  Beyond it,
  * a small edit must give a small diff, short diffs must be minimal (checked
  * against a brute-force LCS), and megabyte inputs must not be slow (timed
- * and printed, not asserted).  An optional argument sets the size in bytes
- * of the big inputs (default 1 MB), so that valgrind runs can use less.
+ * and printed, not asserted).
+ *
+ * Usage: test-diff [<bytes> [<unrelated-bytes>]].  The first sets the size
+ * of the texts with 1% edits (default 1 MB), the second that of the
+ * unrelated texts (default a quarter of it: they cost O(N^1.5), which is
+ * slow under the sanitizers).  Smaller sizes suit valgrind.
  */
 #include "diff.h"
 #include "unit.h"
@@ -460,17 +464,28 @@ static void time_diff(const char *what, const struct str *a, const struct str *b
 	mlb_diff_free(&d);
 }
 
-static void test_speed(size_t bytes)
+static void test_speed(size_t bytes, size_t unrelated)
 {
 	struct str a = { 0 }, b = { 0 }, c = { 0 }, e = { 0 };
+	size_t i;
 
 	big_text(&a, bytes, 'a');
 	edit_percent(&b, &a);
 	time_diff("1% of words edited", &a, &b);
-	big_text(&c, bytes, 'a');
+	free(a.s);
+	a = (struct str){ 0 };
+	/* Same vocabulary: common words and spaces match all over the place. */
+	big_text(&a, unrelated, 'a');
+	big_text(&c, unrelated, 'a');
 	time_diff("unrelated texts, same vocabulary", &a, &c);
-	big_text(&e, bytes, 'A');
+	/* Disjoint vocabulary: only the spaces and punctuation can match. */
+	big_text(&e, unrelated, 'A');
 	time_diff("unrelated texts, disjoint vocabulary", &a, &e);
+	/* Nothing in common at all: not even the whitespace. */
+	for (i = 0; i < e.len; i++)
+		if (e.s[i] == ' ' || e.s[i] == '\n')
+			e.s[i] = '\t';
+	time_diff("nothing in common", &a, &e);
 	free(a.s);
 	free(b.s);
 	free(c.s);
@@ -480,11 +495,12 @@ static void test_speed(size_t bytes)
 int main(int argc, char **argv)
 {
 	size_t big = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 1 << 20;
+	size_t unrelated = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : big / 4;
 
 	test_hand_written();
 	test_random_pairs();
 	test_small_edit();
 	test_minimal();
-	test_speed(big);
+	test_speed(big, unrelated);
 	return unit_done();
 }

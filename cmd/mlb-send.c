@@ -1,0 +1,160 @@
+/*
+ * mlb-send - send a prompt to one model, stream the reply, store both turns.
+ */
+#include "cli.h"
+#include "input.h"
+#include "msg.h"
+#include "store.h"
+#include "transfer.h"
+#include "turn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: mlb-send [-m <provider:model>] [-s <session>] [-c] [-p <pane>] [-S <system>]\n"
+	"                [-o <key=value>]... [--from <pane>[:<n>]] [--no-store] [--json|--text] [<prompt>...]\n"
+	"\n"
+	"Send a prompt to one model, stream the reply, and store both in the session.\n"
+	"The prompt is the operands, or else stdin.\n"
+	"\n"
+	"  -m, --model <provider:model>  the model (default: the pane's, MLB_MODEL, core.model)\n"
+	"  -s, --session <id>       the session to continue (default: MLB_SESSION, else a new one)\n"
+	"  -c, --continue           continue the most recent session\n"
+	"  -p, --pane <pane>        the pane (default: named after the model)\n"
+	"  -S, --system <text>      a system prompt for this pane\n"
+	"  -o, --option <key=value> a request option, e.g. temperature=0.2, max_tokens=100\n"
+	"      --from <src>         send another pane's message: <pane>[:<n>], <session>/<pane>[:<n>],\n"
+	"                           or - for the last final or message event on stdin\n"
+	"      --no-store           do not store the turn in a session\n"
+	MLB_POLICY_USAGE
+	"  -h, --help               show this help\n"
+	"      --version            show the version\n"
+	"      --json               write events (default in a pipe)\n"
+	"      --text               write the reply as text (default on a terminal)\n";
+
+enum { OPT_FROM = MLB_OPT_FIRST_TOOL_OPTION, OPT_NO_STORE };
+
+struct send_args {
+	const char *model, *session, *pane, *system, *from;
+	int cont, no_store;
+	json_object *options;
+	struct mlb_policy policy;
+};
+
+static void parse_args(int argc, char **argv, struct send_args *a)
+{
+	static const struct option longopts[] = {
+		MLB_COMMON_LONGOPTS,
+		MLB_POLICY_LONGOPTS,
+		{ "model", required_argument, NULL, 'm' },
+		{ "session", required_argument, NULL, 's' },
+		{ "continue", no_argument, NULL, 'c' },
+		{ "pane", required_argument, NULL, 'p' },
+		{ "system", required_argument, NULL, 'S' },
+		{ "option", required_argument, NULL, 'o' },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "no-store", no_argument, NULL, OPT_NO_STORE },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":hm:s:cp:S:o:", longopts, NULL)) != -1) {
+		if (mlb_policy_option(&a->policy, c, optarg))
+			continue;
+		switch (c) {
+		case 'm': a->model = optarg; break;
+		case 's': a->session = optarg; break;
+		case 'c': a->cont = 1; break;
+		case 'p': a->pane = optarg; break;
+		case 'S': a->system = optarg; break;
+		case 'o':
+			if (mlb_option_parse(a->options, optarg) < 0)
+				exit(MLB_EXIT_USAGE);
+			break;
+		case OPT_FROM: a->from = optarg; break;
+		case OPT_NO_STORE: a->no_store = 1; break;
+		default: mlb_cli_option(c);
+		}
+	}
+}
+
+/* -s, -c or MLB_SESSION: the session to continue, or NULL for a new one. */
+static char *pick_session(const struct send_args *a)
+{
+	const char *env = getenv("MLB_SESSION");
+	char *id = NULL;
+
+	if (a->session)
+		id = mlb_xstrdup(a->session);
+	else if (a->cont && !(id = mlb_session_latest()))
+		mlb_die(MLB_EXIT_FAIL, "-c: there is no session to continue yet");
+	else if (!a->cont && env && *env)
+		id = mlb_xstrdup(env);
+	if (id && !mlb_session_id_valid(id))
+		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': use letters, digits, '.', '_' and '-', not starting with '.'", id);
+	return id;
+}
+
+int main(int argc, char **argv)
+{
+	struct send_args a = { 0 };
+	struct mlb_turn_opts o = { 0 };
+	struct mlb_pane_turn pane = { 0 };
+	struct mlb_turn_result res;
+	struct mlb_config *cfg;
+	struct mlb_prices *prices;
+	char *prompt;
+	int status;
+
+	mlb_cli_init(argc, argv, usage);
+	a.options = json_object_new_object();
+	mlb_policy_defaults(&a.policy);
+	cfg = mlb_config_load();
+	if (!cfg)
+		return MLB_EXIT_FAIL;
+	if (mlb_policy_configure(&a.policy, cfg) < 0)
+		return MLB_EXIT_FAIL;
+	parse_args(argc, argv, &a);
+	if (a.session && a.cont)
+		mlb_usage_error("-s and -c both name a session; give one");
+	if (a.no_store && (a.session || a.cont))
+		mlb_usage_error("--no-store cannot continue a session; drop -s/-c or --no-store");
+	if (a.pane && !mlb_pane_name_valid(a.pane))
+		mlb_die(MLB_EXIT_USAGE, "invalid pane name '%s': use letters, digits, '.', '_' and '-'", a.pane);
+	o.session = a.no_store ? NULL : pick_session(&a);
+	/* With --from -, stdin carries events, so the prompt can only be operands. */
+	prompt = mlb_read_prompt(argc - optind, argv + optind, !(a.from && !strcmp(a.from, "-")));
+	if (a.from) {
+		int usage_err;
+
+		pane.from = mlb_transfer_resolve(a.from, o.session, &usage_err);
+		if (!pane.from)
+			return usage_err ? MLB_EXIT_USAGE : MLB_EXIT_FAIL;
+		pane.prompt = prompt ? mlb_xasprintf("%s\n\n%s", prompt, pane.from->content)
+				     : mlb_xstrdup(pane.from->content);
+		free(prompt);
+	} else if (!(pane.prompt = prompt)) {
+		mlb_usage_error("no prompt: give it as operands or on stdin");
+	}
+	pane.model = mlb_default_model(cfg, a.model, o.session, a.pane);
+	if (!pane.model)
+		mlb_usage_error("no model: use -m provider:model, or set MLB_MODEL or core.model in %s", "the config");
+	pane.pane = a.pane ? mlb_xstrdup(a.pane) : mlb_pane_from_model(pane.model);
+
+	prices = mlb_prices_default(cfg);
+	o.tool = mlb_progname;
+	o.store = !a.no_store;
+	o.system = a.system;
+	o.options = a.options;
+	o.policy = a.policy;
+	o.prices = prices;
+	status = mlb_turn_run(cfg, &o, &pane, 1, &res);
+
+	mlb_pane_turn_clear(&pane);
+	mlb_prices_free(prices);
+	json_object_put(a.options);
+	free(o.session);
+	mlb_config_free(cfg);
+	return mlb_cli_finish(status);
+}

@@ -1,0 +1,73 @@
+/*
+ * compare.h - what mlb-diff does: compare models' answers and show how
+ * they differ.
+ *
+ * The answers come either from a session (the last assistant message of
+ * two panes) or from the final events of a stream, which otherwise passes
+ * through unchanged; with follow, each pane's text is also rebuilt from its
+ * token events and compared again while it grows.  A comparison becomes a
+ * diff event for a pipe, or a word diff (or a unified line diff) for a
+ * person.  The diff itself is lib/diff; this module decides what is paired
+ * with what, names the sides, and renders the result.
+ */
+#ifndef MLB_COMPARE_H
+#define MLB_COMPARE_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "diff.h"
+
+/* Which final events of a stream are compared. */
+enum mlb_compare_pairs {
+	MLB_COMPARE_FIRST,	/* the first two */
+	MLB_COMPARE_ALL,	/* every pair, in order of arrival */
+	MLB_COMPARE_AGAINST	/* each one against one pane's */
+};
+
+/* What to compare and how to show it; main() fills this from the flags. */
+struct mlb_compare_opts {
+	enum mlb_diff_unit unit;
+	enum mlb_compare_pairs pairs;
+	const char *against;	/* the pane (or model) for MLB_COMPARE_AGAINST */
+	int follow;		/* compare again while tokens stream in */
+	int unified;		/* text: a unified line diff instead of a word diff */
+	int json;		/* write diff events (1) or text for a person (0) */
+	int color;		/* text: ANSI colour */
+	int redraw;		/* text with follow: redraw a live view in place (a terminal) */
+};
+
+/* One side of a comparison; NULL members are unknown. */
+struct mlb_answer {
+	const char *session, *pane, *model, *run;
+	const char *label;	/* its name in the diff: the pane, else the model, else its ordinal */
+	const char *text;	/* len bytes, not necessarily NUL-terminated */
+	size_t len;
+};
+
+/* The name of a unit in events and flags: "words", "lines" or "chars". */
+const char *mlb_compare_unit_name(enum mlb_diff_unit unit);
+
+/* A diff event for d, the diff of a against b by unit (the caller writes it). */
+json_object *mlb_compare_event(const struct mlb_answer *a, const struct mlb_answer *b,
+			       enum mlb_diff_unit unit, const struct mlb_diff *d);
+
+/* Append d as a word diff: coloured like git's --word-diff=color, else [-deleted-]{+inserted+}. */
+void mlb_compare_words(struct mlb_buf *out, const struct mlb_diff *d, int color);
+
+/* Append the line diff of a and b in unified format with 3 lines of context; -1 when out of memory. */
+int mlb_compare_unified(struct mlb_buf *out, const struct mlb_answer *a, const struct mlb_answer *b, int color);
+
+/* Append the text form of one comparison: a "diff <a> <b> (similarity 0.83)" line, then the body. */
+int mlb_compare_text(struct mlb_buf *out, const struct mlb_answer *a, const struct mlb_answer *b,
+		     const struct mlb_diff *d, const struct mlb_compare_opts *o, const char *note);
+
+/* Compare the last answers of two panes of a session and write the result; an exit status. */
+int mlb_compare_session(const struct mlb_compare_opts *o, const char *session,
+			const char *pane_a, const char *pane_b);
+
+/* Read events from fd, pass them through, compare the final events as o says; an exit status. */
+int mlb_compare_stream(const struct mlb_compare_opts *o, int fd);
+
+#endif

@@ -1,0 +1,2401 @@
+#include "store.h"
+#include "buf.h"
+#include "clock.h"
+#include "config.h"
+#include "event.h"
+#include "lock.h"
+#include "msg.h"
+#include "sha256.h"
+
+#include <git2.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAIN_REF "refs/heads/main"
+#define MARKER "mlb-worktree"		/* in .git: the commit the work tree shows */
+#define TMP_PREFIX ".mlb-tmp-"		/* temporary files, beside their final name */
+#define LOCK_TIMEOUT_DEFAULT 30.0
+/* Tree loads that `show` may spend finding which commit added each message. */
+#define ADDED_BY_BUDGET 2000
+
+struct mlb_session {
+	char *id;
+	char *path;		/* the work tree */
+	char *gitdir;		/* path/.git */
+	git_repository *repo;
+};
+
+/* ---- reporting ---- */
+
+static const char *git_why(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown error";
+}
+
+/* Report "session '<id>': <what> (<libgit2's reason>)"; return -1. */
+static int gerr(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int gerr(const char *id, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return mlb_error("session '%s': %s (%s)", id, what, git_why());
+}
+
+/* Report "session '<id>': <what>"; return -1. */
+static int serr(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int serr(const char *id, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return mlb_error("session '%s': %s", id, what);
+}
+
+/* libgit2 is reference counted: every opener pairs these two. */
+static void git_start(void)
+{
+	static int configured;
+
+	git_libgit2_init();
+	if (!configured) {
+		/* Objects and refs must reach the disk before main points at them. */
+		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+		configured = 1;
+	}
+}
+
+static void git_stop(void)
+{
+	git_libgit2_shutdown();
+}
+
+/* ---- names ---- */
+
+static int name_valid(const char *s)
+{
+	size_t n;
+
+	if (!s || !*s || *s == '.')
+		return 0;
+	for (n = 0; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= MLB_ID_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int mlb_session_id_valid(const char *id)
+{
+	return name_valid(id);
+}
+
+int mlb_pane_name_valid(const char *pane)
+{
+	return name_valid(pane);
+}
+
+/* s fit for a one-line message: at most 80 bytes, control characters shown as '?'. */
+static const char *printable(const char *s, char out[96])
+{
+	size_t i, n = strlen(s);
+
+	for (i = 0; i < n && i < 80; i++)
+		out[i] = (unsigned char)s[i] < ' ' || s[i] == 127 ? '?' : s[i];
+	if (n > 80) {
+		memcpy(out + 80, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
+}
+
+int mlb_session_id_check(const char *id)
+{
+	char shown[96];
+
+	if (mlb_session_id_valid(id))
+		return 0;
+	if (strlen(id) > MLB_ID_MAX)
+		return mlb_error("invalid session id '%s': at most %d characters", printable(id, shown), MLB_ID_MAX);
+	return mlb_error("invalid session id '%s': use letters, digits, '.', '_' and '-', not starting with '.'",
+			 printable(id, shown));
+}
+
+/* n random characters from [a-z0-9]. */
+static void random_suffix(char *out, size_t n)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char r[64];
+	size_t got = 0, i;
+	ssize_t k;
+
+	while (got < n) {
+		k = getrandom(r, sizeof(r), 0);
+		if (k <= 0) {
+			/* No entropy source: uniqueness is what matters here, not secrecy. */
+			unsigned long long x = (unsigned long long)mlb_wall_ms() * 2654435761u ^ (unsigned long long)getpid();
+
+			for (i = 0; i < sizeof(r); i++) {
+				x = x * 6364136223846793005ull + 1442695040888963407ull;
+				r[i] = (unsigned char)(x >> 33);
+			}
+			k = sizeof(r);
+		}
+		/* 252 = 7 * 36: taking only bytes below it keeps every character equally likely. */
+		for (i = 0; i < (size_t)k && got < n; i++)
+			if (r[i] < 252)
+				out[got++] = alphabet[r[i] % 36];
+	}
+	out[n] = '\0';
+}
+
+char *mlb_session_new_id(void)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	char ts[32], rnd[8];
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	random_suffix(rnd, 6);
+	return mlb_xasprintf("%s-%s", ts, rnd);
+}
+
+char *mlb_sessions_dir(void)
+{
+	char *home = mlb_home_dir();
+	char *dir = mlb_xasprintf("%s/sessions", home);
+
+	free(home);
+	return dir;
+}
+
+static char *session_dir(const char *id)
+{
+	char *dir = mlb_sessions_dir();
+	char *path = mlb_xasprintf("%s/%s", dir, id);
+
+	free(dir);
+	return path;
+}
+
+int mlb_session_exists(const char *id)
+{
+	struct stat st;
+	char *path, *git;
+	int ok;
+
+	if (!mlb_session_id_valid(id))
+		return 0;
+	path = session_dir(id);
+	git = mlb_xasprintf("%s/.git", path);
+	ok = stat(git, &st) == 0 && S_ISDIR(st.st_mode);
+	free(git);
+	free(path);
+	return ok;
+}
+
+/* mkdir -p, private: conversations are nobody else's business. */
+static int make_dirs(const char *path)
+{
+	char *p = mlb_xstrdup(path), *q;
+	int ret = 0;
+
+	for (q = p + 1; ; q++) {
+		if (*q == '/' || *q == '\0') {
+			char c = *q;
+
+			*q = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+				ret = mlb_error("cannot create '%s': %s", p, strerror(errno));
+				break;
+			}
+			*q = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return ret;
+}
+
+/* ---- files ---- */
+
+/* fsync a directory, so that a rename in it survives a crash. */
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? mlb_xstrndup(path, (size_t)(slash - path)) : mlb_xstrdup(".");
+}
+
+/* Replace path with data all at once: a temporary file beside it, fsync, rename.
+ * link: make a symbolic link to data instead.  *st gets the new file's status. */
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, int link, struct stat *st)
+{
+	static unsigned long counter;
+	const char *base = strrchr(path, '/');
+	char *dir = dir_of(path), *tmp = NULL;
+	const char *p = data;
+	int fd = -1, tries, e;
+
+	base = base ? base + 1 : path;
+	for (tries = 0; tries < 100; tries++) {
+		free(tmp);
+		tmp = mlb_xasprintf("%s/" TMP_PREFIX "%ld-%lu-%s", dir, (long)getpid(), counter++, base);
+		if (link) {
+			char *target = mlb_xstrndup(data, len);
+			int r = symlink(target, tmp);
+
+			free(target);
+			if (r == 0)
+				break;
+		} else {
+			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+			if (fd >= 0)
+				break;
+		}
+		if (errno != EEXIST)
+			goto fail;
+	}
+	if (fd < 0 && !link)
+		goto fail;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fd >= 0) {
+		if (fsync(fd) < 0)
+			goto fail;
+		if (close(fd) < 0) {
+			fd = -1;
+			goto fail;
+		}
+		fd = -1;
+	}
+	if (rename(tmp, path) < 0)
+		goto fail;
+	if (st && lstat(path, st) < 0)
+		goto fail;
+	free(tmp);
+	free(dir);
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	mlb_error("cannot write '%s': %s", path, strerror(e));
+	free(tmp);
+	free(dir);
+	errno = e;
+	return -1;
+}
+
+/* Read a small file whole; NULL (errno set) on failure. */
+static char *read_small(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	buf = mlb_xmalloc(max + 1);
+	do
+		n = read(fd, buf, max);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) < 0 && errno != ENOENT)
+		return mlb_error("cannot remove '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+/* rm -rf path. */
+static int remove_tree(const char *path)
+{
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+/* ---- opening ---- */
+
+static struct mlb_session *session_new(const char *id, const char *path, git_repository *repo)
+{
+	struct mlb_session *s = mlb_xcalloc(1, sizeof(*s));
+
+	s->id = mlb_xstrdup(id);
+	s->path = mlb_xstrdup(path);
+	s->gitdir = mlb_xasprintf("%s/.git", path);
+	s->repo = repo;
+	return s;
+}
+
+static void session_free(struct mlb_session *s)
+{
+	if (!s)
+		return;
+	git_repository_free(s->repo);
+	free(s->id);
+	free(s->path);
+	free(s->gitdir);
+	free(s);
+}
+
+/* The commit main points at: 1 with *id, 0 when main does not exist yet, -1 after an error. */
+static int read_main(struct mlb_session *s, git_oid *id)
+{
+	int rc = git_reference_name_to_id(id, s->repo, MAIN_REF);
+
+	if (rc == 0)
+		return 1;
+	if (rc == GIT_ENOTFOUND) {
+		git_error_clear();
+		return 0;
+	}
+	return gerr(s->id, "cannot read %s", MAIN_REF);
+}
+
+/* main's commit and tree (both NULL when main does not exist yet). */
+static int main_commit(struct mlb_session *s, git_commit **commit, git_tree **tree)
+{
+	git_oid id;
+	int have = read_main(s, &id);
+
+	*commit = NULL;
+	if (tree)
+		*tree = NULL;
+	if (have <= 0)
+		return have;
+	if (git_commit_lookup(commit, s->repo, &id) < 0)
+		return gerr(s->id, "cannot read commit %s", git_oid_tostr_s(&id));
+	if (tree && git_commit_tree(tree, *commit) < 0) {
+		git_commit_free(*commit);
+		*commit = NULL;
+		return gerr(s->id, "cannot read the tree of %s", git_oid_tostr_s(&id));
+	}
+	return 1;
+}
+
+static int main_tree(struct mlb_session *s, git_tree **tree)
+{
+	git_commit *c;
+	int rc = main_commit(s, &c, tree);
+
+	git_commit_free(c);
+	return rc < 0 ? -1 : 0;
+}
+
+/* The subtree called name of tree, or NULL when there is none; -1 after an error. */
+static int subtree(struct mlb_session *s, git_tree *tree, const char *name, git_tree **out)
+{
+	const git_tree_entry *e;
+
+	*out = NULL;
+	if (!tree || !(e = git_tree_entry_byname(tree, name)) || git_tree_entry_type(e) != GIT_OBJECT_TREE)
+		return 0;
+	if (git_tree_lookup(out, s->repo, git_tree_entry_id(e)) < 0)
+		return gerr(s->id, "cannot read tree '%s'", name);
+	return 0;
+}
+
+/* The tree of panes/<pane> in main, or NULL. */
+static int pane_tree(struct mlb_session *s, const char *pane, git_tree **out)
+{
+	git_tree *root = NULL, *panes = NULL;
+	int ret;
+
+	*out = NULL;
+	if (!mlb_pane_name_valid(pane))
+		return serr(s->id, "invalid pane name '%s'", pane);
+	if (main_tree(s, &root) < 0)
+		return -1;
+	ret = subtree(s, root, "panes", &panes);
+	if (ret == 0)
+		ret = subtree(s, panes, pane, out);
+	git_tree_free(panes);
+	git_tree_free(root);
+	return ret;
+}
+
+/* Which commit the work tree shows, from .git/mlb-worktree: 1 with *id, or 0 when unknown. */
+static int read_marker(struct mlb_session *s, git_oid *id)
+{
+	char *path = mlb_xasprintf("%s/" MARKER, s->gitdir), *text;
+	size_t len;
+	int ok = 0;
+
+	text = read_small(path, 128, &len);
+	if (text && len >= GIT_OID_HEXSZ && git_oid_fromstrn(id, text, GIT_OID_HEXSZ) == 0)
+		ok = 1;
+	git_error_clear();
+	free(text);
+	free(path);
+	return ok;
+}
+
+static int write_marker(struct mlb_session *s, const git_oid *id)
+{
+	char *path = mlb_xasprintf("%s/" MARKER, s->gitdir);
+	char hex[GIT_OID_HEXSZ + 2];
+	int ret;
+
+	git_oid_fmt(hex, id);
+	hex[GIT_OID_HEXSZ] = '\n';
+	hex[GIT_OID_HEXSZ + 1] = '\0';
+	ret = write_atomic(path, hex, GIT_OID_HEXSZ + 1, 0644, 0, NULL);
+	free(path);
+	return ret;
+}
+
+/* ---- the work tree ---- */
+
+/* A set of directories (relative, "" for the top) touched while updating the work tree. */
+struct dirset {
+	char **v;
+	size_t n, cap;
+};
+
+static void dirset_add(struct dirset *d, const char *dir)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (strcmp(d->v[i], dir) == 0)
+			return;
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 8;
+		d->v = mlb_xrealloc(d->v, d->cap * sizeof(*d->v));
+	}
+	d->v[d->n++] = mlb_xstrdup(dir);
+}
+
+static void dirset_free(struct dirset *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->v[i]);
+	free(d->v);
+}
+
+/* What one update of the work tree works with. */
+struct wt {
+	struct mlb_session *s;
+	git_index *index;
+	struct dirset dirs;
+};
+
+static char *join(const char *prefix, const char *name)
+{
+	return *prefix ? mlb_xasprintf("%s/%s", prefix, name) : mlb_xstrdup(name);
+}
+
+static char *abs_path(struct mlb_session *s, const char *rel)
+{
+	return *rel ? mlb_xasprintf("%s/%s", s->path, rel) : mlb_xstrdup(s->path);
+}
+
+/* A tree entry name that is safe to create in the work tree (a bundle may come from anywhere). */
+static int safe_name(const char *name)
+{
+	return *name && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+	       strcasecmp(name, ".git") != 0 && !strchr(name, '/') &&
+	       strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0;
+}
+
+static void index_entry_from_stat(git_index_entry *e, const struct stat *st, const char *rel,
+				  const git_oid *id, git_filemode_t mode)
+{
+	memset(e, 0, sizeof(*e));
+	e->ctime.seconds = (int32_t)st->st_ctim.tv_sec;
+	e->ctime.nanoseconds = (uint32_t)st->st_ctim.tv_nsec;
+	e->mtime.seconds = (int32_t)st->st_mtim.tv_sec;
+	e->mtime.nanoseconds = (uint32_t)st->st_mtim.tv_nsec;
+	e->dev = (uint32_t)st->st_dev;
+	e->ino = (uint32_t)st->st_ino;
+	e->mode = mode;
+	e->uid = (uint32_t)st->st_uid;
+	e->gid = (uint32_t)st->st_gid;
+	e->file_size = (uint32_t)st->st_size;
+	e->id = *id;
+	e->path = rel;
+}
+
+/* Make the work-tree file rel hold the blob id, unless it already does; record it in the index. */
+static int put_blob(struct wt *w, const char *rel, const git_oid *id, git_filemode_t mode)
+{
+	struct mlb_session *s = w->s;
+	char *path = abs_path(s, rel), *dir;
+	git_blob *blob = NULL;
+	git_index_entry e;
+	struct stat st;
+	int ret = -1, link = mode == GIT_FILEMODE_LINK;
+	size_t size;
+
+	if (git_blob_lookup(&blob, s->repo, id) < 0) {
+		gerr(s->id, "cannot read '%s'", rel);
+		goto out;
+	}
+	size = (size_t)git_blob_rawsize(blob);
+	if (!link && lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == size) {
+		git_oid have;
+
+		/* Already there (a repair after an interrupted update): keep it, do not rewrite. */
+		if (git_odb_hashfile(&have, path, GIT_OBJECT_BLOB) == 0 && git_oid_equal(&have, id))
+			goto record;
+		git_error_clear();
+	}
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && remove_tree(path) < 0)
+		goto out;
+	if (write_atomic(path, git_blob_rawcontent(blob), size,
+			 mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0777 : 0666, link, &st) < 0)
+		goto out;
+	dir = dir_of(rel);
+	dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
+	free(dir);
+record:
+	index_entry_from_stat(&e, &st, rel, id, mode);
+	if (git_index_add(w->index, &e) < 0) {
+		gerr(s->id, "cannot add '%s' to the index", rel);
+		goto out;
+	}
+	ret = 0;
+out:
+	git_blob_free(blob);
+	free(path);
+	return ret;
+}
+
+/* Remove the work-tree file rel and its index entry. */
+static int drop_blob(struct wt *w, const char *rel)
+{
+	char *path = abs_path(w->s, rel), *dir;
+
+	if (unlink(path) < 0 && errno != ENOENT && errno != EISDIR) {
+		mlb_error("cannot remove '%s': %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	dir = dir_of(rel);
+	dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
+	free(dir);
+	if (git_index_remove(w->index, rel, 0) < 0 && git_error_last())
+		git_error_clear();	/* not in the index: nothing to remove */
+	return 0;
+}
+
+static int update_tree(struct wt *w, git_tree *from, git_tree *to, const char *prefix);
+
+/* Descend into the subtree rel, from (may be NULL) to (may be NULL). */
+static int update_subtree(struct wt *w, const git_tree_entry *from, const git_tree_entry *to, const char *rel)
+{
+	git_tree *a = NULL, *b = NULL;
+	char *path = abs_path(w->s, rel);
+	int ret = -1;
+
+	if (from && git_tree_lookup(&a, w->s->repo, git_tree_entry_id(from)) < 0) {
+		gerr(w->s->id, "cannot read tree '%s'", rel);
+		goto out;
+	}
+	if (to && git_tree_lookup(&b, w->s->repo, git_tree_entry_id(to)) < 0) {
+		gerr(w->s->id, "cannot read tree '%s'", rel);
+		goto out;
+	}
+	if (b) {
+		struct stat st;
+
+		int made;
+
+		if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+			unlink(path);
+		made = mkdir(path, 0777) == 0;
+		if (!made && errno != EEXIST) {
+			mlb_error("cannot create '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		if (made) {
+			char *dir = dir_of(rel);
+
+			dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
+			free(dir);
+		}
+	}
+	ret = update_tree(w, a, b, rel);
+	if (ret == 0 && !b)
+		rmdir(path);	/* only when empty: untracked files of the user stay */
+out:
+	git_tree_free(a);
+	git_tree_free(b);
+	free(path);
+	return ret;
+}
+
+/* Change the work tree under prefix from showing tree from to showing tree to; either may be NULL.
+ * Entries with the same id on both sides are skipped without a look, so only what changed costs. */
+static int update_tree(struct wt *w, git_tree *from, git_tree *to, const char *prefix)
+{
+	size_t i, n;
+	int ret = 0;
+
+	/* Removals first, so that a name changing between file and directory finds its place free. */
+	n = from ? git_tree_entrycount(from) : 0;
+	for (i = 0; i < n && ret == 0; i++) {
+		const git_tree_entry *a = git_tree_entry_byindex(from, i);
+		const git_tree_entry *b = to ? git_tree_entry_byname(to, git_tree_entry_name(a)) : NULL;
+		char *rel;
+
+		if (!safe_name(git_tree_entry_name(a)))
+			continue;
+		if (b && git_tree_entry_type(a) == git_tree_entry_type(b))
+			continue;
+		rel = join(prefix, git_tree_entry_name(a));
+		if (git_tree_entry_type(a) == GIT_OBJECT_TREE)
+			ret = update_subtree(w, a, NULL, rel);
+		else if (git_tree_entry_type(a) == GIT_OBJECT_BLOB)
+			ret = drop_blob(w, rel);
+		free(rel);
+	}
+	n = to ? git_tree_entrycount(to) : 0;
+	for (i = 0; i < n && ret == 0; i++) {
+		const git_tree_entry *b = git_tree_entry_byindex(to, i);
+		const git_tree_entry *a = from ? git_tree_entry_byname(from, git_tree_entry_name(b)) : NULL;
+		char *rel;
+
+		if (!safe_name(git_tree_entry_name(b))) {
+			char shown[96];
+
+			return serr(w->s->id, "refusing the unsafe file name '%s' in the history",
+				    printable(git_tree_entry_name(b), shown));
+		}
+		if (a && git_tree_entry_type(a) != git_tree_entry_type(b))
+			a = NULL;
+		if (a && git_oid_equal(git_tree_entry_id(a), git_tree_entry_id(b)) &&
+		    git_tree_entry_filemode(a) == git_tree_entry_filemode(b))
+			continue;
+		rel = join(prefix, git_tree_entry_name(b));
+		if (git_tree_entry_type(b) == GIT_OBJECT_TREE)
+			ret = update_subtree(w, a, b, rel);
+		else if (git_tree_entry_type(b) == GIT_OBJECT_BLOB)
+			ret = put_blob(w, rel, git_tree_entry_id(b), git_tree_entry_filemode(b));
+		free(rel);
+	}
+	return ret;
+}
+
+/* Write back every file of tree that is missing from the work tree. */
+static int restore_missing(struct wt *w, git_tree *tree, const char *prefix)
+{
+	size_t i, n = git_tree_entrycount(tree);
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		char *rel, *path;
+		struct stat st;
+
+		if (!safe_name(git_tree_entry_name(e)))
+			continue;
+		rel = join(prefix, git_tree_entry_name(e));
+		path = abs_path(w->s, rel);
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			git_tree *sub;
+
+			if (lstat(path, &st) < 0 && errno == ENOENT)
+				ret = update_subtree(w, NULL, e, rel);
+			else if (git_tree_lookup(&sub, w->s->repo, git_tree_entry_id(e)) < 0)
+				ret = gerr(w->s->id, "cannot read tree '%s'", rel);
+			else {
+				ret = restore_missing(w, sub, rel);
+				git_tree_free(sub);
+			}
+		} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB && lstat(path, &st) < 0 && errno == ENOENT) {
+			ret = put_blob(w, rel, git_tree_entry_id(e), git_tree_entry_filemode(e));
+		}
+		free(path);
+		free(rel);
+	}
+	return ret;
+}
+
+/* Whether any file of tree is missing from the work tree (lstat only: no file is read). */
+static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix)
+{
+	size_t i, n = git_tree_entrycount(tree);
+	int missing = 0;
+
+	for (i = 0; i < n && !missing; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		char *rel, *path;
+		struct stat st;
+
+		if (!safe_name(git_tree_entry_name(e)))
+			continue;
+		rel = join(prefix, git_tree_entry_name(e));
+		path = abs_path(s, rel);
+		if (lstat(path, &st) < 0)
+			missing = 1;
+		else if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			git_tree *sub;
+
+			if (git_tree_lookup(&sub, s->repo, git_tree_entry_id(e)) == 0) {
+				missing = any_missing(s, sub, rel);
+				git_tree_free(sub);
+			}
+		}
+		free(path);
+		free(rel);
+	}
+	return missing;
+}
+
+/* Remove temporary files that a killed writer left in dir (relative). */
+static void remove_temps(struct mlb_session *s, const char *dir)
+{
+	char *path = abs_path(s, dir);
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (d) {
+		while ((de = readdir(d)))
+			if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	free(path);
+}
+
+/* Bring the work tree and the index from tree from (NULL: unknown) to tree to, then record commit id
+ * as shown.  scan: also write back files that vanished, and sweep away temporary files. */
+static int worktree_advance(struct mlb_session *s, git_tree *from, git_tree *to, const git_oid *id, int scan)
+{
+	struct wt w = { s, NULL, { NULL, 0, 0 } };
+	size_t i;
+	int ret = -1;
+
+	if (git_repository_index(&w.index, s->repo) < 0) {
+		gerr(s->id, "cannot open the index");
+		goto out;
+	}
+	if (git_index_read(w.index, 1) < 0) {
+		gerr(s->id, "cannot read the index");
+		goto out;
+	}
+	if (from != to && update_tree(&w, from, to, "") < 0)
+		goto out;
+	if (scan && to && restore_missing(&w, to, "") < 0)
+		goto out;
+	if (git_index_write(w.index) < 0) {
+		gerr(s->id, "cannot write the index");
+		goto out;
+	}
+	for (i = 0; i < w.dirs.n; i++) {
+		char *path = abs_path(s, w.dirs.v[i]);
+
+		if (scan)
+			remove_temps(s, w.dirs.v[i]);
+		sync_dir(path);
+		free(path);
+	}
+	if (scan) {
+		remove_temps(s, "");
+		remove_temps(s, ".git");
+	}
+	ret = write_marker(s, id);
+out:
+	git_index_free(w.index);
+	dirset_free(&w.dirs);
+	return ret;
+}
+
+/* A git lock file left by a killed writer blocks every later one; while we hold the session lock no
+ * mlb writer can own one, so one that stays for a second belongs to nobody and goes. */
+static void clear_stale_locks(struct mlb_session *s)
+{
+	static const char *const names[] = { "index.lock", MAIN_REF ".lock", "HEAD.lock", "config.lock" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *path = mlb_xasprintf("%s/%s", s->gitdir, names[i]);
+		struct stat st;
+
+		while (lstat(path, &st) == 0) {
+			struct timespec now;
+
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (now.tv_sec - st.st_mtim.tv_sec >= 2) {
+				unlink(path);
+				break;
+			}
+			nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+		}
+		free(path);
+	}
+}
+
+static int take_lock(struct mlb_session *s, int *fd)
+{
+	char *path = mlb_xasprintf("%s/mlb.lock", s->gitdir);
+	int ret = 0;
+
+	if (mlb_lock_acquire(path, mlb_lock_timeout(LOCK_TIMEOUT_DEFAULT), fd) < 0) {
+		if (errno == ETIMEDOUT)
+			ret = mlb_error("session '%s' is busy (locked by another writer); try again", s->id);
+		else
+			ret = serr(s->id, "cannot lock '%s': %s", path, strerror(errno));
+	}
+	free(path);
+	if (ret == 0)
+		clear_stale_locks(s);
+	return ret;
+}
+
+/* Under the lock: finish what a killed writer left undone (the work tree behind main), and with
+ * scan, write back missing files too. */
+static int repair(struct mlb_session *s, int scan)
+{
+	git_commit *head = NULL, *shown = NULL;
+	git_tree *head_tree = NULL, *shown_tree = NULL;
+	git_oid mark;
+	int have, marked, ret = 0;
+
+	have = main_commit(s, &head, &head_tree);
+	if (have <= 0)
+		return have;
+	marked = read_marker(s, &mark);
+	if (marked && git_oid_equal(&mark, git_commit_id(head)) && !scan)
+		goto out;
+	if (marked && !git_oid_equal(&mark, git_commit_id(head))) {
+		if (git_commit_lookup(&shown, s->repo, &mark) == 0 && git_commit_tree(&shown_tree, shown) == 0)
+			;
+		else
+			git_error_clear();	/* unknown commit: compare every file instead */
+	} else if (marked) {
+		shown_tree = head_tree;
+	}
+	ret = worktree_advance(s, shown_tree, head_tree, git_commit_id(head), 1);
+out:
+	if (shown_tree != head_tree)
+		git_tree_free(shown_tree);
+	git_commit_free(shown);
+	git_tree_free(head_tree);
+	git_commit_free(head);
+	return ret;
+}
+
+/* On open: when the work tree lags behind main or lost files, take the lock and put it right. */
+static void check_worktree(struct mlb_session *s)
+{
+	git_commit *head = NULL;
+	git_tree *tree = NULL;
+	git_oid mark;
+	int fd;
+
+	if (main_commit(s, &head, &tree) <= 0)
+		return;
+	if (read_marker(s, &mark) && git_oid_equal(&mark, git_commit_id(head)) && !any_missing(s, tree, ""))
+		goto out;
+	if (take_lock(s, &fd) < 0) {
+		mlb_warn("session '%s': the work tree is not up to date; it will be on the next write", s->id);
+		goto out;
+	}
+	if (repair(s, 1) < 0)
+		mlb_warn("session '%s': could not bring the work tree up to date", s->id);
+	mlb_lock_release(fd);
+out:
+	git_tree_free(tree);
+	git_commit_free(head);
+}
+
+/* ---- committing ---- */
+
+/* Builds the tree of a new commit from main's tree (NULL before the first commit), under the lock. */
+typedef int (*build_fn)(struct mlb_session *s, git_tree *head, git_oid *tree_out, void *ctx);
+
+static int signature(struct mlb_session *s, git_signature **sig)
+{
+	if (git_signature_default(sig, s->repo) == 0)
+		return 0;
+	git_error_clear();
+	if (git_signature_now(sig, "mlb", "mlb@localhost") < 0)
+		return gerr(s->id, "cannot make a commit signature");
+	return 0;
+}
+
+/* Take the lock, build a tree with build, commit it on top of main, move main (compare and swap),
+ * then update the work tree.  The only commit path, so every writer follows the same order. */
+static int commit_locked(struct mlb_session *s, build_fn build, void *ctx, const char *message, char hex_out[41])
+{
+	git_commit *head = NULL;
+	git_tree *head_tree = NULL, *new_tree = NULL;
+	git_signature *sig = NULL;
+	git_reference *ref = NULL;
+	git_oid tree_id, commit_id;
+	char *msg = NULL, *reflog = NULL;
+	const char *nl;
+	int fd, have, ret = -1;
+
+	if (take_lock(s, &fd) < 0)
+		return -1;
+	if (repair(s, 0) < 0)
+		goto out;
+	have = main_commit(s, &head, &head_tree);
+	if (have < 0 || build(s, head_tree, &tree_id, ctx) < 0)
+		goto out;
+	if (git_tree_lookup(&new_tree, s->repo, &tree_id) < 0) {
+		gerr(s->id, "cannot read the new tree");
+		goto out;
+	}
+	if (signature(s, &sig) < 0)
+		goto out;
+	msg = mlb_xasprintf("%s%s", message, *message && message[strlen(message) - 1] == '\n' ? "" : "\n");
+	if (git_commit_create(&commit_id, s->repo, NULL, sig, sig, NULL, msg, new_tree,
+			      have ? 1 : 0, (const git_commit **)&head) < 0) {
+		gerr(s->id, "cannot create a commit");
+		goto out;
+	}
+	nl = strchr(message, '\n');
+	reflog = mlb_xasprintf("commit%s: %.*s", have ? "" : " (initial)",
+			       (int)(nl ? (size_t)(nl - message) : strlen(message)), message);
+	if (have ? git_reference_create_matching(&ref, s->repo, MAIN_REF, &commit_id, 1,
+						 git_commit_id(head), reflog) < 0
+		 : git_reference_create(&ref, s->repo, MAIN_REF, &commit_id, 0, reflog) < 0) {
+		gerr(s->id, "cannot move %s to the new commit", MAIN_REF);
+		goto out;
+	}
+	/* Stored: from here on a failure only delays the work tree until the next writer or open. */
+	ret = 0;
+	if (hex_out)
+		git_oid_tostr(hex_out, 41, &commit_id);
+	if (worktree_advance(s, head_tree, new_tree, &commit_id, 0) < 0)
+		mlb_warn("session '%s': the work tree will be brought up to date on the next open", s->id);
+out:
+	free(reflog);
+	free(msg);
+	git_reference_free(ref);
+	git_signature_free(sig);
+	git_tree_free(new_tree);
+	git_tree_free(head_tree);
+	git_commit_free(head);
+	mlb_lock_release(fd);
+	return ret;
+}
+
+/* A copy of tree (NULL: empty) with name set to id; *out the new tree's id. */
+static int tree_with(struct mlb_session *s, git_tree *tree, const char *name, const git_oid *id,
+		     git_filemode_t mode, git_oid *out)
+{
+	git_treebuilder *b;
+	int ret = 0;
+
+	if (git_treebuilder_new(&b, s->repo, tree) < 0)
+		return gerr(s->id, "cannot start a tree");
+	if (git_treebuilder_insert(NULL, b, name, id, mode) < 0)
+		ret = gerr(s->id, "cannot put '%s' in a tree", name);
+	else if (git_treebuilder_write(out, b) < 0)
+		ret = gerr(s->id, "cannot write a tree");
+	git_treebuilder_free(b);
+	return ret;
+}
+
+/* json as session.json and pane.json are written: pretty, with a final newline. */
+static char *json_file(json_object *o, size_t *len)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+						       JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *text = mlb_xasprintf("%s\n", s);
+
+	*len = strlen(text);
+	return text;
+}
+
+/* Parse the JSON object in blob entry name of tree; NULL when absent or not an object. */
+static json_object *json_in_tree(struct mlb_session *s, git_tree *tree, const char *name)
+{
+	const git_tree_entry *e = tree ? git_tree_entry_byname(tree, name) : NULL;
+	json_tokener *tok;
+	json_object *o = NULL;
+	git_blob *blob;
+
+	if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		return NULL;
+	if (git_blob_lookup(&blob, s->repo, git_tree_entry_id(e)) < 0) {
+		gerr(s->id, "cannot read '%s'", name);
+		return NULL;
+	}
+	tok = json_tokener_new();
+	if (tok) {
+		o = json_tokener_parse_ex(tok, git_blob_rawcontent(blob), (int)git_blob_rawsize(blob));
+		if (o && !json_object_is_type(o, json_type_object)) {
+			json_object_put(o);
+			o = NULL;
+		}
+		json_tokener_free(tok);
+	}
+	git_blob_free(blob);
+	return o;
+}
+
+/* Store o as a blob and insert it as name into b. */
+static int insert_json(struct mlb_session *s, git_treebuilder *b, const char *name, json_object *o)
+{
+	size_t len;
+	char *text = json_file(o, &len);
+	git_oid id;
+	int ret = 0;
+
+	if (git_blob_create_from_buffer(&id, s->repo, text, len) < 0)
+		ret = gerr(s->id, "cannot store '%s'", name);
+	else if (git_treebuilder_insert(NULL, b, name, &id, GIT_FILEMODE_BLOB) < 0)
+		ret = gerr(s->id, "cannot put '%s' in a tree", name);
+	free(text);
+	return ret;
+}
+
+/* The number of a message file name "000123.msg", or 0 for any other name. */
+static unsigned long msg_number(const char *name)
+{
+	unsigned long n = 0;
+	const char *p;
+
+	for (p = name; *p >= '0' && *p <= '9'; p++) {
+		if (p - name >= 9)
+			return 0;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	return p > name && strcmp(p, ".msg") == 0 ? n : 0;
+}
+
+/* The highest message number in a pane tree: names only, no file is read. */
+static unsigned long highest(git_tree *pane)
+{
+	size_t i, n = pane ? git_tree_entrycount(pane) : 0;
+	unsigned long max = 0, k;
+
+	for (i = 0; i < n; i++) {
+		k = msg_number(git_tree_entry_name(git_tree_entry_byindex(pane, i)));
+		if (k > max)
+			max = k;
+	}
+	return max;
+}
+
+/* Fill in what every stored message carries: Date, Message-Id, a right Content-Hash. */
+static void complete_message(struct mlb_session *s, const char *pane, unsigned long num, struct mlb_msgfile *m)
+{
+	static const char *const first[] = { "Role", "Model", "Date", "Message-Id", "Content-Hash", NULL };
+	char hash[72], date[32];
+
+	if (!mlb_msgfile_get(m, "Date")) {
+		mlb_now_rfc3339(date);
+		mlb_msgfile_set(m, "Date", date);
+	}
+	if (!mlb_msgfile_get(m, "Message-Id")) {
+		char *mid = mlb_xasprintf("<%06lu.%s.%s@mlb>", num, pane, s->id);
+
+		mlb_msgfile_set(m, "Message-Id", mid);
+		free(mid);
+	}
+	memcpy(hash, "sha256:", 7);
+	mlb_sha256_hex(m->content, m->content_len, hash + 7);
+	mlb_msgfile_set(m, "Content-Hash", hash);
+	/* Whatever order the writer set them in, every file starts the same way. */
+	mlb_msgfile_order(m, first);
+}
+
+/* pane.json for an append: written for a new pane, rewritten when the model or options change. */
+static int pane_json(struct mlb_session *s, git_tree *pt, git_treebuilder *b, const struct mlb_pane_append *a)
+{
+	json_object *old = json_in_tree(s, pt, "pane.json"), *o, *v;
+	int ret;
+
+	if (old && !a->model && !a->options) {
+		json_object_put(old);
+		return 0;
+	}
+	o = json_object_new_object();
+	mlb_json_set_str(o, "pane", a->pane);
+	if (a->model)
+		mlb_json_set_str(o, "model", a->model);
+	else if (old && json_object_object_get_ex(old, "model", &v))
+		json_object_object_add(o, "model", json_object_get(v));
+	else
+		mlb_json_set_str(o, "model", NULL);
+	if (a->options)
+		json_object_object_add(o, "options", json_object_get(a->options));
+	else if (old && json_object_object_get_ex(old, "options", &v))
+		json_object_object_add(o, "options", json_object_get(v));
+	else
+		json_object_object_add(o, "options", json_object_new_object());
+	/* An unchanged pane.json makes the same blob: the tree entry simply stays. */
+	ret = insert_json(s, b, "pane.json", o);
+	json_object_put(o);
+	json_object_put(old);
+	return ret;
+}
+
+/* Add one pane's messages to the panes tree being built. */
+static int append_pane(struct mlb_session *s, git_treebuilder *panes, struct mlb_pane_append *a)
+{
+	const git_tree_entry *e = git_treebuilder_get(panes, a->pane);
+	git_treebuilder *b = NULL;
+	git_tree *pt = NULL;
+	git_oid id;
+	unsigned long next;
+	size_t j;
+	int ret = -1;
+
+	if (e && git_tree_entry_type(e) != GIT_OBJECT_TREE)
+		return serr(s->id, "panes/%s is not a directory", a->pane);
+	if (e && git_tree_lookup(&pt, s->repo, git_tree_entry_id(e)) < 0)
+		return gerr(s->id, "cannot read pane '%s'", a->pane);
+	/* Numbers come from main's tree under the lock: two writers can never take the same one. */
+	next = highest(pt) + 1;
+	if (git_treebuilder_new(&b, s->repo, pt) < 0) {
+		gerr(s->id, "cannot start a tree");
+		goto out;
+	}
+	if (pane_json(s, pt, b, a) < 0)
+		goto out;
+	for (j = 0; j < a->nmsgs; j++, next++) {
+		struct mlb_msgfile *m = &a->msgs[j];
+		char name[32], *bytes;
+		size_t len;
+		int rc;
+
+		if (next > 999999999UL) {
+			serr(s->id, "pane '%s' is full", a->pane);
+			goto out;
+		}
+		complete_message(s, a->pane, next, m);
+		bytes = mlb_msgfile_format(m, &len);
+		rc = git_blob_create_from_buffer(&id, s->repo, bytes, len);
+		free(bytes);
+		snprintf(name, sizeof(name), "%06lu.msg", next);
+		if (rc < 0) {
+			gerr(s->id, "cannot store panes/%s/%s", a->pane, name);
+			goto out;
+		}
+		if (git_treebuilder_insert(NULL, b, name, &id, GIT_FILEMODE_BLOB) < 0) {
+			gerr(s->id, "cannot put panes/%s/%s in a tree", a->pane, name);
+			goto out;
+		}
+		if (a->paths_out)
+			a->paths_out[j] = mlb_xasprintf("panes/%s/%s", a->pane, name);
+	}
+	if (git_treebuilder_write(&id, b) < 0) {
+		gerr(s->id, "cannot write the tree of pane '%s'", a->pane);
+		goto out;
+	}
+	if (git_treebuilder_insert(NULL, panes, a->pane, &id, GIT_FILEMODE_TREE) < 0) {
+		gerr(s->id, "cannot put pane '%s' in a tree", a->pane);
+		goto out;
+	}
+	ret = 0;
+out:
+	git_treebuilder_free(b);
+	git_tree_free(pt);
+	return ret;
+}
+
+struct append_job {
+	struct mlb_pane_append *appends;
+	size_t n;
+};
+
+static int build_append(struct mlb_session *s, git_tree *root, git_oid *out, void *ctx)
+{
+	struct append_job *job = ctx;
+	git_treebuilder *pb = NULL;
+	git_tree *panes = NULL;
+	git_oid id;
+	size_t i;
+	int ret = -1;
+
+	if (subtree(s, root, "panes", &panes) < 0)
+		return -1;
+	if (git_treebuilder_new(&pb, s->repo, panes) < 0) {
+		gerr(s->id, "cannot start a tree");
+		goto out;
+	}
+	/* Only the panes written to get new trees; the others keep theirs untouched. */
+	for (i = 0; i < job->n; i++)
+		if (append_pane(s, pb, &job->appends[i]) < 0)
+			goto out;
+	if (git_treebuilder_write(&id, pb) < 0) {
+		gerr(s->id, "cannot write the panes tree");
+		goto out;
+	}
+	ret = tree_with(s, root, "panes", &id, GIT_FILEMODE_TREE, out);
+out:
+	git_treebuilder_free(pb);
+	git_tree_free(panes);
+	return ret;
+}
+
+int mlb_session_commit(struct mlb_session *s, struct mlb_pane_append *appends, size_t n,
+		       const char *commit_message, char commit_hex_out[41])
+{
+	struct append_job job = { appends, n };
+	char *msg = NULL;
+	size_t i, j;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		if (!mlb_pane_name_valid(appends[i].pane)) {
+			char shown[96];
+
+			return serr(s->id, "invalid pane name '%s': use letters, digits, '.', '_' and '-', not starting with '.'",
+				    printable(appends[i].pane ? appends[i].pane : "", shown));
+		}
+		if (appends[i].paths_out)
+			for (j = 0; j < appends[i].nmsgs; j++)
+				appends[i].paths_out[j] = NULL;
+	}
+	if (!commit_message || !*commit_message) {
+		struct mlb_buf b = MLB_BUF_INIT;
+
+		mlb_buf_adds(&b, "mlb: append to");
+		for (i = 0; i < n; i++)
+			mlb_buf_addf(&b, "%s%s", i ? ", " : " ", appends[i].pane);
+		commit_message = msg = mlb_buf_detach(&b);
+	}
+	ret = commit_locked(s, build_append, &job, commit_message, commit_hex_out);
+	if (ret < 0)
+		for (i = 0; i < n; i++)
+			if (appends[i].paths_out)
+				for (j = 0; j < appends[i].nmsgs; j++) {
+					free(appends[i].paths_out[j]);
+					appends[i].paths_out[j] = NULL;
+				}
+	free(msg);
+	return ret;
+}
+
+/* session.json changes: a function applied to the current session.json under the lock. */
+struct info_job {
+	void (*edit)(json_object *info, void *arg);
+	void *arg;
+	json_object *replace;	/* when set, session.json becomes this instead */
+};
+
+static int build_info(struct mlb_session *s, git_tree *root, git_oid *out, void *ctx)
+{
+	struct info_job *job = ctx;
+	git_treebuilder *b = NULL;
+	json_object *info;
+	int ret = -1;
+
+	if (job->replace)
+		info = json_object_get(job->replace);
+	else if (!(info = json_in_tree(s, root, "session.json")))
+		return serr(s->id, "session.json is missing or not a JSON object");
+	if (job->edit)
+		job->edit(info, job->arg);
+	if (git_treebuilder_new(&b, s->repo, root) < 0)
+		gerr(s->id, "cannot start a tree");
+	else if (insert_json(s, b, "session.json", info) == 0) {
+		if (git_treebuilder_write(out, b) < 0)
+			gerr(s->id, "cannot write a tree");
+		else
+			ret = 0;
+	}
+	git_treebuilder_free(b);
+	json_object_put(info);
+	return ret;
+}
+
+static void edit_name(json_object *info, void *arg)
+{
+	mlb_json_set_str(info, "name", arg);
+}
+
+int mlb_session_set_name(struct mlb_session *s, const char *name, char commit_hex_out[41])
+{
+	struct info_job job = { edit_name, (void *)name, NULL };
+	char *msg = mlb_xasprintf("mlb: name the session '%s'", name);
+	int ret = commit_locked(s, build_info, &job, msg, commit_hex_out);
+
+	free(msg);
+	return ret;
+}
+
+static json_object *new_info(const char *id)
+{
+	json_object *o = json_object_new_object();
+	char now[32];
+
+	mlb_now_rfc3339(now);
+	mlb_json_set_str(o, "id", id);
+	mlb_json_set_str(o, "name", "");
+	mlb_json_set_str(o, "created", now);
+	mlb_json_set_str(o, "status", "active");
+	return o;
+}
+
+/* Resolve a revision (hex id, "main~2", ...) to a commit. */
+static int resolve(struct mlb_session *s, const char *rev, git_commit **out)
+{
+	git_object *obj = NULL, *peeled = NULL;
+	int ret = 0;
+
+	*out = NULL;
+	if (git_revparse_single(&obj, s->repo, rev) < 0) {
+		char shown[96];
+
+		git_error_clear();
+		return serr(s->id, "no commit '%s'; 'mlb-session log %s' lists them", printable(rev, shown), s->id);
+	}
+	if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0)
+		ret = gerr(s->id, "'%s' is not a commit", rev);
+	else
+		*out = (git_commit *)peeled;
+	git_object_free(obj);
+	return ret;
+}
+
+struct restore_job {
+	git_tree *tree;
+};
+
+static int build_restore(struct mlb_session *s, git_tree *root, git_oid *out, void *ctx)
+{
+	struct restore_job *job = ctx;
+	const git_tree_entry *info = root ? git_tree_entry_byname(root, "session.json") : NULL;
+
+	/* The panes go back; session.json (id, name) is the session's now, not then. */
+	if (!info) {
+		git_oid_cpy(out, git_tree_id(job->tree));
+		return 0;
+	}
+	return tree_with(s, job->tree, "session.json", git_tree_entry_id(info), GIT_FILEMODE_BLOB, out);
+}
+
+int mlb_session_restore(struct mlb_session *s, const char *rev, char commit_hex_out[41])
+{
+	struct restore_job job = { NULL };
+	git_commit *c;
+	char hex[GIT_OID_HEXSZ + 1], *msg;
+	int ret;
+
+	if (resolve(s, rev, &c) < 0)
+		return -1;
+	if (git_commit_tree(&job.tree, c) < 0) {
+		git_commit_free(c);
+		return gerr(s->id, "cannot read the tree of %s", rev);
+	}
+	git_oid_tostr(hex, sizeof(hex), git_commit_id(c));
+	msg = mlb_xasprintf("mlb: restore the panes of %.12s\n\nRestored-From: %s\n", hex, hex);
+	ret = commit_locked(s, build_restore, &job, msg, commit_hex_out);
+	free(msg);
+	git_tree_free(job.tree);
+	git_commit_free(c);
+	return ret;
+}
+
+/* ---- creating ---- */
+
+/* A new empty repository at path whose HEAD is refs/heads/main. */
+static int init_repo(const char *id, const char *path, git_repository **out)
+{
+	git_repository_init_options opts;
+
+	git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	opts.flags = GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
+	opts.initial_head = "main";
+	if (git_repository_init_ext(out, path, &opts) < 0)
+		return gerr(id, "cannot create a repository in '%s'", path);
+	return 0;
+}
+
+/* A fresh directory beside the sessions, where a session is built before it appears whole. */
+static char *temp_dir(const char *kind, const char *id)
+{
+	char *dir = mlb_sessions_dir(), *path, rnd[8];
+
+	random_suffix(rnd, 6);
+	path = mlb_xasprintf("%s/.%s-%s-%ld-%s", dir, kind, id, (long)getpid(), rnd);
+	free(dir);
+	return path;
+}
+
+/* Make the session built in tmp appear as id, all at once: 0, 1 if id exists already, -1 on an error. */
+static int publish(const char *id, const char *tmp)
+{
+	char *path = session_dir(id), *dir = mlb_sessions_dir();
+	int ret = 0;
+
+	if (rename(tmp, path) < 0) {
+		if (errno == EEXIST || errno == ENOTEMPTY)
+			ret = 1;
+		else
+			ret = serr(id, "cannot move '%s' to '%s': %s", tmp, path, strerror(errno));
+	} else {
+		sync_dir(dir);
+	}
+	free(dir);
+	free(path);
+	return ret;
+}
+
+/* Create session id with its first commit; losing a race to another creator is fine. */
+static int create_session(const char *id)
+{
+	char *dir = mlb_sessions_dir(), *tmp;
+	git_repository *repo;
+	struct mlb_session *s;
+	json_object *info;
+	struct info_job job = { NULL, NULL, NULL };
+	char *msg;
+	int ret = -1;
+
+	if (make_dirs(dir) < 0) {
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	tmp = temp_dir("new", id);
+	if (init_repo(id, tmp, &repo) < 0)
+		goto out;
+	s = session_new(id, tmp, repo);
+	info = new_info(id);
+	job.replace = info;
+	msg = mlb_xasprintf("mlb: new session %s", id);
+	ret = commit_locked(s, build_info, &job, msg, NULL);
+	free(msg);
+	json_object_put(info);
+	session_free(s);
+	if (ret == 0 && publish(id, tmp) < 0)
+		ret = -1;
+out:
+	remove_tree(tmp);	/* gone after a successful rename; leftovers after a lost race */
+	free(tmp);
+	return ret;
+}
+
+static int open_path(const char *id, const char *path, struct mlb_session **out)
+{
+	git_repository *repo;
+
+	if (git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+		return gerr(id, "cannot open the repository in '%s'", path);
+	*out = session_new(id, path, repo);
+	return 0;
+}
+
+int mlb_session_open(const char *id, int create, struct mlb_session **out)
+{
+	struct stat st;
+	char *path;
+	int ret = -1;
+
+	*out = NULL;
+	if (mlb_session_id_check(id) < 0)
+		return -1;
+	git_start();
+	path = session_dir(id);
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT) {
+			serr(id, "cannot open '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		if (!create) {
+			mlb_error("no session '%s'; 'mlb-session ls' lists them", id);
+			goto out;
+		}
+		if (create_session(id) < 0)
+			goto out;
+	}
+	if (open_path(id, path, out) < 0)
+		goto out;
+	check_worktree(*out);
+	ret = 0;
+out:
+	free(path);
+	if (ret < 0)
+		git_stop();
+	return ret;
+}
+
+void mlb_session_close(struct mlb_session *s)
+{
+	if (!s)
+		return;
+	session_free(s);
+	git_stop();
+}
+
+const char *mlb_session_id(const struct mlb_session *s)
+{
+	return s->id;
+}
+
+const char *mlb_session_path(const struct mlb_session *s)
+{
+	return s->path;
+}
+
+/* ---- reading ---- */
+
+json_object *mlb_session_info(struct mlb_session *s)
+{
+	git_tree *root = NULL;
+	json_object *o;
+
+	if (main_tree(s, &root) < 0)
+		return NULL;
+	o = json_in_tree(s, root, "session.json");
+	git_tree_free(root);
+	if (!o)
+		serr(s->id, "session.json is missing or not a JSON object");
+	return o;
+}
+
+int mlb_session_stats(struct mlb_session *s, struct mlb_session_stats *st)
+{
+	git_revwalk *walk = NULL;
+	git_commit *head = NULL;
+	git_oid id;
+	int ret = -1, rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = main_commit(s, &head, NULL);
+	if (rc <= 0)
+		return rc;
+	st->last_ms = (int64_t)git_commit_time(head) * 1000;
+	git_oid_tostr(st->head, sizeof(st->head), git_commit_id(head));
+	if (git_revwalk_new(&walk, s->repo) < 0 || git_revwalk_push(walk, git_commit_id(head)) < 0) {
+		gerr(s->id, "cannot walk the history");
+		goto out;
+	}
+	while ((rc = git_revwalk_next(&id, walk)) == 0)
+		st->commits++;
+	if (rc != GIT_ITEROVER) {
+		gerr(s->id, "cannot walk the history");
+		goto out;
+	}
+	git_error_clear();
+	ret = 0;
+out:
+	git_revwalk_free(walk);
+	git_commit_free(head);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int mlb_session_panes(struct mlb_session *s, char ***panes, size_t *n)
+{
+	git_tree *root = NULL, *pt = NULL;
+	size_t i, count;
+
+	*panes = mlb_xcalloc(1, sizeof(char *));
+	*n = 0;
+	if (main_tree(s, &root) < 0 || subtree(s, root, "panes", &pt) < 0) {
+		git_tree_free(root);
+		return -1;
+	}
+	count = pt ? git_tree_entrycount(pt) : 0;
+	*panes = mlb_xrealloc(*panes, (count + 1) * sizeof(char *));
+	for (i = 0; i < count; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(pt, i);
+
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE && mlb_pane_name_valid(git_tree_entry_name(e)))
+			(*panes)[(*n)++] = mlb_xstrdup(git_tree_entry_name(e));
+	}
+	(*panes)[*n] = NULL;
+	qsort(*panes, *n, sizeof(char *), cmp_str);
+	git_tree_free(pt);
+	git_tree_free(root);
+	return 0;
+}
+
+json_object *mlb_session_pane_info(struct mlb_session *s, const char *pane)
+{
+	git_tree *pt;
+	json_object *o;
+
+	if (pane_tree(s, pane, &pt) < 0)
+		return NULL;
+	o = json_in_tree(s, pt, "pane.json");
+	git_tree_free(pt);
+	return o;
+}
+
+/* A message file of a pane tree. */
+struct msgent {
+	unsigned long num;
+	const git_tree_entry *e;	/* lives as long as the pane tree */
+};
+
+static int cmp_msgent(const void *a, const void *b)
+{
+	const struct msgent *x = a, *y = b;
+
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
+/* The message files of a pane tree, in number order (not name order: 1000000 sorts after 999999). */
+static struct msgent *list_messages(git_tree *pt, size_t *n)
+{
+	size_t i, count = pt ? git_tree_entrycount(pt) : 0;
+	struct msgent *v = mlb_xcalloc(count + 1, sizeof(*v));
+
+	*n = 0;
+	for (i = 0; i < count; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(pt, i);
+		unsigned long k = msg_number(git_tree_entry_name(e));
+
+		if (k && git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+			v[*n].num = k;
+			v[*n].e = e;
+			(*n)++;
+		}
+	}
+	qsort(v, *n, sizeof(*v), cmp_msgent);
+	return v;
+}
+
+int mlb_session_each_file(struct mlb_session *s, const char *pane,
+			  int (*fn)(const char *path, const char *data, size_t len, void *ctx), void *ctx)
+{
+	git_tree *pt;
+	struct msgent *v;
+	size_t i, n;
+	int ret = 0;
+
+	if (pane_tree(s, pane, &pt) < 0)
+		return -1;
+	v = list_messages(pt, &n);
+	for (i = 0; i < n && ret == 0; i++) {
+		git_blob *blob;
+		char *path = mlb_xasprintf("panes/%s/%s", pane, git_tree_entry_name(v[i].e));
+
+		if (git_blob_lookup(&blob, s->repo, git_tree_entry_id(v[i].e)) < 0) {
+			ret = gerr(s->id, "cannot read '%s'", path);
+		} else {
+			ret = fn(path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), ctx);
+			git_blob_free(blob);
+		}
+		free(path);
+	}
+	free(v);
+	git_tree_free(pt);
+	return ret;
+}
+
+struct collect {
+	struct mlb_session *s;
+	struct mlb_msgfile *v;
+	size_t n, cap;
+};
+
+static int collect_one(const char *path, const char *data, size_t len, void *ctx)
+{
+	struct collect *c = ctx;
+	struct mlb_msgfile *m;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->v = mlb_xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	m = &c->v[c->n++];
+	if (mlb_msgfile_parse(data, len, m) < 0) {
+		/* Keep its place, so that messages and paths still line up. */
+		mlb_warn("session '%s': %s is not a message file", c->s->id, path);
+		m->content = mlb_xmalloc(len + 1);
+		memcpy(m->content, data, len);
+		m->content[len] = '\0';
+		m->content_len = len;
+	}
+	return 0;
+}
+
+int mlb_session_messages(struct mlb_session *s, const char *pane, struct mlb_msgfile **msgs, size_t *n)
+{
+	struct collect c = { s, NULL, 0, 0 };
+
+	*msgs = NULL;
+	*n = 0;
+	if (mlb_session_each_file(s, pane, collect_one, &c) < 0) {
+		mlb_msgfiles_free(c.v, c.n);
+		return -1;
+	}
+	*msgs = c.v;
+	*n = c.n;
+	return 0;
+}
+
+void mlb_msgfiles_free(struct mlb_msgfile *msgs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		mlb_msgfile_free(&msgs[i]);
+	free(msgs);
+}
+
+/* The id of panes/<pane> in a commit's tree (zero when absent). */
+static int pane_tree_id(struct mlb_session *s, git_commit *c, const char *pane, git_oid *out)
+{
+	git_tree_entry *e;
+	char *path = mlb_xasprintf("panes/%s", pane);
+	git_tree *root;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (git_commit_tree(&root, c) < 0) {
+		free(path);
+		return gerr(s->id, "cannot read a tree");
+	}
+	rc = git_tree_entry_bypath(&e, root, path);
+	if (rc == 0) {
+		git_oid_cpy(out, git_tree_entry_id(e));
+		git_tree_entry_free(e);
+	} else {
+		git_error_clear();
+	}
+	git_tree_free(root);
+	free(path);
+	return 0;
+}
+
+/* For each message (sorted, as in v), the commit that added it: walk main's first parents from the
+ * newest; where the pane's tree changed, the newest messages the parent lacks were added there.
+ * Messages are appended in number order, so the walk stops looking at the first one the parent has. */
+static void added_by(struct mlb_session *s, const char *pane, git_tree *head_pane, struct msgent *v,
+		     size_t n, git_commit *head, char **commits)
+{
+	git_commit *cur = head, *parent;
+	size_t hi = n, budget = ADDED_BY_BUDGET;
+	char hex[GIT_OID_HEXSZ + 1];
+	git_oid cur_id, parent_id;
+
+	(void)head_pane;
+	git_commit_dup(&cur, head);
+	if (pane_tree_id(s, cur, pane, &cur_id) < 0)
+		goto out;
+	while (hi > 0 && budget > 0) {
+		git_tree *pt = NULL;
+
+		if (git_commit_parentcount(cur) == 0 || git_commit_parent(&parent, cur, 0) < 0)
+			break;
+		git_error_clear();
+		if (pane_tree_id(s, parent, pane, &parent_id) < 0) {
+			git_commit_free(parent);
+			break;
+		}
+		if (!git_oid_equal(&cur_id, &parent_id)) {
+			budget--;
+			if (!git_oid_is_zero(&parent_id) && git_tree_lookup(&pt, s->repo, &parent_id) < 0) {
+				git_commit_free(parent);
+				break;
+			}
+			git_oid_tostr(hex, sizeof(hex), git_commit_id(cur));
+			while (hi > 0) {
+				const git_tree_entry *e = pt ? git_tree_entry_byname(pt, git_tree_entry_name(v[hi - 1].e)) : NULL;
+
+				if (e && git_oid_equal(git_tree_entry_id(e), git_tree_entry_id(v[hi - 1].e)))
+					break;
+				commits[--hi] = mlb_xstrdup(hex);
+			}
+			git_tree_free(pt);
+		}
+		git_commit_free(cur);
+		cur = parent;
+		cur_id = parent_id;
+	}
+	/* The root commit added what is left, or, past the budget, say main: it holds them. */
+	git_oid_tostr(hex, sizeof(hex), git_commit_id(budget > 0 ? cur : head));
+	while (hi > 0)
+		commits[--hi] = mlb_xstrdup(hex);
+out:
+	git_commit_free(cur);
+	for (; hi > 0; hi--)
+		commits[hi - 1] = mlb_xstrdup("");
+}
+
+int mlb_session_message_paths(struct mlb_session *s, const char *pane, char ***paths, char ***commits, size_t *n)
+{
+	git_commit *head = NULL;
+	git_tree *pt = NULL;
+	struct msgent *v;
+	size_t i;
+
+	*paths = mlb_xcalloc(1, sizeof(char *));
+	*n = 0;
+	if (commits)
+		*commits = mlb_xcalloc(1, sizeof(char *));
+	if (pane_tree(s, pane, &pt) < 0)
+		return -1;
+	v = list_messages(pt, n);
+	*paths = mlb_xrealloc(*paths, (*n + 1) * sizeof(char *));
+	for (i = 0; i < *n; i++)
+		(*paths)[i] = mlb_xasprintf("panes/%s/%s", pane, git_tree_entry_name(v[i].e));
+	(*paths)[*n] = NULL;
+	if (commits) {
+		*commits = mlb_xrealloc(*commits, (*n + 1) * sizeof(char *));
+		(*commits)[*n] = NULL;
+		if (*n && main_commit(s, &head, NULL) > 0)
+			added_by(s, pane, pt, v, *n, head, *commits);
+		else
+			for (i = 0; i < *n; i++)
+				(*commits)[i] = mlb_xstrdup("");
+		git_commit_free(head);
+	}
+	free(v);
+	git_tree_free(pt);
+	return 0;
+}
+
+int mlb_session_log(struct mlb_session *s, int (*fn)(const struct mlb_commit_info *c, void *ctx), void *ctx)
+{
+	git_revwalk *walk = NULL;
+	git_oid id;
+	int have = read_main(s, &id), rc, ret = 0;
+
+	if (have <= 0)
+		return have;
+	if (git_revwalk_new(&walk, s->repo) < 0 ||
+	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME) < 0 ||
+	    git_revwalk_push(walk, &id) < 0) {
+		git_revwalk_free(walk);
+		return gerr(s->id, "cannot walk the history");
+	}
+	while (ret == 0 && (rc = git_revwalk_next(&id, walk)) == 0) {
+		struct mlb_commit_info info;
+		const git_signature *who;
+		git_commit *c;
+		char *author;
+
+		if (git_commit_lookup(&c, s->repo, &id) < 0) {
+			ret = gerr(s->id, "cannot read commit %s", git_oid_tostr_s(&id));
+			break;
+		}
+		who = git_commit_author(c);
+		author = mlb_xasprintf("%s <%s>", who->name, who->email);
+		git_oid_tostr(info.hex, sizeof(info.hex), &id);
+		info.time_ms = (int64_t)git_commit_time(c) * 1000;
+		info.author = author;
+		info.message = git_commit_message(c);
+		ret = fn(&info, ctx);
+		free(author);
+		git_commit_free(c);
+	}
+	if (ret == 0 && rc != GIT_ITEROVER)
+		ret = gerr(s->id, "cannot walk the history");
+	git_error_clear();
+	git_revwalk_free(walk);
+	return ret;
+}
+
+/* ---- the set of sessions ---- */
+
+int mlb_session_list(char ***ids, size_t *n)
+{
+	char *dir = mlb_sessions_dir();
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t cap = 16;
+
+	*n = 0;
+	*ids = mlb_xcalloc(cap + 1, sizeof(char *));
+	if (!d) {
+		int e = errno, ret = 0;
+
+		if (e != ENOENT)	/* ENOENT: no session yet */
+			ret = mlb_error("cannot read '%s': %s", dir, strerror(e));
+		free(dir);
+		return ret;
+	}
+	while ((de = readdir(d))) {
+		/* Hidden names are sessions being built or removed; they are no one's yet. */
+		if (!mlb_session_id_valid(de->d_name) || !mlb_session_exists(de->d_name))
+			continue;
+		if (*n == cap) {
+			cap *= 2;
+			*ids = mlb_xrealloc(*ids, (cap + 1) * sizeof(char *));
+		}
+		(*ids)[(*n)++] = mlb_xstrdup(de->d_name);
+	}
+	closedir(d);
+	free(dir);
+	(*ids)[*n] = NULL;
+	qsort(*ids, *n, sizeof(char *), cmp_str);
+	return 0;
+}
+
+char *mlb_session_latest(void)
+{
+	char **ids, *best = NULL;
+	int64_t best_key[2] = { INT64_MIN, INT64_MIN };
+	size_t i, n;
+
+	if (mlb_session_list(&ids, &n) < 0)
+		return NULL;
+	git_start();
+	for (i = 0; i < n; i++) {
+		char *path = session_dir(ids[i]), *ref = mlb_xasprintf("%s/.git/" MAIN_REF, path);
+		git_repository *repo;
+		git_commit *c;
+		git_oid id;
+		struct stat st;
+		int64_t key[2];
+
+		if (git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
+			if (git_reference_name_to_id(&id, repo, MAIN_REF) == 0 && git_commit_lookup(&c, repo, &id) == 0) {
+				/* Commit times have whole seconds; the ref's mtime orders turns within one. */
+				key[0] = git_commit_time(c);
+				key[1] = stat(ref, &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+				if (key[0] > best_key[0] || (key[0] == best_key[0] && key[1] >= best_key[1])) {
+					best_key[0] = key[0];
+					best_key[1] = key[1];
+					free(best);
+					best = mlb_xstrdup(ids[i]);
+				}
+				git_commit_free(c);
+			}
+			git_repository_free(repo);
+		}
+		git_error_clear();
+		free(ref);
+		free(path);
+	}
+	git_stop();
+	mlb_strv_free(ids);
+	return best;
+}
+
+int mlb_session_remove(const char *id)
+{
+	char *path, *lock, *tmp;
+	int fd, ret = -1;
+
+	if (mlb_session_id_check(id) < 0)
+		return -1;
+	if (!mlb_session_exists(id))
+		return mlb_error("no session '%s'; 'mlb-session ls' lists them", id);
+	path = session_dir(id);
+	lock = mlb_xasprintf("%s/.git/mlb.lock", path);
+	tmp = temp_dir("rm", id);
+	/* Wait for a writer to finish, then make the session vanish at once before deleting it. */
+	if (mlb_lock_acquire(lock, mlb_lock_timeout(LOCK_TIMEOUT_DEFAULT), &fd) < 0) {
+		if (errno == ETIMEDOUT)
+			mlb_error("session '%s' is busy (locked by another writer); try again", id);
+		else
+			serr(id, "cannot lock '%s': %s", lock, strerror(errno));
+		goto out;
+	}
+	if (rename(path, tmp) < 0) {
+		serr(id, "cannot move '%s' away: %s", path, strerror(errno));
+		mlb_lock_release(fd);
+		goto out;
+	}
+	mlb_lock_release(fd);
+	ret = remove_tree(tmp);
+out:
+	free(tmp);
+	free(lock);
+	free(path);
+	return ret;
+}
+
+/* ---- fork, export, import ---- */
+
+/* Write the objects reachable from tip (in s) as a pack into the repository dst. */
+static int copy_objects(struct mlb_session *s, const git_oid *tip, git_repository *dst, const char *dst_id)
+{
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	char *packdir = mlb_xasprintf("%s/objects/pack", git_repository_path(dst));
+	int ret = -1;
+
+	if (git_packbuilder_new(&pb, s->repo) < 0 || git_revwalk_new(&walk, s->repo) < 0 ||
+	    git_revwalk_push(walk, tip) < 0 || git_packbuilder_insert_walk(pb, walk) < 0) {
+		gerr(s->id, "cannot collect the history");
+		goto out;
+	}
+	if (git_packbuilder_write(pb, packdir, 0, NULL, NULL) < 0) {
+		gerr(dst_id, "cannot write the objects");
+		goto out;
+	}
+	ret = 0;
+out:
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	free(packdir);
+	return ret;
+}
+
+struct fork_edit {
+	const char *id, *from, *commit;
+};
+
+static void edit_fork(json_object *info, void *arg)
+{
+	struct fork_edit *f = arg;
+	json_object *from = json_object_new_object();
+	char now[32];
+
+	mlb_now_rfc3339(now);
+	mlb_json_set_str(info, "id", f->id);
+	mlb_json_set_str(info, "created", now);
+	mlb_json_set_str(from, "session", f->from);
+	mlb_json_set_str(from, "commit", f->commit);
+	json_object_object_add(info, "forked_from", from);
+}
+
+static void edit_id(json_object *info, void *arg)
+{
+	mlb_json_set_str(info, "id", arg);
+}
+
+/* Finish a session built in tmp whose objects are in place: point main at tip, commit the edit of
+ * session.json, write the work tree, and make it appear as id. */
+static int finish_copy(const char *id, const char *tmp, git_repository *repo, const git_oid *tip,
+		       struct info_job *job, const char *message, struct mlb_session **out)
+{
+	struct mlb_session *s = session_new(id, tmp, repo);
+	git_reference *ref = NULL;
+	int ret = -1, rc;
+
+	if (git_reference_create(&ref, repo, MAIN_REF, tip, 1, "mlb: copied history") < 0) {
+		gerr(id, "cannot set %s", MAIN_REF);
+		session_free(s);
+		return -1;
+	}
+	git_reference_free(ref);
+	if (job && commit_locked(s, build_info, job, message, NULL) < 0)
+		goto out;
+	if (!job) {
+		int fd;
+
+		if (take_lock(s, &fd) < 0)
+			goto out;
+		rc = repair(s, 1);
+		mlb_lock_release(fd);
+		if (rc < 0)
+			goto out;
+	}
+	session_free(s);
+	s = NULL;
+	rc = publish(id, tmp);
+	if (rc == 1)
+		mlb_error("session '%s' already exists", id);
+	if (rc != 0 || mlb_session_open(id, 0, out) < 0)
+		goto out;
+	ret = 0;
+out:
+	session_free(s);
+	return ret;
+}
+
+int mlb_session_fork(struct mlb_session *s, const char *new_id, const char *rev, struct mlb_session **out)
+{
+	git_repository *repo = NULL;
+	git_commit *c = NULL;
+	char hex[GIT_OID_HEXSZ + 1], *tmp = NULL, *msg = NULL;
+	struct fork_edit edit = { new_id, s->id, hex };
+	struct info_job job = { edit_fork, &edit, NULL };
+	int ret = -1;
+
+	*out = NULL;
+	if (mlb_session_id_check(new_id) < 0)
+		return -1;
+	if (mlb_session_exists(new_id))
+		return mlb_error("session '%s' already exists", new_id);
+	if (resolve(s, rev ? rev : MAIN_REF, &c) < 0)
+		return -1;
+	git_oid_tostr(hex, sizeof(hex), git_commit_id(c));
+	tmp = temp_dir("fork", new_id);
+	if (init_repo(new_id, tmp, &repo) < 0)
+		goto out;
+	if (copy_objects(s, git_commit_id(c), repo, new_id) < 0) {
+		git_repository_free(repo);
+		goto out;
+	}
+	msg = mlb_xasprintf("mlb: fork of %s at %.12s\n\nForked-From: %s %s\n", s->id, hex, s->id, hex);
+	ret = finish_copy(new_id, tmp, repo, git_commit_id(c), &job, msg, out);
+out:
+	remove_tree(tmp);
+	free(msg);
+	free(tmp);
+	git_commit_free(c);
+	return ret;
+}
+
+struct bundle_out {
+	FILE *f;
+	int failed;
+};
+
+static int write_pack_chunk(void *buf, size_t size, void *payload)
+{
+	struct bundle_out *b = payload;
+
+	if (fwrite(buf, 1, size, b->f) != size) {
+		b->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int mlb_session_export(struct mlb_session *s, FILE *out)
+{
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	struct bundle_out b = { out, 0 };
+	char hex[GIT_OID_HEXSZ + 1];
+	git_oid id;
+	int have = read_main(s, &id), ret = -1;
+
+	if (have <= 0)
+		return have < 0 ? -1 : serr(s->id, "nothing to export: %s does not exist", MAIN_REF);
+	git_oid_tostr(hex, sizeof(hex), &id);
+	if (git_packbuilder_new(&pb, s->repo) < 0 || git_revwalk_new(&walk, s->repo) < 0 ||
+	    git_revwalk_push(walk, &id) < 0 || git_packbuilder_insert_walk(pb, walk) < 0) {
+		gerr(s->id, "cannot collect the history");
+		goto out;
+	}
+	/* HEAD is listed too, so that `git clone` of the bundle checks out main. */
+	if (fprintf(out, "# v2 git bundle\n%s " MAIN_REF "\n%s HEAD\n\n", hex, hex) < 0) {
+		b.failed = 1;
+		goto out;
+	}
+	if (git_packbuilder_foreach(pb, write_pack_chunk, &b) < 0 && !b.failed) {
+		gerr(s->id, "cannot write the pack");
+		goto out;
+	}
+	if (!b.failed && fflush(out) == EOF)
+		b.failed = 1;
+	if (!b.failed)
+		ret = 0;
+out:
+	if (b.failed)
+		serr(s->id, "cannot write the bundle: %s", strerror(errno));
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	return ret;
+}
+
+/* How much a bundle's ref is wanted: main, else HEAD, else any. */
+static int ref_rank(const char *name)
+{
+	return strcmp(name, MAIN_REF) == 0 ? 3 : strcmp(name, "HEAD") == 0 ? 2 : 1;
+}
+
+/* Read a bundle's header up to its blank line: *tip is the commit to import. */
+static int bundle_header(FILE *in, git_oid *tip)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0, rank = 0, ret = -1;
+
+	while ((len = getline(&line, &cap, in)) > 0) {
+		lineno++;
+		if (line[len - 1] != '\n') {
+			mlb_error("import: the bundle ends inside its header");
+			goto out;
+		}
+		line[--len] = '\0';
+		if (lineno == 1) {
+			if (strcmp(line, "# v2 git bundle") != 0 && strcmp(line, "# v3 git bundle") != 0) {
+				mlb_error("import: not a git bundle");
+				goto out;
+			}
+		} else if (len == 0) {
+			break;
+		} else if (line[0] == '@') {
+			if (strcmp(line, "@object-format=sha1") != 0) {
+				mlb_error("import: unsupported bundle capability '%s'", line + 1);
+				goto out;
+			}
+		} else if (line[0] == '-') {
+			mlb_error("import: the bundle needs commits it does not hold; export the whole session");
+			goto out;
+		} else if (len < GIT_OID_HEXSZ + 2 || line[GIT_OID_HEXSZ] != ' ' ||
+			   git_oid_fromstrn(&(git_oid){ { 0 } }, line, GIT_OID_HEXSZ) < 0) {
+			git_error_clear();
+			mlb_error("import: line %d: malformed bundle header", lineno);
+			goto out;
+		} else if (ref_rank(line + GIT_OID_HEXSZ + 1) > rank) {
+			rank = ref_rank(line + GIT_OID_HEXSZ + 1);
+			git_oid_fromstrn(tip, line, GIT_OID_HEXSZ);
+		}
+	}
+	if (lineno == 0)
+		mlb_error("import: empty input, not a git bundle");
+	else if (len <= 0)
+		mlb_error("import: the bundle ends inside its header");
+	else if (!rank)
+		mlb_error("import: the bundle names no branch");
+	else
+		ret = 0;
+out:
+	free(line);
+	return ret;
+}
+
+int mlb_session_import(FILE *in, const char *id, struct mlb_session **out)
+{
+	git_repository *repo = NULL;
+	git_indexer *idx = NULL;
+	git_indexer_options opts;
+	git_indexer_progress stats;
+	git_odb *odb = NULL;
+	git_commit *tip_commit = NULL;
+	git_tree *tree = NULL;
+	json_object *info = NULL;
+	struct mlb_session *probe = NULL;
+	struct info_job job = { edit_id, NULL, NULL };
+	char *tmp = NULL, *packdir = NULL, *msg = NULL, buf[65536];
+	const char *what = id ? id : "import", *bundle_id;
+	git_oid tip;
+	size_t n;
+	int ret = -1, rc;
+
+	*out = NULL;
+	if (id && mlb_session_id_check(id) < 0)
+		return -1;
+	if (id && mlb_session_exists(id))
+		return mlb_error("session '%s' already exists", id);
+	if (bundle_header(in, &tip) < 0)
+		return -1;
+	git_start();
+	packdir = mlb_sessions_dir();
+	rc = make_dirs(packdir);
+	free(packdir);
+	packdir = NULL;
+	if (rc < 0)
+		goto out;
+	tmp = temp_dir("import", id ? id : "bundle");
+	if (init_repo(what, tmp, &repo) < 0)
+		goto out;
+	packdir = mlb_xasprintf("%s/objects/pack", git_repository_path(repo));
+	if (git_repository_odb(&odb, repo) < 0) {
+		gerr(what, "cannot open the object database");
+		goto out;
+	}
+	git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION);
+	opts.verify = 1;
+	if (git_indexer_new(&idx, packdir, 0, odb, &opts) < 0) {
+		gerr(what, "cannot start reading the pack");
+		goto out;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (git_indexer_append(idx, buf, n, &stats) < 0) {
+			gerr(what, "the bundle's pack is damaged");
+			goto out;
+		}
+	if (ferror(in)) {
+		mlb_error("import: cannot read the bundle: %s", strerror(errno));
+		goto out;
+	}
+	if (git_indexer_commit(idx, &stats) < 0) {
+		gerr(what, "the bundle's pack is damaged or incomplete");
+		goto out;
+	}
+	if (git_commit_lookup(&tip_commit, repo, &tip) < 0 || git_commit_tree(&tree, tip_commit) < 0) {
+		gerr(what, "the bundle does not hold its own commit %s", git_oid_tostr_s(&tip));
+		goto out;
+	}
+	probe = session_new(what, tmp, NULL);
+	probe->repo = repo;
+	info = json_in_tree(probe, tree, "session.json");
+	probe->repo = NULL;
+	bundle_id = info ? mlb_json_str(info, "id") : NULL;
+	if (!bundle_id) {
+		mlb_error("import: the bundle is not an mlb session (no session.json with an id)");
+		goto out;
+	}
+	if (!id) {
+		if (mlb_session_id_check(bundle_id) < 0)
+			goto out;
+		if (mlb_session_exists(bundle_id)) {
+			mlb_error("session '%s' already exists; give the import another id", bundle_id);
+			goto out;
+		}
+		id = bundle_id;
+	}
+	job.arg = (void *)id;
+	msg = mlb_xasprintf("mlb: import %s as %s", bundle_id, id);
+	ret = finish_copy(id, tmp, repo, &tip, strcmp(id, bundle_id) != 0 ? &job : NULL, msg, out);
+	repo = NULL;	/* finish_copy owns it now */
+out:
+	session_free(probe);
+	json_object_put(info);
+	git_tree_free(tree);
+	git_commit_free(tip_commit);
+	git_indexer_free(idx);
+	git_odb_free(odb);
+	git_repository_free(repo);
+	if (tmp)
+		remove_tree(tmp);
+	free(msg);
+	free(packdir);
+	free(tmp);
+	git_stop();
+	return ret;
+}

@@ -1,0 +1,538 @@
+#include "turn.h"
+#include "cli.h"
+#include "clock.h"
+#include "msg.h"
+#include "msgfile.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *mlb_pane_from_model(const char *model)
+{
+	char *p = mlb_xstrdup(model);
+
+	for (char *c = p; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      *c == '.' || *c == '_' || *c == '-'))
+			*c = '-';
+	if (*p == '.')
+		*p = '_';
+	if (strlen(p) > 64)
+		p[64] = '\0';
+	return p;
+}
+
+char *mlb_default_model(const struct mlb_config *cfg, const char *explicit_model,
+			const char *session, const char *pane)
+{
+	const char *env = getenv("MLB_MODEL");
+	struct mlb_session *s;
+
+	if (explicit_model)
+		return mlb_xstrdup(explicit_model);
+	if (session && pane && mlb_session_exists(session) && mlb_session_open(session, 0, &s) == 0) {
+		json_object *info = mlb_session_pane_info(s, pane);
+		const char *m = mlb_json_str(info, "model");
+		char *ret = m ? mlb_xstrdup(m) : NULL;
+
+		json_object_put(info);
+		mlb_session_close(s);
+		if (ret)
+			return ret;
+	}
+	if (env && *env)
+		return mlb_xstrdup(env);
+	return mlb_config_str(cfg, "core.model");
+}
+
+static int price_entry(const char *name, const char *value, void *ctx)
+{
+	struct mlb_prices *t = ctx;
+	/* price.<provider:model>.input / .output */
+	const char *sub = name + strlen("price."), *dot = strrchr(sub, '.');
+	struct mlb_price cur = { 0, 0 };
+	char *model, *end;
+	double v = strtod(value, &end);
+
+	if (!dot || end == value || *end || v < 0) {
+		mlb_warn("configuration '%s = %s': a price must be a number of USD per token", name, value);
+		return 0;
+	}
+	model = mlb_xstrndup(sub, (size_t)(dot - sub));
+	mlb_prices_lookup(t, model, &cur);
+	if (!strcmp(dot + 1, "input"))
+		cur.input = v;
+	else if (!strcmp(dot + 1, "output"))
+		cur.output = v;
+	mlb_prices_set(t, model, cur.input, cur.output);
+	free(model);
+	return 0;
+}
+
+struct mlb_prices *mlb_prices_default(const struct mlb_config *cfg)
+{
+	struct mlb_prices *t = mlb_prices_new();
+	char *path = mlb_xasprintf("%s/prices.tsv", mlb_share_dir());
+
+	if (mlb_prices_load(t, path) < 0)
+		mlb_warn("cannot read the price table '%s'; costs will show as unpriced", path);
+	free(path);
+	if (cfg)
+		mlb_config_each(cfg, "^price\\..*\\.(input|output)$", price_entry, t);
+	return t;
+}
+
+void mlb_provenance_free(struct mlb_provenance *p)
+{
+	if (!p)
+		return;
+	free(p->session);
+	free(p->pane);
+	free(p->model);
+	free(p->ts);
+	free(p->hash);
+	free(p->content);
+	free(p);
+}
+
+void mlb_pane_turn_clear(struct mlb_pane_turn *p)
+{
+	free(p->pane);
+	free(p->model);
+	free(p->prompt);
+	free(p->extra_headers);
+	free(p->message_path);
+	mlb_provenance_free(p->from);
+	mlb_job_clear(&p->job);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- printing for a person ---- */
+
+static void print_footer(struct mlb_job *job, json_object *ev)
+{
+	double cost = mlb_json_double(ev, "cost_usd", -1);
+	char costs[32];
+
+	if (cost >= 0)
+		snprintf(costs, sizeof(costs), "$%.6f", cost);
+	else
+		snprintf(costs, sizeof(costs), "unpriced");
+	fprintf(stderr, "[%s] %lld+%lld tokens%s, %s, %.2f s",
+		job->model.spec, mlb_json_int(ev, "prompt_tokens", 0), mlb_json_int(ev, "completion_tokens", 0),
+		mlb_json_bool(ev, "estimated") ? " (estimated)" : "",
+		costs, mlb_json_int(ev, "latency_ms", 0) / 1000.0);
+	if (mlb_json_has(ev, "ttft_ms"))
+		fprintf(stderr, " (first token %.2f s)", mlb_json_int(ev, "ttft_ms", 0) / 1000.0);
+	fputc('\n', stderr);
+}
+
+void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev)
+{
+	const char *type = mlb_json_str(ev, "type");
+	static int at_line_start = 1;
+
+	(void)ctx;
+	if (mlb_cli_json()) {
+		mlb_event_write(ev);
+		return;
+	}
+	if (!strcmp(type, "token")) {
+		const char *t = mlb_json_str(ev, "text");
+		size_t n = strlen(t);
+
+		fwrite(t, 1, n, stdout);
+		fflush(stdout);
+		if (n)
+			at_line_start = t[n - 1] == '\n';
+	} else if (!strcmp(type, "final")) {
+		if (!at_line_start)
+			putchar('\n');
+		at_line_start = 1;
+		fflush(stdout);
+	} else if (!strcmp(type, "meter")) {
+		print_footer(job, ev);
+	} else if (!strcmp(type, "error")) {
+		mlb_error("%s: %s", job ? job->model.spec : "error", mlb_json_str(ev, "message"));
+	} else if (!strcmp(type, "status") && !strcmp(mlb_json_str(ev, "stage"), "retry")) {
+		mlb_warn("%s: %s; retrying in %.1f s", job->model.spec, mlb_json_str(ev, "message"),
+			 mlb_json_int(ev, "retry_in_ms", 0) / 1000.0);
+	} else if (!strcmp(type, "message")) {
+		/* the moved message: its text is the prompt, already known to the user */
+	}
+	json_object_put(ev);
+}
+
+/* ---- the turn ---- */
+
+struct turn_ctx {
+	struct mlb_turn_opts *o;
+	struct mlb_pane_turn **done_order;
+	size_t ndone, nok;
+};
+
+static void emit(struct turn_ctx *t, struct mlb_job *job, json_object *ev)
+{
+	if (t->o->emit)
+		t->o->emit(t->o->emit_ctx, job, ev);
+	else
+		mlb_turn_print(NULL, job, ev);
+}
+
+static void on_event(void *ctx, struct mlb_job *job, json_object *ev)
+{
+	emit(ctx, job, ev);
+}
+
+static int on_done(void *ctx, struct mlb_job *job)
+{
+	struct turn_ctx *t = ctx;
+
+	t->done_order[t->ndone++] = job->user;
+	if (job->outcome == MLB_JOB_OK)
+		t->nok++;
+	if (t->o->first && t->nok >= 1)
+		return 1;
+	return t->o->quorum > 0 && t->nok >= (size_t)t->o->quorum;
+}
+
+static char *message_id(void)
+{
+	char ts[32];
+	static unsigned seq;
+
+	mlb_now_rfc3339(ts);
+	return mlb_xasprintf("<%.4s%.2s%.2s%.2s%.2s%.2s.%d.%u.%lx@mlb>", ts, ts + 5, ts + 8, ts + 11, ts + 14,
+			     ts + 17, (int)getpid(), seq++, (unsigned long)mlb_wall_ms());
+}
+
+static void set_long(struct mlb_msgfile *m, const char *name, long long v)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lld", v);
+	mlb_msgfile_set(m, name, num);
+}
+
+static void user_message(struct mlb_turn_opts *o, struct mlb_pane_turn *p, struct mlb_msgfile *m)
+{
+	char ts[32], *id = message_id();
+
+	mlb_now_rfc3339(ts);
+	mlb_msgfile_init(m);
+	mlb_msgfile_set(m, "Role", "user");
+	mlb_msgfile_set(m, "Date", ts);
+	mlb_msgfile_set(m, "Message-Id", id);
+	mlb_msgfile_set(m, "Tool", o->tool);
+	if (o->run)
+		mlb_msgfile_set(m, "Run", o->run);
+	if (p->from) {
+		if (p->from->session)
+			mlb_msgfile_set(m, "Source-Session", p->from->session);
+		if (p->from->pane)
+			mlb_msgfile_set(m, "Source-Pane", p->from->pane);
+		if (p->from->model)
+			mlb_msgfile_set(m, "Source-Model", p->from->model);
+		if (p->from->ts)
+			mlb_msgfile_set(m, "Transfer-Ts", p->from->ts);
+		if (p->from->hash)
+			mlb_msgfile_set(m, "Source-Hash", p->from->hash);
+	}
+	for (char *h = p->extra_headers, *nl; h && *h; h = nl + 1) {
+		char *colon = strchr(h, ':'), *name, *value;
+
+		nl = strchr(h, '\n');
+		if (!nl)
+			nl = h + strlen(h) - 1;
+		if (!colon || colon > nl)
+			continue;
+		name = mlb_xstrndup(h, (size_t)(colon - h));
+		value = mlb_xstrndup(colon + 2, (size_t)(nl - colon - 2 + (*nl != '\n')));
+		mlb_msgfile_set(m, name, value);
+		free(name);
+		free(value);
+	}
+	mlb_msgfile_set_content(m, p->prompt, strlen(p->prompt));
+	free(id);
+}
+
+static void reply_message(struct mlb_turn_opts *o, struct mlb_pane_turn *p, struct mlb_msgfile *m)
+{
+	struct mlb_job *job = &p->job;
+	char ts[32], *id = message_id();
+	long prompt, completion;
+	int estimated = mlb_job_usage(job, &prompt, &completion);
+	double cost;
+
+	mlb_now_rfc3339(ts);
+	mlb_msgfile_init(m);
+	mlb_msgfile_set(m, "Role", "assistant");
+	mlb_msgfile_set(m, "Model", p->model);
+	mlb_msgfile_set(m, "Date", ts);
+	mlb_msgfile_set(m, "Message-Id", id);
+	mlb_msgfile_set(m, "Tool", o->tool);
+	if (o->run)
+		mlb_msgfile_set(m, "Run", o->run);
+	set_long(m, "Prompt-Tokens", prompt);
+	set_long(m, "Completion-Tokens", completion);
+	if (estimated)
+		mlb_msgfile_set(m, "Estimated", "true");
+	if (mlb_job_cost(job, o->prices, &cost)) {
+		char c[32];
+
+		snprintf(c, sizeof(c), "%.10g", cost);
+		mlb_msgfile_set(m, "Cost-Usd", c);
+	}
+	set_long(m, "Latency-Ms", job->t_end - job->t_start);
+	if (job->t_first)
+		set_long(m, "Ttft-Ms", job->t_first - job->t_start);
+	if (job->reply.finish_reason)
+		mlb_msgfile_set(m, "Finish-Reason", job->reply.finish_reason);
+	if (job->partial)
+		mlb_msgfile_set(m, "Partial", "true");
+	if (job->outcome == MLB_JOB_CANCELLED)
+		mlb_msgfile_set(m, "Cancelled", "true");
+	if (job->error_code)
+		mlb_msgfile_set(m, "Error", job->error_message);
+	mlb_msgfile_set_content(m, mlb_buf_str(&job->reply.content), job->reply.content.len);
+	free(id);
+}
+
+/* The user's text and the pane's history, as the model will see them. */
+static int build_chat(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb_pane_turn *p)
+{
+	struct mlb_chat *chat = &p->job.chat;
+
+	mlb_chat_init(chat);
+	if (o->options) {
+		json_object_put(chat->options);
+		chat->options = json_object_get(o->options);
+	}
+	if (s) {
+		struct mlb_msgfile *msgs;
+		size_t n;
+
+		if (mlb_session_messages(s, p->pane, &msgs, &n) < 0)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			const char *role = mlb_msgfile_get(&msgs[i], "Role");
+
+			if (role)
+				mlb_chat_add(chat, role, msgs[i].content ? msgs[i].content : "");
+		}
+		mlb_msgfiles_free(msgs, n);
+	}
+	if (o->system)
+		mlb_chat_add(chat, "system", o->system);
+	mlb_chat_add(chat, "user", p->prompt);
+	return 0;
+}
+
+static char *commit_message(struct mlb_turn_opts *o, struct mlb_pane_turn *panes, size_t n)
+{
+	struct mlb_buf b = MLB_BUF_INIT;
+	const char *prompt = n ? panes[0].prompt : "";
+	size_t plen = strcspn(prompt, "\n");
+
+	if (plen > 60)
+		plen = 60;
+	if (n == 1)
+		mlb_buf_addf(&b, "%s: %s (%s): ", o->tool, panes[0].pane, panes[0].model);
+	else
+		mlb_buf_addf(&b, "%s: %zu panes: ", o->tool, n);
+	mlb_buf_add(&b, prompt, plen);
+	if (prompt[plen])
+		mlb_buf_adds(&b, "...");
+	mlb_buf_adds(&b, "\n\n");
+	for (size_t i = 0; i < n; i++)
+		mlb_buf_addf(&b, "%s: %s (%s)\n", panes[i].pane, panes[i].model,
+			     panes[i].job.outcome == MLB_JOB_OK ? "ok" :
+			     panes[i].job.outcome == MLB_JOB_CANCELLED ? "cancelled" :
+			     panes[i].job.partial ? "partial" : "failed");
+	if (o->run)
+		mlb_buf_addf(&b, "\nRun: %s\n", o->run);
+	return mlb_buf_detach(&b);
+}
+
+/* Store every pane that has something to keep, in one commit. */
+static int store_turn(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb_pane_turn *panes,
+		      size_t n, struct mlb_turn_result *res)
+{
+	struct mlb_pane_append *app = mlb_xcalloc(n, sizeof(*app));
+	struct mlb_pane_turn **owner = mlb_xcalloc(n, sizeof(*owner));
+	size_t napp = 0;
+	char *msg;
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		struct mlb_pane_turn *p = &panes[i];
+		struct mlb_msgfile *m;
+		size_t k = 0;
+
+		/* A reply that never started leaves nothing worth keeping in the pane. */
+		if (p->job.outcome != MLB_JOB_OK && !p->job.reply.content.len)
+			continue;
+		m = mlb_xcalloc(3, sizeof(*m));
+		if (o->system) {
+			char ts[32];
+
+			mlb_now_rfc3339(ts);
+			mlb_msgfile_init(&m[k]);
+			mlb_msgfile_set(&m[k], "Role", "system");
+			mlb_msgfile_set(&m[k], "Date", ts);
+			mlb_msgfile_set_content(&m[k], o->system, strlen(o->system));
+			k++;
+		}
+		user_message(o, p, &m[k++]);
+		reply_message(o, p, &m[k++]);
+		app[napp].pane = p->pane;
+		app[napp].model = p->model;
+		app[napp].options = o->options;
+		app[napp].msgs = m;
+		app[napp].nmsgs = k;
+		app[napp].paths_out = mlb_xcalloc(k, sizeof(char *));
+		owner[napp++] = p;
+	}
+	if (!napp) {
+		free(app);
+		free(owner);
+		return 0;
+	}
+	msg = commit_message(o, panes, n);
+	ret = mlb_session_commit(s, app, napp, msg, res->commit);
+	free(msg);
+	for (size_t i = 0; i < napp; i++) {
+		struct mlb_pane_turn *p = owner[i];
+
+		if (ret == 0 && app[i].paths_out && app[i].nmsgs)
+			p->message_path = mlb_xstrdup(app[i].paths_out[app[i].nmsgs - 1]);
+		for (size_t k = 0; app[i].paths_out && k < app[i].nmsgs; k++)
+			free(app[i].paths_out[k]);
+		free(app[i].paths_out);
+		mlb_msgfiles_free(app[i].msgs, app[i].nmsgs);
+	}
+	free(app);
+	free(owner);
+	return ret;
+}
+
+static void report_storage_error(struct turn_ctx *t, struct mlb_turn_opts *o)
+{
+	struct mlb_tag tag = { o->session, NULL, NULL, o->run };
+	json_object *ev = mlb_event_error(&tag, "storage",
+		"the reply was not stored in the session (see the message above); it is in this output only");
+
+	mlb_json_set_bool(ev, "retryable", 0);
+	emit(t, NULL, ev);
+}
+
+static int open_session(struct mlb_turn_opts *o, struct mlb_session **s)
+{
+	int created = 0;
+
+	*s = NULL;
+	if (!o->store)
+		return 0;
+	if (!o->session) {
+		o->session = mlb_session_new_id();
+		created = 1;
+	}
+	if (mlb_session_open(o->session, 1, s) < 0)
+		return -1;
+	if (created && !o->quiet)
+		fprintf(stderr, "%s: session %s\n", mlb_progname, o->session);
+	return 0;
+}
+
+int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
+		 struct mlb_pane_turn *panes, size_t n, struct mlb_turn_result *res)
+{
+	struct turn_ctx t = { o, mlb_xcalloc(n + 1, sizeof(*t.done_order)), 0, 0 };
+	struct mlb_session *s = NULL;
+	struct mlb_runner *r;
+	int status;
+
+	memset(res, 0, sizeof(*res));
+	for (size_t i = 0; i < n; i++) {
+		if (mlb_model_resolve(cfg, panes[i].model, &panes[i].job.model) < 0) {
+			free(t.done_order);
+			return MLB_EXIT_USAGE;
+		}
+	}
+	if (open_session(o, &s) < 0) {
+		/* Cannot store: still answer, and say so (a read-only or full MLB_HOME). */
+		res->store_failed = 1;
+		o->store = 0;
+	}
+	r = mlb_runner_new(&o->policy, on_event, on_done, &t);
+	for (size_t i = 0; i < n; i++) {
+		struct mlb_pane_turn *p = &panes[i];
+
+		p->job.tag.session = o->session;
+		p->job.tag.pane = p->pane;
+		p->job.tag.model = p->model;
+		p->job.tag.run = o->run;
+		p->job.user = p;
+		if (build_chat(s, o, p) < 0) {
+			mlb_runner_free(r);
+			mlb_session_close(s);
+			free(t.done_order);
+			return MLB_EXIT_FAIL;
+		}
+		if (p->from) {
+			json_object *ev = mlb_event_new("message", &p->job.tag), *prov = json_object_new_object();
+
+			mlb_json_set_str(ev, "role", "user");
+			mlb_json_set_str(ev, "content", p->prompt);
+			mlb_json_set_str(prov, "source_session", p->from->session);
+			mlb_json_set_str(prov, "source_pane", p->from->pane);
+			mlb_json_set_str(prov, "source_model", p->from->model);
+			mlb_json_set_str(prov, "transfer_ts", p->from->ts);
+			mlb_json_set_str(prov, "content_hash", p->from->hash);
+			json_object_object_add(ev, "provenance", prov);
+			emit(&t, &p->job, ev);
+		}
+		mlb_runner_add(r, &p->job);
+	}
+	if (o->deadline_s > 0)
+		mlb_runner_deadline(r, o->deadline_s);
+	res->interrupted = mlb_runner_run(r);
+	if (s && store_turn(s, o, panes, n, res) < 0)
+		res->store_failed = 1;
+	if (res->store_failed)
+		report_storage_error(&t, o);
+	for (size_t i = 0; i < t.ndone; i++) {
+		struct mlb_pane_turn *p = t.done_order[i];
+		struct mlb_job *job = &p->job;
+
+		if (job->outcome == MLB_JOB_OK)
+			res->ok++;
+		else if (job->outcome == MLB_JOB_CANCELLED)
+			res->cancelled++;
+		else
+			res->failed++;
+		if (job->outcome == MLB_JOB_OK || job->reply.content.len) {
+			json_object *ev = mlb_job_final_event(job);
+
+			mlb_json_set_str(ev, "message", p->message_path);
+			mlb_json_set_str(ev, "commit", p->message_path ? res->commit : NULL);
+			emit(&t, job, ev);
+		}
+		if (job->outcome != MLB_JOB_FAILED || job->attempts > 0)
+			emit(&t, job, mlb_job_meter_event(job, o->prices));
+	}
+	mlb_runner_free(r);
+	mlb_session_close(s);
+	free(t.done_order);
+	if (res->interrupted)
+		status = 130;	/* as a shell reports SIGINT */
+	else if (res->ok == 0 || res->store_failed)
+		status = MLB_EXIT_FAIL;
+	else if (res->failed == 0 && (res->cancelled == 0 || o->first || o->quorum))
+		status = MLB_EXIT_OK;	/* --first/--quorum cancel the rest on purpose */
+	else
+		status = MLB_EXIT_PARTIAL;
+	return status;
+}

@@ -1,0 +1,809 @@
+/*
+ * test-store.c - unit tests for lib/store.c, and a driver for the session
+ * tests in tests/0400-session.bats (no other tool writes sessions yet).
+ *
+ *   test-store                      the unit tests, in a temporary $MLB_HOME
+ *   test-store populate <id>        a session with panes a and b and 3 turns
+ *   test-store append-loop <id> [<max> [<seconds>]]
+ *                                   append in a loop (for the kill -9 drill)
+ *   test-store verify <id>          open (which repairs), then check that the
+ *                                   work tree matches main, file for file
+ *   test-store bench <id> <n>       fill pane "big" to n messages, then time
+ *                                   single appends
+ *
+ * The unit tests check numbering, bytes, Content-Hash, `git fsck --strict`,
+ * a clean `git status`, 8 concurrent writers losing nothing, refused ids,
+ * and the work tree put right after a writer died half-way.
+ */
+#include "clock.h"
+#include "config.h"
+#include "event.h"
+#include "msg.h"
+#include "msgfile.h"
+#include "store.h"
+#include "unit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A message with a role, a model and content. */
+static void make_msg(struct mlb_msgfile *m, const char *role, const char *model, const char *content, size_t len)
+{
+	mlb_msgfile_init(m);
+	mlb_msgfile_set(m, "Role", role);
+	if (model)
+		mlb_msgfile_set(m, "Model", model);
+	mlb_msgfile_set_content(m, content, len);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	for (;;) {
+		buf = mlb_xrealloc(buf, cap + 65536 + 1);
+		n = fread(buf + *len, 1, 65536, f);
+		*len += n;
+		cap += 65536;
+		if (n < 65536)
+			break;
+	}
+	fclose(f);
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* Run a shell command; its exit status, and its output (stdout and stderr) in *out if wanted. */
+static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run(char **out, const char *fmt, ...)
+{
+	char cmd[4096], *file = mlb_xasprintf("%s/test-store-out.%ld", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+					       (long)getpid()), *full;
+	va_list ap;
+	size_t len;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	full = mlb_xasprintf("( %s ) >'%s' 2>&1", cmd, file);
+	status = system(full);
+	free(full);
+	if (out)
+		*out = read_file(file, &len);
+	unlink(file);
+	free(file);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* `git fsck --strict` passes without a word, and `git status --porcelain` says nothing. */
+static void check_git_clean(struct mlb_session *s)
+{
+	char *out = NULL;
+	int rc;
+
+	rc = run(&out, "git -C '%s' fsck --strict --no-progress", mlb_session_path(s));
+	CHECK_INT(rc, 0);
+	if (out && *out)
+		fprintf(stderr, "git fsck said: %s", out);
+	CHECK(out && !*out);
+	free(out);
+	rc = run(&out, "git -C '%s' status --porcelain", mlb_session_path(s));
+	CHECK_INT(rc, 0);
+	if (out && *out)
+		fprintf(stderr, "git status said: %s", out);
+	CHECK(out && !*out);
+	free(out);
+}
+
+/* Every message file in the work tree is main's, byte for byte, and main's are all there: the count. */
+static long check_worktree(struct mlb_session *s, int *bad)
+{
+	char **panes;
+	size_t np, i, j;
+	long total = 0;
+
+	*bad = 0;
+	if (mlb_session_panes(s, &panes, &np) < 0) {
+		*bad = 1;
+		return -1;
+	}
+	for (i = 0; i < np; i++) {
+		struct mlb_msgfile *msgs;
+		char **paths;
+		size_t n, n2;
+		char *dirpath = mlb_xasprintf("%s/panes/%s", mlb_session_path(s), panes[i]);
+		DIR *d = opendir(dirpath);
+		struct dirent *de;
+		size_t files = 0;
+
+		if (mlb_session_messages(s, panes[i], &msgs, &n) < 0 ||
+		    mlb_session_message_paths(s, panes[i], &paths, NULL, &n2) < 0 || n != n2) {
+			*bad = 1;
+			free(dirpath);
+			if (d)
+				closedir(d);
+			continue;
+		}
+		for (j = 0; j < n; j++) {
+			char *path = mlb_xasprintf("%s/%s", mlb_session_path(s), paths[j]), *bytes, *want;
+			size_t len, wlen;
+			struct mlb_msgfile m;
+
+			bytes = read_file(path, &len);
+			want = mlb_msgfile_format(&msgs[j], &wlen);
+			if (!bytes || len != wlen || memcmp(bytes, want, len) != 0) {
+				fprintf(stderr, "%s: differs from main\n", paths[j]);
+				*bad = 1;
+			} else if (mlb_msgfile_parse(bytes, len, &m) < 0 || !mlb_msgfile_verify(&m)) {
+				fprintf(stderr, "%s: does not parse or its Content-Hash is wrong\n", paths[j]);
+				*bad = 1;
+				mlb_msgfile_free(&m);
+			} else {
+				mlb_msgfile_free(&m);
+			}
+			free(want);
+			free(bytes);
+			free(path);
+		}
+		/* No message file in the work tree that main does not have, and nothing half-written. */
+		while (d && (de = readdir(d))) {
+			size_t len = strlen(de->d_name);
+
+			if (len > 4 && strcmp(de->d_name + len - 4, ".msg") == 0)
+				files++;
+			if (de->d_name[0] == '.' && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+				fprintf(stderr, "panes/%s/%s: left behind\n", panes[i], de->d_name);
+				*bad = 1;
+			}
+		}
+		if (d)
+			closedir(d);
+		if (files != n) {
+			fprintf(stderr, "panes/%s: %zu files in the work tree, %zu in main\n", panes[i], files, n);
+			*bad = 1;
+		}
+		total += (long)n;
+		mlb_strv_free(paths);
+		mlb_msgfiles_free(msgs, n);
+		free(dirpath);
+	}
+	mlb_strv_free(panes);
+	return total;
+}
+
+/* ---- the unit tests ---- */
+
+static void test_ids(void)
+{
+	static const char *const bad[] = { "../x", "/abs", ".hidden", "a/b", "", ".", "..", "a b", "x\n", "é" };
+	static const char *const good[] = { "a", "A.b_c-1", "20261122T023000Z-k3x9q2", "x..y" };
+	struct mlb_session *s;
+	char long_id[MLB_ID_MAX + 2], *id;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(!mlb_session_id_valid(bad[i]));
+		CHECK(!mlb_pane_name_valid(bad[i]));
+		CHECK_INT(mlb_session_open(bad[i], 1, &s), -1);
+		CHECK(s == NULL);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(mlb_session_id_valid(good[i]));
+	memset(long_id, 'a', MLB_ID_MAX);
+	long_id[MLB_ID_MAX] = '\0';
+	CHECK(mlb_session_id_valid(long_id));
+	long_id[MLB_ID_MAX] = 'a';
+	long_id[MLB_ID_MAX + 1] = '\0';
+	CHECK(!mlb_session_id_valid(long_id));
+	CHECK_INT(mlb_session_open(long_id, 1, &s), -1);
+	/* Nothing was created for any of them. */
+	{
+		char **ids;
+		size_t n;
+
+		CHECK_INT(mlb_session_list(&ids, &n), 0);
+		CHECK_INT(n, 0);
+		mlb_strv_free(ids);
+	}
+	CHECK_INT(mlb_session_open("missing", 0, &s), -1);
+	CHECK(!mlb_session_exists("missing"));
+
+	id = mlb_session_new_id();
+	CHECK_INT(strlen(id), 23);
+	CHECK(mlb_session_id_valid(id));
+	CHECK(id[8] == 'T' && id[15] == 'Z' && id[16] == '-');
+	for (i = 17; i < 23; i++)
+		CHECK((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9'));
+	free(id);
+}
+
+static void test_turns(void)
+{
+	static const char blank[] = "hello\n\nworld\n\n";
+	static const char no_nl[] = "an answer with no newline at the end";
+	static const char odd[] = "nul \0 inside, CR \r\n, latin1 \xe9, header-like:\nRole: system\n";
+	struct mlb_session *s;
+	struct mlb_msgfile a[2], b[2], a2[2], *msgs;
+	char *pa[2], *pb[2], *pa2[2], hex[41], hex2[41], **panes, **paths, **commits;
+	struct mlb_pane_append app[2];
+	struct mlb_session_stats st;
+	json_object *info;
+	size_t n, i;
+
+	CHECK_INT(mlb_session_open("t1", 1, &s), 0);
+	if (!s)
+		return;
+	{
+		char *head = mlb_xasprintf("%s/.git/HEAD", mlb_session_path(s)), *text;
+		size_t len;
+
+		text = read_file(head, &len);
+		CHECK_STR(text, "ref: refs/heads/main\n");
+		free(text);
+		free(head);
+	}
+	info = mlb_session_info(s);
+	CHECK_STR(mlb_json_str(info, "id"), "t1");
+	json_object_put(info);
+	CHECK_INT(mlb_session_stats(s, &st), 0);
+	CHECK_INT(st.commits, 1);
+
+	/* One turn, two panes, one commit. */
+	make_msg(&a[0], "user", NULL, blank, strlen(blank));
+	make_msg(&a[1], "assistant", "fake:one", no_nl, strlen(no_nl));
+	make_msg(&b[0], "user", NULL, odd, sizeof(odd) - 1);
+	make_msg(&b[1], "assistant", "fake:two", "", 0);
+	memset(app, 0, sizeof(app));
+	app[0] = (struct mlb_pane_append){ "a", "fake:one", NULL, a, 2, pa };
+	app[1] = (struct mlb_pane_append){ "b", "fake:two", NULL, b, 2, pb };
+	CHECK_INT(mlb_session_commit(s, app, 2, "mlb-test: a turn on a and b", hex), 0);
+	CHECK_INT(strlen(hex), 40);
+	CHECK_STR(pa[0], "panes/a/000001.msg");
+	CHECK_STR(pa[1], "panes/a/000002.msg");
+	CHECK_STR(pb[0], "panes/b/000001.msg");
+	CHECK_STR(pb[1], "panes/b/000002.msg");
+	/* The messages got their Date, Message-Id and Content-Hash. */
+	CHECK(mlb_msgfile_get(&a[0], "Date") != NULL);
+	CHECK(mlb_msgfile_get(&a[0], "Message-Id") != NULL);
+	CHECK(mlb_msgfile_verify(&b[0]));
+
+	/* A second turn on a only continues a's numbering. */
+	make_msg(&a2[0], "user", NULL, "again", 5);
+	make_msg(&a2[1], "assistant", "fake:one", "yes\n", 4);
+	app[0] = (struct mlb_pane_append){ "a", NULL, NULL, a2, 2, pa2 };
+	CHECK_INT(mlb_session_commit(s, app, 1, "mlb-test: a second turn", hex2), 0);
+	CHECK_STR(pa2[0], "panes/a/000003.msg");
+	CHECK_STR(pa2[1], "panes/a/000004.msg");
+	CHECK(strcmp(hex, hex2) != 0);
+
+	/* Read back from main: order, bytes, hashes. */
+	CHECK_INT(mlb_session_messages(s, "a", &msgs, &n), 0);
+	CHECK_INT(n, 4);
+	if (n == 4) {
+		CHECK(msgs[0].content_len == strlen(blank) && memcmp(msgs[0].content, blank, strlen(blank)) == 0);
+		CHECK(msgs[1].content_len == strlen(no_nl) && memcmp(msgs[1].content, no_nl, strlen(no_nl)) == 0);
+		CHECK_STR(msgs[3].content, "yes\n");
+		CHECK_STR(mlb_msgfile_get(&msgs[1], "Role"), "assistant");
+		CHECK_STR(mlb_msgfile_get(&msgs[1], "Model"), "fake:one");
+		for (i = 0; i < n; i++)
+			CHECK(mlb_msgfile_verify(&msgs[i]));
+	}
+	mlb_msgfiles_free(msgs, n);
+	CHECK_INT(mlb_session_messages(s, "b", &msgs, &n), 0);
+	CHECK_INT(n, 2);
+	if (n == 2) {
+		CHECK(msgs[0].content_len == sizeof(odd) - 1 && memcmp(msgs[0].content, odd, sizeof(odd) - 1) == 0);
+		CHECK_INT(msgs[1].content_len, 0);
+		CHECK(mlb_msgfile_verify(&msgs[0]));
+	}
+	mlb_msgfiles_free(msgs, n);
+	CHECK_INT(mlb_session_messages(s, "nope", &msgs, &n), 0);
+	CHECK_INT(n, 0);
+	mlb_msgfiles_free(msgs, n);
+
+	/* The work tree holds the same bytes, and the file ends with the content exactly. */
+	{
+		char *path = mlb_xasprintf("%s/panes/a/000002.msg", mlb_session_path(s)), *bytes;
+		size_t len;
+
+		bytes = read_file(path, &len);
+		CHECK(bytes && len > strlen(no_nl) && memcmp(bytes + len - strlen(no_nl), no_nl, strlen(no_nl)) == 0);
+		CHECK(bytes && strstr(bytes, "Content-Hash: sha256:") != NULL);
+		free(bytes);
+		free(path);
+	}
+	{
+		int bad;
+
+		CHECK_INT(check_worktree(s, &bad), 6);
+		CHECK_INT(bad, 0);
+	}
+
+	CHECK_INT(mlb_session_panes(s, &panes, &n), 0);
+	CHECK_INT(n, 2);
+	if (n == 2) {
+		CHECK_STR(panes[0], "a");
+		CHECK_STR(panes[1], "b");
+	}
+	mlb_strv_free(panes);
+	info = mlb_session_pane_info(s, "b");
+	CHECK_STR(mlb_json_str(info, "model"), "fake:two");
+	CHECK_STR(mlb_json_str(info, "pane"), "b");
+	json_object_put(info);
+	CHECK(mlb_session_pane_info(s, "nope") == NULL);
+
+	/* Which commit added each message. */
+	CHECK_INT(mlb_session_message_paths(s, "a", &paths, &commits, &n), 0);
+	CHECK_INT(n, 4);
+	if (n == 4) {
+		CHECK_STR(paths[3], "panes/a/000004.msg");
+		CHECK_STR(commits[0], hex);
+		CHECK_STR(commits[1], hex);
+		CHECK_STR(commits[2], hex2);
+		CHECK_STR(commits[3], hex2);
+	}
+	mlb_strv_free(paths);
+	mlb_strv_free(commits);
+
+	CHECK_INT(mlb_session_stats(s, &st), 0);
+	CHECK_INT(st.commits, 3);
+	CHECK_STR(st.head, hex2);
+
+	/* An invalid pane name stores nothing. */
+	app[0] = (struct mlb_pane_append){ "../x", NULL, NULL, a2, 1, NULL };
+	CHECK_INT(mlb_session_commit(s, app, 1, "bad", NULL), -1);
+	CHECK_INT(mlb_session_stats(s, &st), 0);
+	CHECK_INT(st.commits, 3);
+
+	check_git_clean(s);
+	for (i = 0; i < 2; i++) {
+		mlb_msgfile_free(&a[i]);
+		mlb_msgfile_free(&b[i]);
+		mlb_msgfile_free(&a2[i]);
+		free(pa[i]);
+		free(pb[i]);
+		free(pa2[i]);
+	}
+	mlb_session_close(s);
+}
+
+/* 8 processes append 20 messages each to the same pane at the same time: all 160 arrive, numbered 1..160. */
+static void test_concurrent(void)
+{
+	enum { WRITERS = 8, EACH = 20 };
+	struct mlb_session *s;
+	struct mlb_msgfile *msgs;
+	struct mlb_session_stats st;
+	char **paths, seen[WRITERS][EACH];
+	pid_t pids[WRITERS];
+	size_t n, i;
+	int w, status, ok = 1;
+
+	CHECK_INT(mlb_session_open("t2", 1, &s), 0);
+	mlb_session_close(s);
+	for (w = 0; w < WRITERS; w++) {
+		pids[w] = fork();
+		if (pids[w] == 0) {
+			struct mlb_session *cs;
+			int k, failed = 0;
+
+			if (mlb_session_open("t2", 0, &cs) < 0)
+				_exit(1);
+			for (k = 0; k < EACH; k++) {
+				struct mlb_msgfile m;
+				struct mlb_pane_append a = { "p", "fake:x", NULL, &m, 1, NULL };
+				char text[64], msg[64];
+
+				snprintf(text, sizeof(text), "writer %d message %d", w, k);
+				snprintf(msg, sizeof(msg), "mlb-test: writer %d", w);
+				make_msg(&m, "user", NULL, text, strlen(text));
+				if (mlb_session_commit(cs, &a, 1, msg, NULL) < 0)
+					failed = 1;
+				mlb_msgfile_free(&m);
+			}
+			mlb_session_close(cs);
+			_exit(failed);
+		}
+	}
+	for (w = 0; w < WRITERS; w++) {
+		CHECK(pids[w] > 0);
+		if (pids[w] > 0 && waitpid(pids[w], &status, 0) == pids[w])
+			CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	CHECK_INT(mlb_session_open("t2", 0, &s), 0);
+	if (!s)
+		return;
+	CHECK_INT(mlb_session_messages(s, "p", &msgs, &n), 0);
+	CHECK_INT(n, WRITERS * EACH);
+	CHECK_INT(mlb_session_message_paths(s, "p", &paths, NULL, &n), 0);
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < n; i++) {
+		char want[48];
+		int k;
+
+		snprintf(want, sizeof(want), "panes/p/%06zu.msg", i + 1);
+		if (strcmp(paths[i], want) != 0)
+			ok = 0;
+		if (sscanf(msgs[i].content, "writer %d message %d", &w, &k) == 2 &&
+		    w >= 0 && w < WRITERS && k >= 0 && k < EACH)
+			seen[w][k]++;
+	}
+	CHECK(ok);	/* numbered 1..160 without a gap */
+	for (w = 0; w < WRITERS; w++)
+		for (i = 0; i < EACH; i++)
+			if (seen[w][i] != 1)
+				ok = 0;
+	CHECK(ok);	/* every message exactly once */
+	mlb_strv_free(paths);
+	mlb_msgfiles_free(msgs, n);
+	CHECK_INT(mlb_session_stats(s, &st), 0);
+	CHECK_INT(st.commits, WRITERS * EACH + 1);
+	check_git_clean(s);
+	mlb_session_close(s);
+}
+
+/* A writer killed between moving main and writing the work tree, and files deleted by hand:
+ * opening the session puts them back. */
+static void test_repair(void)
+{
+	struct mlb_session *s;
+	struct mlb_msgfile m[2];
+	struct mlb_pane_append a = { "a", NULL, NULL, m, 2, NULL };
+	char before[41], after[41], *marker, *f3, *f1, *info, *old_info;
+	size_t len;
+	int bad;
+
+	CHECK_INT(mlb_session_open("t1", 0, &s), 0);
+	if (!s)
+		return;
+	CHECK_INT(mlb_session_set_name(s, "before", before), 0);
+	marker = mlb_xasprintf("%s/.git/mlb-worktree", mlb_session_path(s));
+	info = mlb_xasprintf("%s/session.json", mlb_session_path(s));
+	old_info = read_file(info, &len);
+	make_msg(&m[0], "user", NULL, "lost?", 5);
+	make_msg(&m[1], "assistant", "fake:one", "no", 2);
+	CHECK_INT(mlb_session_commit(s, &a, 1, "mlb-test: a turn", NULL), 0);
+	CHECK_INT(mlb_session_set_name(s, "after", after), 0);
+	mlb_session_close(s);
+
+	/* Put the work tree back to how a writer killed right after moving main leaves it. */
+	f3 = mlb_xasprintf("%s/panes/a/000005.msg", getenv("MLB_HOME_SESSIONS_T1"));
+	f1 = mlb_xasprintf("%s/panes/a/000001.msg", getenv("MLB_HOME_SESSIONS_T1"));
+	unlink(f3);
+	{
+		FILE *f = fopen(marker, "w");
+		FILE *g = fopen(info, "w");
+
+		if (f) {
+			fprintf(f, "%s\n", before);
+			fclose(f);
+		}
+		if (g) {
+			fwrite(old_info, 1, len, g);
+			fclose(g);
+		}
+	}
+	CHECK(access(f3, F_OK) < 0);
+	CHECK_INT(mlb_session_open("t1", 0, &s), 0);
+	if (!s)
+		goto out;
+	CHECK(access(f3, F_OK) == 0);
+	{
+		char *text = read_file(info, &len);
+
+		CHECK(text && strstr(text, "\"after\"") != NULL);
+		free(text);
+		text = read_file(marker, &len);
+		CHECK(text && strncmp(text, after, 40) == 0);
+		free(text);
+	}
+	CHECK_INT(check_worktree(s, &bad), 8);
+	CHECK_INT(bad, 0);
+	check_git_clean(s);
+	mlb_session_close(s);
+
+	/* A file deleted by hand, with the work tree otherwise up to date. */
+	unlink(f1);
+	CHECK_INT(mlb_session_open("t1", 0, &s), 0);
+	if (!s)
+		goto out;
+	CHECK(access(f1, F_OK) == 0);
+	CHECK_INT(check_worktree(s, &bad), 8);
+	CHECK_INT(bad, 0);
+	check_git_clean(s);
+	mlb_session_close(s);
+out:
+	mlb_msgfile_free(&m[0]);
+	mlb_msgfile_free(&m[1]);
+	free(old_info);
+	free(info);
+	free(marker);
+	free(f1);
+	free(f3);
+}
+
+static void test_history(void)
+{
+	struct mlb_session *s, *f;
+	struct mlb_session_stats st, st2;
+	struct mlb_msgfile *msgs;
+	char hex[41], **ids, *latest;
+	json_object *info;
+	size_t n, n_before;
+
+	CHECK_INT(mlb_session_open("t1", 0, &s), 0);
+	if (!s)
+		return;
+	CHECK_INT(mlb_session_stats(s, &st), 0);
+	CHECK_INT(mlb_session_messages(s, "a", &msgs, &n_before), 0);
+	mlb_msgfiles_free(msgs, n_before);
+	/* Restore the panes of the first turn (main~4): a has 2 messages again, session.json keeps its name. */
+	CHECK_INT(mlb_session_restore(s, "main~4", hex), 0);
+	CHECK_INT(mlb_session_messages(s, "a", &msgs, &n), 0);
+	CHECK_INT(n, 2);
+	mlb_msgfiles_free(msgs, n);
+	info = mlb_session_info(s);
+	CHECK_STR(mlb_json_str(info, "name"), "after");
+	json_object_put(info);
+	CHECK_INT(mlb_session_stats(s, &st2), 0);
+	CHECK_INT(st2.commits, st.commits + 1);
+	check_git_clean(s);
+	CHECK_INT(mlb_session_restore(s, "no-such-commit", hex), -1);
+
+	/* A fork at main~1 has the history up to there, plus its own commit. */
+	CHECK_INT(mlb_session_fork(s, "t1-fork", "main~1", &f), 0);
+	if (f) {
+		CHECK_INT(mlb_session_messages(f, "a", &msgs, &n), 0);
+		CHECK_INT(n, n_before);
+		mlb_msgfiles_free(msgs, n);
+		CHECK_INT(mlb_session_stats(f, &st2), 0);
+		CHECK_INT(st2.commits, st.commits + 1);
+		info = mlb_session_info(f);
+		CHECK_STR(mlb_json_str(info, "id"), "t1-fork");
+		json_object_put(info);
+		check_git_clean(f);
+		mlb_session_close(f);
+	}
+	CHECK_INT(mlb_session_fork(s, "t1-fork", NULL, &f), -1);
+	mlb_session_close(s);
+
+	CHECK_INT(mlb_session_list(&ids, &n), 0);
+	CHECK_INT(n, 3);
+	mlb_strv_free(ids);
+	latest = mlb_session_latest();
+	CHECK_STR(latest, "t1-fork");
+	free(latest);
+	CHECK_INT(mlb_session_remove("t1-fork"), 0);
+	CHECK(!mlb_session_exists("t1-fork"));
+	CHECK_INT(mlb_session_remove("t1-fork"), -1);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int unit_tests(void)
+{
+	char tmpl[4096], *sessions;
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(tmpl, sizeof(tmpl), "%s/test-store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(tmpl)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	setenv("MLB_HOME", tmpl, 1);
+	setenv("MLB_LOCK_TIMEOUT", "60", 1);
+	sessions = mlb_xasprintf("%s/sessions/t1", tmpl);
+	setenv("MLB_HOME_SESSIONS_T1", sessions, 1);
+	free(sessions);
+	test_ids();
+	test_turns();
+	test_concurrent();
+	test_repair();
+	test_history();
+	if (unit_failures == 0)
+		nftw(tmpl, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	else
+		fprintf(stderr, "test-store: sessions left in %s\n", tmpl);
+	return unit_done();
+}
+
+/* ---- modes for the bats tests ---- */
+
+static int turn(struct mlb_session *s, const char *prompt, const char *answer_a, const char *answer_b, char hex[41])
+{
+	struct mlb_msgfile ma[2], mb[2];
+	struct mlb_pane_append app[2] = {
+		{ "a", "fake:alpha", NULL, ma, 2, NULL },
+		{ "b", "fake:beta", NULL, mb, answer_b ? 2 : 0, NULL },
+	};
+	char *msg = mlb_xasprintf("mlb-test: a, b: %s", prompt);
+	int ret, i;
+
+	make_msg(&ma[0], "user", NULL, prompt, strlen(prompt));
+	make_msg(&ma[1], "assistant", "fake:alpha", answer_a, strlen(answer_a));
+	mlb_msgfile_set(&ma[1], "Finish-Reason", "stop");
+	make_msg(&mb[0], "user", NULL, prompt, strlen(prompt));
+	make_msg(&mb[1], "assistant", "fake:beta", answer_b ? answer_b : "", answer_b ? strlen(answer_b) : 0);
+	mlb_msgfile_set(&mb[1], "Finish-Reason", "length");
+	mlb_msgfile_set(&mb[1], "Partial", "true");
+	ret = mlb_session_commit(s, app, answer_b ? 2 : 1, msg, hex);
+	for (i = 0; i < 2; i++) {
+		mlb_msgfile_free(&ma[i]);
+		mlb_msgfile_free(&mb[i]);
+	}
+	free(msg);
+	return ret;
+}
+
+static int populate(const char *id)
+{
+	struct mlb_session *s;
+	char hex[41];
+	int ret = 0;
+
+	if (mlb_session_open(id, 1, &s) < 0)
+		return 1;
+	if (turn(s, "What is a tree?", "A tree is a plant with a trunk.\n\nIt has leaves.",
+		 "A graph with no cycles.", hex) < 0 ||
+	    turn(s, "And a forest?", "Many trees together.", "A set of disjoint trees.\n", hex) < 0 ||
+	    turn(s, "Name a famous one.", "Sherwood Forest, home of Robin Hood.", NULL, hex) < 0)
+		ret = 1;
+	/* A message moved here from another pane, with its provenance. */
+	if (ret == 0) {
+		struct mlb_msgfile m;
+		struct mlb_pane_append a = { "b", NULL, NULL, &m, 1, NULL };
+
+		make_msg(&m, "user", NULL, "Many trees together.", 20);
+		mlb_msgfile_set(&m, "Source-Session", id);
+		mlb_msgfile_set(&m, "Source-Pane", "a");
+		mlb_msgfile_set(&m, "Source-Model", "fake:alpha");
+		mlb_msgfile_set(&m, "Transfer-Ts", "2026-11-22T02:30:00.000Z");
+		mlb_msgfile_set(&m, "Source-Hash", mlb_msgfile_get(&m, "Content-Hash"));
+		if (mlb_session_commit(s, &a, 1, "mlb-test: send a to b", hex) < 0)
+			ret = 1;
+		mlb_msgfile_free(&m);
+	}
+	if (ret == 0)
+		printf("%s\n", hex);
+	mlb_session_close(s);
+	return ret;
+}
+
+static int append_loop(const char *id, long max, double seconds)
+{
+	struct mlb_session *s;
+	int64_t end = mlb_mono_ms() + (int64_t)(seconds * 1000);
+	long i;
+
+	if (mlb_session_open(id, 1, &s) < 0)
+		return 1;
+	for (i = 0; i < max && mlb_mono_ms() < end; i++) {
+		struct mlb_msgfile m[2];
+		struct mlb_pane_append a[2] = {
+			{ i % 3 ? "loop" : "other", "fake:loop", NULL, &m[0], 1, NULL },
+			{ "loop2", "fake:loop", NULL, &m[1], 1, NULL },
+		};
+		char text[64];
+
+		snprintf(text, sizeof(text), "append %ld\n\nwith a blank line", i);
+		make_msg(&m[0], "user", NULL, text, strlen(text));
+		make_msg(&m[1], "assistant", "fake:loop", text, strlen(text));
+		if (mlb_session_commit(s, a, i % 2 ? 2 : 1, "mlb-test: append", NULL) < 0) {
+			mlb_msgfile_free(&m[0]);
+			mlb_msgfile_free(&m[1]);
+			mlb_session_close(s);
+			return 1;
+		}
+		mlb_msgfile_free(&m[0]);
+		mlb_msgfile_free(&m[1]);
+		if (i == 0) {
+			printf("started\n");
+			fflush(stdout);
+		}
+	}
+	mlb_session_close(s);
+	return 0;
+}
+
+static int verify(const char *id)
+{
+	struct mlb_session *s;
+	long n;
+	int bad;
+
+	if (mlb_session_open(id, 0, &s) < 0)
+		return 1;
+	n = check_worktree(s, &bad);
+	mlb_session_close(s);
+	printf("%ld messages%s\n", n, bad ? ", with problems" : "");
+	return bad;
+}
+
+static int bench(const char *id, long target)
+{
+	enum { BATCH = 250, TIMED = 20 };
+	struct mlb_session *s;
+	struct mlb_msgfile *msgs;
+	size_t have;
+	int64_t t0;
+	long i, j;
+
+	if (mlb_session_open(id, 1, &s) < 0)
+		return 1;
+	if (mlb_session_messages(s, "big", &msgs, &have) < 0)
+		return 1;
+	mlb_msgfiles_free(msgs, have);
+	/* Fill in batches (one commit each) to get there quickly. */
+	for (i = (long)have; i < target; i += BATCH) {
+		struct mlb_msgfile m[BATCH];
+		struct mlb_pane_append a = { "big", "fake:big", NULL, m, 0, NULL };
+
+		for (j = 0; j < BATCH && i + j < target; j++) {
+			char text[64];
+
+			snprintf(text, sizeof(text), "filler %ld", i + j);
+			make_msg(&m[j], j % 2 ? "assistant" : "user", NULL, text, strlen(text));
+		}
+		a.nmsgs = (size_t)j;
+		if (mlb_session_commit(s, &a, 1, "mlb-test: fill", NULL) < 0)
+			return 1;
+		for (j = 0; j < (long)a.nmsgs; j++)
+			mlb_msgfile_free(&m[j]);
+	}
+	mlb_session_close(s);
+
+	t0 = mlb_mono_ms();
+	if (mlb_session_open(id, 0, &s) < 0)
+		return 1;
+	printf("open with %ld messages: %lld ms\n", target, (long long)(mlb_mono_ms() - t0));
+	t0 = mlb_mono_ms();
+	for (i = 0; i < TIMED; i++) {
+		struct mlb_msgfile m;
+		struct mlb_pane_append a = { "big", NULL, NULL, &m, 1, NULL };
+
+		make_msg(&m, "user", NULL, "one more", 8);
+		if (mlb_session_commit(s, &a, 1, "mlb-test: one more", NULL) < 0)
+			return 1;
+		mlb_msgfile_free(&m);
+	}
+	printf("append one message to a pane of %ld: %.1f ms each (mean of %d)\n", target,
+	       (double)(mlb_mono_ms() - t0) / TIMED, TIMED);
+	mlb_session_close(s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	mlb_set_progname("test-store");
+	if (argc == 1)
+		return unit_tests();
+	if (argc == 3 && strcmp(argv[1], "populate") == 0)
+		return populate(argv[2]);
+	if (argc >= 3 && argc <= 5 && strcmp(argv[1], "append-loop") == 0)
+		return append_loop(argv[2], argc > 3 ? atol(argv[3]) : 2000, argc > 4 ? atof(argv[4]) : 10);
+	if (argc == 3 && strcmp(argv[1], "verify") == 0)
+		return verify(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "bench") == 0)
+		return bench(argv[2], atol(argv[3]));
+	fprintf(stderr, "usage: test-store [populate <id> | append-loop <id> [<max> [<seconds>]] | "
+		"verify <id> | bench <id> <n>]\n");
+	return 2;
+}
