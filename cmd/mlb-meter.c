@@ -2,7 +2,15 @@
  * mlb-meter - add up tokens, cost and latency; enforce a budget.
  */
 #include "cli.h"
+#include "config.h"
+#include "meter.h"
 #include "msg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: mlb-meter [--budget <usd>] [--warn <fraction>] [--by pane|model|session] [--interval <seconds>]\n"
@@ -22,23 +30,120 @@ static const char usage[] =
 	"      --json                   write events (default in a pipe)\n"
 	"      --text                   write text for a person (default on a terminal)\n";
 
+enum {
+	OPT_BUDGET = MLB_OPT_FIRST_TOOL_OPTION,
+	OPT_WARN,
+	OPT_BY,
+	OPT_INTERVAL,
+	OPT_REPORT,
+	OPT_PRICES,
+};
+
+/* A positive finite amount, or -1. */
+static double amount(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	return errno || end == s || *end || !isfinite(v) || v <= 0 ? -1 : v;
+}
+
+static int stderr_color(void)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(STDERR_FILENO) && !(nc && *nc);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		MLB_COMMON_LONGOPTS,
-		{ "budget", required_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 0 },
-		{ "warn", required_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 1 },
-		{ "by", required_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 2 },
-		{ "interval", required_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 3 },
-		{ "report", no_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 4 },
-		{ "prices", required_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 5 },
+		{ "budget", required_argument, NULL, OPT_BUDGET },
+		{ "warn", required_argument, NULL, OPT_WARN },
+		{ "by", required_argument, NULL, OPT_BY },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "report", no_argument, NULL, OPT_REPORT },
+		{ "prices", required_argument, NULL, OPT_PRICES },
 		{ "session", required_argument, NULL, 's' },
 		{ 0 }
 	};
-	int c;
+	struct mlb_meter_opts o = { .by = MLB_METER_BY_MODEL };
+	struct mlb_config *cfg;
+	struct mlb_meter *m;
+	const char *session = NULL;
+	int c, report = 0, status;
 
 	mlb_cli_init(argc, argv, usage);
-	while ((c = getopt_long(argc, argv, ":hs:", longopts, NULL)) != -1)
-		mlb_cli_option(c);
-	mlb_die(MLB_EXIT_FAIL, "not implemented yet");
+	while ((c = getopt_long(argc, argv, ":hs:", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_BUDGET:
+			if ((o.budget = amount(optarg)) < 0)
+				mlb_usage_error("--budget takes an amount in USD, such as 0.05, not '%s'", optarg);
+			break;
+		case OPT_WARN:
+			if ((o.warn = amount(optarg)) < 0 || o.warn > 1)
+				mlb_usage_error("--warn takes a share of the budget above 0 and up to 1, such as 0.8, not '%s'",
+						optarg);
+			break;
+		case OPT_BY:
+			if (!strcmp(optarg, "model"))
+				o.by = MLB_METER_BY_MODEL;
+			else if (!strcmp(optarg, "pane"))
+				o.by = MLB_METER_BY_PANE;
+			else if (!strcmp(optarg, "session"))
+				o.by = MLB_METER_BY_SESSION;
+			else
+				mlb_usage_error("--by takes pane, model or session, not '%s'", optarg);
+			break;
+		case OPT_INTERVAL:
+			if ((o.interval = mlb_parse_seconds(optarg)) <= 0)
+				mlb_usage_error("--interval takes a number of seconds, such as 5 or 0.5, not '%s'", optarg);
+			break;
+		case OPT_REPORT:
+			report = 1;
+			break;
+		case OPT_PRICES:
+			o.prices_file = optarg;
+			break;
+		case 's':
+			session = optarg;
+			break;
+		default:
+			mlb_cli_option(c);
+		}
+	}
+	if (optind < argc)
+		mlb_usage_error("unexpected argument '%s': events come on stdin, a stored session with -s", argv[optind]);
+	if (o.warn > 0 && o.budget <= 0)
+		mlb_usage_error("--warn needs --budget");
+	if (session && o.interval > 0)
+		mlb_usage_error("--interval is for a stream of events, not a stored session (-s)");
+	if (!session && isatty(STDIN_FILENO))
+		mlb_usage_error("no events on stdin: pipe them in (mlb-send ... | mlb-meter) or name a session with -s");
+
+	/* Events in a pipe, the table on a terminal; --report adds the table on stderr to the events. */
+	o.events = mlb_cli_json();
+	if (!o.events) {
+		o.report = stdout;
+		o.color = mlb_cli_color();
+	} else if (report) {
+		o.report = stderr;
+		o.color = stderr_color();
+	}
+	cfg = mlb_config_load();
+	if (!cfg)
+		return MLB_EXIT_FAIL;
+	o.cfg = cfg;
+	m = mlb_meter_new(&o);
+	if (!m) {
+		mlb_config_free(cfg);
+		return MLB_EXIT_FAIL;
+	}
+	status = session ? mlb_meter_from_session(m, session) : mlb_meter_filter(m, STDIN_FILENO);
+	mlb_meter_free(m);
+	mlb_config_free(cfg);
+	return mlb_cli_finish(status);
 }

@@ -46,7 +46,7 @@ struct mlb_meter_opts {
 	int events;			/* pass events through and write aggregates as events */
 	FILE *report;			/* where the table for a person goes at the end, or NULL */
 	int color;			/* colour that table */
-	const struct mlb_config *cfg;	/* for [price "<provider:model>"] overrides, or NULL */
+	const struct mlb_config *cfg;	/* for [price "<provider:model>"] (mlb_prices_default), or NULL */
 	const char *prices_file;	/* an extra price table, loaded last, or NULL */
 	const struct mlb_prices *prices;	/* use this table as it is instead of loading one */
 };
@@ -56,18 +56,18 @@ enum { MLB_METER_GO, MLB_METER_OVER_BUDGET, MLB_METER_WRITE_FAILED };
 
 struct mlb_meter;
 
-/* A new meter; loads the prices (shipped table, config, prices_file); NULL after an error. */
+/* A new meter; loads the prices (mlb_prices_default, then prices_file); NULL after an error. */
 struct mlb_meter *mlb_meter_new(const struct mlb_meter_opts *o);
 void mlb_meter_free(struct mlb_meter *m);
 
-/* Pass one input event on (priced if need be), count it and apply the budget. */
-int mlb_meter_add_event(struct mlb_meter *m, const struct mlb_event_in *ev);
+/* Pass one event that r read on (priced if need be), count it and apply the budget. */
+int mlb_meter_add_event(struct mlb_meter *m, struct mlb_reader *r, const struct mlb_event_in *ev);
 
 /* Write the aggregates so far: one per group, sorted by key, then the total. */
 int mlb_meter_emit_aggregates(struct mlb_meter *m);
 
 /* Draw the table of the groups and the total for a person; color adds ANSI colours. */
-void mlb_meter_report(const struct mlb_meter *m, FILE *f, int color);
+void mlb_meter_report(struct mlb_meter *m, FILE *f, int color);
 
 /* Filter the events on fd to the event output until the end or the budget; the exit status. */
 int mlb_meter_filter(struct mlb_meter *m, int fd);

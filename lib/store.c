@@ -577,6 +577,9 @@ static void index_entry_from_stat(git_index_entry *e, const struct stat *st, con
 	e->file_size = (uint32_t)st->st_size;
 	e->id = *id;
 	e->path = rel;
+	/* We just wrote it and know its content: spare libgit2 re-reading it as "racily clean"
+	 * (which would stat the whole pane directory on every commit).  Never written to disk. */
+	e->flags_extended = GIT_INDEX_ENTRY_UPTODATE;
 }
 
 /* Make the work-tree file rel hold the blob id, unless it already does; record it in the index. */
@@ -2251,9 +2254,9 @@ static int bundle_header(FILE *in, git_oid *tip)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	int lineno = 0, rank = 0, ret = -1;
+	int lineno = 0, rank = 0, ended = 0, ret = -1;
 
-	while ((len = getline(&line, &cap, in)) > 0) {
+	while (!ended && (len = getline(&line, &cap, in)) > 0) {
 		lineno++;
 		if (line[len - 1] != '\n') {
 			mlb_error("import: the bundle ends inside its header");
@@ -2266,7 +2269,7 @@ static int bundle_header(FILE *in, git_oid *tip)
 				goto out;
 			}
 		} else if (len == 0) {
-			break;
+			ended = 1;
 		} else if (line[0] == '@') {
 			if (strcmp(line, "@object-format=sha1") != 0) {
 				mlb_error("import: unsupported bundle capability '%s'", line + 1);
@@ -2287,7 +2290,7 @@ static int bundle_header(FILE *in, git_oid *tip)
 	}
 	if (lineno == 0)
 		mlb_error("import: empty input, not a git bundle");
-	else if (len <= 0)
+	else if (!ended)
 		mlb_error("import: the bundle ends inside its header");
 	else if (!rank)
 		mlb_error("import: the bundle names no branch");

@@ -119,7 +119,8 @@ static void header(struct mlb_view *v, struct pane_view *p, int width, struct ml
 		     !strcmp(p->state, "streaming") || !strcmp(p->state, "waiting") ? "\033[1;36m" : "\033[1;31m";
 		off = "\033[0m";
 	}
-	snprintf(line, sizeof(line), "%s [%s]", p->model, p->state);
+	/* The state first: a long model name must not push it off the column. */
+	snprintf(line, sizeof(line), "[%s] %s", p->state, p->model);
 	n = fit(line, strlen(line), width, &used);
 	mlb_buf_adds(out, on);
 	mlb_buf_add(out, line, n);
@@ -148,6 +149,19 @@ static void draw(struct mlb_view *v)
 
 	if (body > 64)
 		body = 64;
+	/* Only as tall as the longest pane needs: short answers make a short frame. */
+	{
+		int width = columns ? (int)(v->cols / (int)v->n) - 1 : v->cols - 3, need = 1;
+
+		for (size_t i = 0; i < v->n; i++) {
+			int c = tail_lines(mlb_buf_str(&v->p[i].text), v->p[i].text.len, width > 0 ? width : 1, 64, start, lens);
+
+			if (c > need)
+				need = c;
+		}
+		if (body > need)
+			body = need;
+	}
 	if (body < 1)
 		body = 1;
 	if (v->drawn)

@@ -1,0 +1,929 @@
+/*
+ * meter.c - the sums behind mlb-meter: prices, groups, percentiles, the
+ * budget, the aggregate events and the table for a person (see meter.h).
+ */
+#include "meter.h"
+#include "budget.h"
+#include "clock.h"
+#include "msg.h"
+#include "msgfile.h"
+#include "store.h"
+#include "turn.h"
+
+#include <git2.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NBUCKETS 256		/* groups are few: models or panes of a run */
+#define BAR_CELLS 16
+#define LABEL_MAX 40
+
+struct dvec {
+	double *v;
+	size_t n, cap;
+};
+
+/* The sums for one model, pane or session, or for everything. */
+struct group {
+	char *key;		/* NULL for replies that lack the key */
+	long replies, priced, unpriced, estimated, errors;
+	long long prompt_tokens, completion_tokens;
+	double cost;		/* over priced replies only */
+	struct dvec latency, ttft;
+	double tps_sum;
+	long tps_n;
+	struct group *next;	/* in its hash chain */
+};
+
+/* One reply, from a meter event or a stored message; NAN or -1 where unknown. */
+struct reply {
+	const char *key;
+	long long prompt, completion;
+	int bad_tokens;		/* a count that is not a whole number >= 0 */
+	int priced;
+	double cost;
+	double latency, ttft, tps;
+	int estimated;
+};
+
+struct mlb_meter {
+	struct mlb_meter_opts o;
+	struct mlb_prices *own_prices;
+	const struct mlb_prices *prices;
+	const char *keyname;	/* "model", "pane" or "session" */
+	struct group *buckets[NBUCKETS];
+	struct group *keyless;
+	struct group **groups;	/* every group, in the order first seen */
+	size_t ngroups, capgroups;
+	struct group total;
+	struct mlb_budget budget;
+	struct mlb_reader *reader;	/* while filtering: its malformed lines count as errors */
+	const char *session;	/* while reading a stored session: the total is that session */
+};
+
+/* ---- prices ---- */
+
+/* The prices every tool uses (table and configuration), then the table named on the command line. */
+static struct mlb_prices *load_prices(const struct mlb_meter_opts *o)
+{
+	struct mlb_prices *t = mlb_prices_default(o->cfg);
+
+	if (o->prices_file && mlb_prices_load(t, o->prices_file) < 0) {
+		mlb_error("cannot read the price table '%s': %s", o->prices_file, strerror(errno));
+		mlb_prices_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* ---- groups ---- */
+
+static void dvec_push(struct dvec *d, double x)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 16;
+		d->v = mlb_xrealloc(d->v, d->cap * sizeof(*d->v));
+	}
+	d->v[d->n++] = x;
+}
+
+static unsigned hash(const char *s)
+{
+	unsigned h = 2166136261u;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static struct group *group_for(struct mlb_meter *m, const char *key)
+{
+	struct group **slot = key ? &m->buckets[hash(key) % NBUCKETS] : &m->keyless, *g;
+
+	for (g = *slot; g; g = g->next)
+		if (!key || !strcmp(g->key, key))
+			return g;
+	g = mlb_xcalloc(1, sizeof(*g));
+	g->key = key ? mlb_xstrdup(key) : NULL;
+	g->next = *slot;
+	*slot = g;
+	if (m->ngroups == m->capgroups) {
+		m->capgroups = m->capgroups ? m->capgroups * 2 : 16;
+		m->groups = mlb_xrealloc(m->groups, m->capgroups * sizeof(*m->groups));
+	}
+	m->groups[m->ngroups++] = g;
+	return g;
+}
+
+static void group_add(struct group *g, const struct reply *r)
+{
+	g->replies++;
+	if (!r->bad_tokens) {
+		g->prompt_tokens += r->prompt > 0 ? r->prompt : 0;
+		g->completion_tokens += r->completion > 0 ? r->completion : 0;
+	}
+	if (r->priced) {
+		g->priced++;
+		g->cost += r->cost;
+	} else {
+		g->unpriced++;
+	}
+	if (!isnan(r->latency))
+		dvec_push(&g->latency, r->latency);
+	if (!isnan(r->ttft))
+		dvec_push(&g->ttft, r->ttft);
+	if (!isnan(r->tps)) {
+		g->tps_sum += r->tps;
+		g->tps_n++;
+	}
+	g->estimated += r->estimated != 0;
+}
+
+static void count_reply(struct mlb_meter *m, const struct reply *r)
+{
+	group_add(group_for(m, r->key), r);
+	group_add(&m->total, r);
+}
+
+static void count_error(struct mlb_meter *m, const char *key)
+{
+	if (key)
+		group_for(m, key)->errors++;
+	m->total.errors++;
+}
+
+static void group_clear(struct group *g)
+{
+	free(g->key);
+	free(g->latency.v);
+	free(g->ttft.v);
+}
+
+/* ---- the meter ---- */
+
+struct mlb_meter *mlb_meter_new(const struct mlb_meter_opts *o)
+{
+	struct mlb_meter *m = mlb_xcalloc(1, sizeof(*m));
+	static const char *const keys[] = { "model", "pane", "session" };
+
+	m->o = *o;
+	if (m->o.warn <= 0)
+		m->o.warn = 0.8;
+	m->keyname = keys[o->by];
+	m->budget.limit = o->budget;
+	m->budget.warn_fraction = m->o.warn;
+	if (o->prices) {
+		m->prices = o->prices;
+	} else {
+		m->own_prices = load_prices(o);
+		if (!m->own_prices) {
+			free(m);
+			return NULL;
+		}
+		m->prices = m->own_prices;
+	}
+	return m;
+}
+
+void mlb_meter_free(struct mlb_meter *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->ngroups; i++) {
+		group_clear(m->groups[i]);
+		free(m->groups[i]);
+	}
+	free(m->groups);
+	group_clear(&m->total);
+	mlb_prices_free(m->own_prices);
+	free(m);
+}
+
+/* The cost of a reply from the table: 1 with *cost set, 0 when it cannot be priced. */
+static int price(const struct mlb_meter *m, const char *model, const struct reply *r, double *cost)
+{
+	if (!model || r->bad_tokens || (r->prompt < 0 && r->completion < 0))
+		return 0;
+	return mlb_prices_cost(m->prices, model, r->prompt < 0 ? 0 : (long)r->prompt,
+			       r->completion < 0 ? 0 : (long)r->completion, cost);
+}
+
+/* A finite number >= 0 from a member: 1, 0 when absent or null, -1 when something else. */
+static int json_amount(json_object *o, const char *key, double *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return -1;
+	*out = json_object_get_double(v);
+	return isfinite(*out) && *out >= 0 ? 1 : -1;
+}
+
+static double json_opt(json_object *o, const char *key)
+{
+	double v;
+
+	return json_amount(o, key, &v) == 1 ? v : NAN;
+}
+
+/* A token count: -1 when absent; marks the reply when it is not a whole number >= 0. */
+static long long json_count(json_object *o, const char *key, struct reply *r)
+{
+	double v;
+	int got = json_amount(o, key, &v);
+
+	if (got < 0 || (got && (v != floor(v) || v > (double)LONG_MAX))) {
+		r->bad_tokens = 1;
+		return -1;
+	}
+	return got ? (long long)v : -1;
+}
+
+/* Whether a meter event is one reply's (an aggregate has a wider scope, or "replies"). */
+static int reply_meter(json_object *o)
+{
+	const char *scope = mlb_json_str(o, "scope");
+
+	return (!scope || !strcmp(scope, "pane")) && !json_object_object_get_ex(o, "replies", NULL);
+}
+
+static int emit(struct mlb_meter *m, json_object *ev)
+{
+	if (!m->o.events) {
+		json_object_put(ev);
+		return 0;
+	}
+	return mlb_event_write(ev);
+}
+
+/* Add cost to the budget; warn once at the threshold, say so at the limit. */
+static int spend(struct mlb_meter *m, double cost)
+{
+	json_object *ev;
+	char msg[256];
+
+	switch (mlb_budget_add(&m->budget, cost)) {
+	case MLB_BUDGET_WARN:
+		mlb_warn("spent $%.6f, %.0f%% of the budget of $%.6f", m->budget.spent,
+			 100 * m->budget.spent / m->budget.limit, m->budget.limit);
+		ev = mlb_event_new("status", NULL);
+		mlb_json_set_str(ev, "stage", "budget_warning");
+		mlb_json_set_double(ev, "spent", m->budget.spent);
+		mlb_json_set_double(ev, "budget", m->budget.limit);
+		return emit(m, ev) < 0 ? MLB_METER_WRITE_FAILED : MLB_METER_GO;
+	case MLB_BUDGET_OVER:
+		snprintf(msg, sizeof(msg), "spent $%.6f, at or over the budget of $%.6f; raise --budget to allow more",
+			 m->budget.spent, m->budget.limit);
+		mlb_error("%s", msg);
+		ev = mlb_event_error(NULL, "budget", msg);
+		mlb_json_set_bool(ev, "retryable", 0);
+		mlb_json_set_double(ev, "spent", m->budget.spent);
+		mlb_json_set_double(ev, "budget", m->budget.limit);
+		emit(m, ev);
+		return MLB_METER_OVER_BUDGET;
+	}
+	return MLB_METER_GO;
+}
+
+static int meter_event(struct mlb_meter *m, struct mlb_reader *rd, const struct mlb_event_in *ev)
+{
+	json_object *o = ev->obj, *cost;
+	struct reply r = { .latency = NAN, .ttft = NAN, .tps = NAN };
+	const char *model = mlb_json_str(o, "model");
+	int changed = 0, ret = 0;
+
+	r.key = mlb_json_str(o, m->keyname);
+	r.prompt = json_count(o, "prompt_tokens", &r);
+	r.completion = json_count(o, "completion_tokens", &r);
+	r.latency = json_opt(o, "latency_ms");
+	r.ttft = json_opt(o, "ttft_ms");
+	r.tps = json_opt(o, "tokens_per_s");
+	r.estimated = mlb_json_bool(o, "estimated");
+	if (!json_object_object_get_ex(o, "cost_usd", &cost)) {
+		r.priced = price(m, model, &r, &r.cost);
+		if (r.priced) {
+			json_object_object_add(o, "cost_usd", json_object_new_double(r.cost));
+		} else {
+			json_object_object_add(o, "cost_usd", NULL);
+			json_object_object_add(o, "unpriced", json_object_new_boolean(1));
+		}
+		changed = 1;
+	} else {
+		r.priced = json_amount(o, "cost_usd", &r.cost) == 1;
+	}
+	count_reply(m, &r);
+	if (m->o.events) {
+		if (changed) {
+			size_t len;
+			const char *line = mlb_json_line(o, &len);
+
+			ret = mlb_event_write_raw(line, len);
+		} else {
+			ret = mlb_reader_pass(rd, ev);
+		}
+	}
+	if (ret < 0)
+		return MLB_METER_WRITE_FAILED;
+	return r.priced && m->budget.limit > 0 ? spend(m, r.cost) : MLB_METER_GO;
+}
+
+int mlb_meter_add_event(struct mlb_meter *m, struct mlb_reader *rd, const struct mlb_event_in *ev)
+{
+	const char *t = ev->type;
+
+	/* Most events are tokens: decide on the first letter before comparing. */
+	if (t[0] == 'm' && !strcmp(t, "meter") && reply_meter(ev->obj))
+		return meter_event(m, rd, ev);
+	if (t[0] == 'e' && !strcmp(t, "error"))
+		count_error(m, mlb_json_str(ev->obj, m->keyname));
+	if (m->o.events && mlb_reader_pass(rd, ev) < 0)
+		return MLB_METER_WRITE_FAILED;
+	return MLB_METER_GO;
+}
+
+/* ---- aggregates ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double mlb_meter_percentile(double *v, size_t n, int pct)
+{
+	/* Nearest rank: the smallest value with at least pct% of the values at or below it. */
+	size_t rank = ((size_t)pct * n + 99) / 100;
+
+	qsort(v, n, sizeof(*v), cmp_double);
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return v[rank - 1];
+}
+
+static double pctl(struct dvec *d, int pct)
+{
+	return d->n ? mlb_meter_percentile(d->v, d->n, pct) : NAN;
+}
+
+/* A whole number as an integer, anything else as it is, unknown as null. */
+static void set_number(json_object *ev, const char *key, double v)
+{
+	if (isnan(v))
+		json_object_object_add(ev, key, NULL);
+	else if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		mlb_json_set_int(ev, key, (long long)v);
+	else
+		mlb_json_set_double(ev, key, v);
+}
+
+static json_object *aggregate(struct group *g, const char *scope, const char *keyname, const char *key)
+{
+	json_object *ev = mlb_event_new("meter", NULL);
+
+	mlb_json_set_str(ev, "scope", scope);
+	if (keyname)
+		mlb_json_set_str(ev, keyname, key);
+	mlb_json_set_int(ev, "replies", g->replies);
+	mlb_json_set_int(ev, "prompt_tokens", g->prompt_tokens);
+	mlb_json_set_int(ev, "completion_tokens", g->completion_tokens);
+	if (g->priced || !g->unpriced)
+		mlb_json_set_double(ev, "cost_usd", g->cost);
+	else
+		json_object_object_add(ev, "cost_usd", NULL);	/* unknown is not free */
+	mlb_json_set_int(ev, "unpriced", g->unpriced);
+	set_number(ev, "latency_ms_p50", pctl(&g->latency, 50));
+	set_number(ev, "latency_ms_p95", pctl(&g->latency, 95));
+	set_number(ev, "ttft_ms_p50", pctl(&g->ttft, 50));
+	set_number(ev, "ttft_ms_p95", pctl(&g->ttft, 95));
+	set_number(ev, "tokens_per_s", g->tps_n ? round(g->tps_sum / (double)g->tps_n * 10) / 10 : NAN);
+	mlb_json_set_int(ev, "errors", g->errors);
+	mlb_json_set_int(ev, "estimated", g->estimated);
+	return ev;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = *(struct group *const *)a, *y = *(struct group *const *)b;
+
+	if (!x->key || !y->key)
+		return !x->key - !y->key;	/* the keyless group last */
+	return strcmp(x->key, y->key);
+}
+
+/* The total, with the malformed lines the reader reported counted as errors (it shares the vectors). */
+static struct group total_of(const struct mlb_meter *m)
+{
+	struct group t = m->total;
+
+	if (m->reader)
+		t.errors += mlb_reader_errors(m->reader);
+	return t;
+}
+
+int mlb_meter_emit_aggregates(struct mlb_meter *m)
+{
+	struct group t = total_of(m);
+	int ret = 0;
+
+	qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
+	for (size_t i = 0; i < m->ngroups; i++)
+		ret |= mlb_event_write(aggregate(m->groups[i], m->keyname, m->keyname, m->groups[i]->key));
+	if (m->session)
+		ret |= mlb_event_write(aggregate(&t, "session", "session", m->session));
+	else
+		ret |= mlb_event_write(aggregate(&t, "run", NULL, NULL));
+	ret |= mlb_event_flush();
+	return ret ? -1 : 0;
+}
+
+/* ---- the table for a person ---- */
+
+size_t mlb_meter_bar(char *buf, size_t size, double value, double max, int width)
+{
+	/* Eighths of a cell, from U+258F (one) to U+2589 (seven); U+2588 is a whole one. */
+	static const char *const part[8] = { "", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589" };
+	long units = 0, cells = 0;
+	size_t len = 0;
+
+	if (!size)
+		return 0;
+	if (max > 0 && value > 0 && isfinite(value) && isfinite(max)) {
+		units = lround(value / max * width * 8);
+		if (units < 1)
+			units = 1;	/* something is not nothing */
+		if (units > (long)width * 8)
+			units = (long)width * 8;
+	}
+	for (; units >= 8 && len + 3 < size; units -= 8, cells++, len += 3)
+		memcpy(buf + len, "\u2588", 3);
+	if (units > 0 && units < 8 && len + 3 < size) {
+		memcpy(buf + len, part[units], 3);
+		len += 3;
+		cells++;
+	}
+	for (; cells < width && len + 1 < size; cells++)
+		buf[len++] = ' ';
+	buf[len] = '\0';
+	return len;
+}
+
+#define C_BOLD "\033[1m"
+#define C_COST "\033[33m"
+#define C_TIME "\033[36m"
+#define C_ERR "\033[31m"
+#define C_DIM "\033[2m"
+#define C_OFF "\033[0m"
+
+static const char *col(int color, const char *code)
+{
+	return color ? code : "";
+}
+
+static void fmt_ms(char *buf, size_t size, double v)
+{
+	if (isnan(v))
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.0f", v);
+}
+
+static void fmt_cost(char *buf, size_t size, const struct group *g)
+{
+	if (!g->priced && g->unpriced)
+		snprintf(buf, size, "unpriced");
+	else
+		snprintf(buf, size, "$%.6f%s", g->cost, g->unpriced ? "*" : "");
+}
+
+static void report_row(FILE *f, int color, int w, const char *label, struct group *g,
+		       double max_cost, double max_p50, int bars)
+{
+	char cost[40], p50s[24], p95s[24], cbar[BAR_CELLS * 3 + 1], lbar[BAR_CELLS * 3 + 1];
+	double p50 = pctl(&g->latency, 50), p95 = pctl(&g->latency, 95);
+	int truncated = (int)strlen(label) > w;
+
+	fmt_cost(cost, sizeof(cost), g);
+	fmt_ms(p50s, sizeof(p50s), p50);
+	fmt_ms(p95s, sizeof(p95s), p95);
+	mlb_meter_bar(cbar, sizeof(cbar), bars && g->priced ? g->cost : 0, max_cost, BAR_CELLS);
+	mlb_meter_bar(lbar, sizeof(lbar), bars && !isnan(p50) ? p50 : 0, max_p50, BAR_CELLS);
+	if (truncated)
+		fprintf(f, "%.*s\u2026", w - 1, label);
+	else
+		fprintf(f, "%-*s", w, label);
+	fprintf(f, "  %7ld  %9lld  %10lld  %s%-11s%s %s%s%s  %7s  %7s %s%s%s  %s%6ld%s\n",
+		g->replies, g->prompt_tokens, g->completion_tokens,
+		col(color && !g->priced && g->unpriced, C_DIM), cost, col(color && !g->priced && g->unpriced, C_OFF),
+		col(color, C_COST), cbar, col(color, C_OFF),
+		p50s, p95s,
+		col(color, C_TIME), lbar, col(color, C_OFF),
+		col(color && g->errors, C_ERR), g->errors, col(color && g->errors, C_OFF));
+}
+
+void mlb_meter_report(struct mlb_meter *m, FILE *f, int color)
+{
+	struct group t = total_of(m);
+	double max_cost = 0, max_p50 = 0;
+	int w = (int)strlen(m->keyname);
+
+	if (m->session)
+		fprintf(f, "%ssession %s%s\n", col(color, C_BOLD), m->session, col(color, C_OFF));
+	if (!m->ngroups) {
+		fprintf(f, "no replies were metered");
+		if (t.errors)
+			fprintf(f, "; %ld error%s", t.errors, t.errors == 1 ? "" : "s");
+		fputc('\n', f);
+		return;
+	}
+	qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
+	for (size_t i = 0; i < m->ngroups; i++) {
+		struct group *g = m->groups[i];
+		double p50 = pctl(&g->latency, 50);
+		int len = g->key ? (int)strlen(g->key) : (int)strlen("(none)");
+
+		if (len > w)
+			w = len;
+		if (g->priced && g->cost > max_cost)
+			max_cost = g->cost;
+		if (!isnan(p50) && p50 > max_p50)
+			max_p50 = p50;
+	}
+	if (w > LABEL_MAX)
+		w = LABEL_MAX;
+	fprintf(f, "%s%-*s  %7s  %9s  %10s  %-11s %-*s  %7s  %7s %-*s  %6s%s\n", col(color, C_BOLD),
+		w, m->keyname, "replies", "tokens in", "tokens out", "cost", BAR_CELLS, "",
+		"p50 ms", "p95 ms", BAR_CELLS, "", "errors", col(color, C_OFF));
+	for (size_t i = 0; i < m->ngroups; i++)
+		report_row(f, color, w, m->groups[i]->key ? m->groups[i]->key : "(none)", m->groups[i],
+			   max_cost, max_p50, 1);
+	fputs(col(color, C_BOLD), f);
+	report_row(f, 0, w, "total", &t, 0, 0, 0);
+	fputs(col(color, C_OFF), f);
+	if (t.unpriced)
+		fprintf(f, "* %ld repl%s without a known price, not in the cost\n", t.unpriced,
+			t.unpriced == 1 ? "y" : "ies");
+	if (m->budget.limit > 0)
+		fprintf(f, "budget: $%.6f of $%.6f spent (%.0f%%)\n", m->budget.spent, m->budget.limit,
+			100 * m->budget.spent / m->budget.limit);
+}
+
+/* ---- filtering ---- */
+
+/* Wait for input until the monotonic deadline: 1 when there is some (or an end), 0 at the deadline. */
+static int wait_input(int fd, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n;
+
+	mlb_event_flush();	/* whatever was written reaches the pipe before we sleep */
+	do {
+		int64_t left = deadline - mlb_mono_ms();
+
+		if (left <= 0)
+			return 0;
+		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+	} while (n < 0 && errno == EINTR);
+	return n != 0;	/* an error is left for the read to report */
+}
+
+/* The aggregates so far: events, or the table when only a person is reading. */
+static void interim(struct mlb_meter *m)
+{
+	if (m->o.events) {
+		mlb_meter_emit_aggregates(m);
+	} else if (m->o.report) {
+		mlb_meter_report(m, m->o.report, m->o.color);
+		fputc('\n', m->o.report);
+		fflush(m->o.report);
+	}
+}
+
+static void finish(struct mlb_meter *m)
+{
+	if (m->o.events)
+		mlb_meter_emit_aggregates(m);
+	if (m->o.report) {
+		mlb_meter_report(m, m->o.report, m->o.color);
+		fflush(m->o.report);
+	}
+}
+
+int mlb_meter_filter(struct mlb_meter *m, int fd)
+{
+	int64_t step = (int64_t)llround(m->o.interval * 1000), next = 0;
+	struct mlb_event_in ev;
+	FILE *sink = NULL;
+	int n, res = MLB_METER_GO, status = MLB_EXIT_OK;
+
+	if (!m->o.events) {
+		/* A person reads the table only; the reader's parse errors still go to stderr. */
+		sink = fopen("/dev/null", "w");
+		if (!sink) {
+			mlb_error("cannot open /dev/null: %s", strerror(errno));
+			return MLB_EXIT_FAIL;
+		}
+		mlb_event_output(sink);
+	}
+	m->reader = mlb_reader_new(fd, NULL);
+	if (step > 0)
+		next = mlb_mono_ms() + step;
+	for (;;) {
+		if (step > 0 && !mlb_reader_buffered(m->reader) && !wait_input(fd, next)) {
+			interim(m);
+			next += step;
+			continue;
+		}
+		n = mlb_reader_next(m->reader, &ev);
+		if (n < 0) {
+			mlb_error("cannot read the input: %s", strerror(errno));
+			status = MLB_EXIT_FAIL;
+			break;
+		}
+		if (n == 0)
+			break;
+		res = mlb_meter_add_event(m, m->reader, &ev);
+		if (res != MLB_METER_GO)
+			break;
+		if (step > 0 && mlb_mono_ms() >= next) {
+			int64_t now = mlb_mono_ms();
+
+			interim(m);
+			while (next <= now)
+				next += step;
+		}
+	}
+	/* The reader of our output went away: nobody is left to tell, and it is not our failure. */
+	if (res != MLB_METER_WRITE_FAILED)
+		finish(m);
+	if (mlb_reader_errors(m->reader) && status == MLB_EXIT_OK)
+		status = MLB_EXIT_FAIL;
+	if (res == MLB_METER_OVER_BUDGET)
+		status = MLB_EXIT_BUDGET;
+	mlb_reader_free(m->reader);
+	m->reader = NULL;
+	if (sink) {
+		mlb_event_output(NULL);
+		fclose(sink);
+	}
+	return status;
+}
+
+/* ---- stored sessions ---- */
+
+static const char *git_why(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown error";
+}
+
+/* The objects already counted: a message is counted once however many commits hold it. */
+struct oidset {
+	git_oid *v;
+	size_t n, cap;		/* open addressing; cap is a power of two */
+};
+
+static size_t oid_slot(const git_oid *id, size_t cap)
+{
+	uint32_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return h & (cap - 1);
+}
+
+/* Add id: 1 when it is new, 0 when it was there. */
+static int oidset_add(struct oidset *s, const git_oid *id)
+{
+	size_t i;
+
+	if (2 * (s->n + 1) > s->cap) {
+		struct oidset bigger = { NULL, 0, s->cap ? s->cap * 2 : 256 };
+
+		bigger.v = mlb_xcalloc(bigger.cap, sizeof(*bigger.v));
+		for (i = 0; i < s->cap; i++)
+			if (!git_oid_is_zero(&s->v[i]))
+				oidset_add(&bigger, &s->v[i]);
+		free(s->v);
+		*s = bigger;
+	}
+	for (i = oid_slot(id, s->cap); !git_oid_is_zero(&s->v[i]); i = (i + 1) & (s->cap - 1))
+		if (!git_oid_cmp(&s->v[i], id))
+			return 0;
+	git_oid_cpy(&s->v[i], id);
+	s->n++;
+	return 1;
+}
+
+/* A header's whole number: -1 when absent; marks the reply when malformed. */
+static long long header_count(const struct mlb_msgfile *msg, const char *name, struct reply *r)
+{
+	const char *s = mlb_msgfile_get(msg, name);
+	char *end;
+	long long v;
+
+	if (!s)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end || errno || v < 0) {
+		r->bad_tokens = 1;
+		return -1;
+	}
+	return v;
+}
+
+/* A header's amount >= 0, or NAN when absent or malformed. */
+static double header_amount(const struct mlb_msgfile *msg, const char *name)
+{
+	const char *s = mlb_msgfile_get(msg, name);
+	char *end;
+	double v;
+
+	if (!s)
+		return NAN;
+	errno = 0;
+	v = strtod(s, &end);
+	return end == s || *end || errno || !isfinite(v) || v < 0 ? NAN : v;
+}
+
+/* Count one stored message if it is a reply. */
+static void count_message(struct mlb_meter *m, const char *pane, const struct mlb_msgfile *msg)
+{
+	const char *role = mlb_msgfile_get(msg, "Role"), *model = mlb_msgfile_get(msg, "Model");
+	const char *estimated = mlb_msgfile_get(msg, "Estimated");
+	struct reply r = { .tps = NAN };
+	double cost;
+
+	if (!role || strcmp(role, "assistant"))
+		return;
+	r.key = m->o.by == MLB_METER_BY_MODEL ? model : m->o.by == MLB_METER_BY_PANE ? pane : m->session;
+	r.prompt = header_count(msg, "Prompt-Tokens", &r);
+	r.completion = header_count(msg, "Completion-Tokens", &r);
+	r.latency = header_amount(msg, "Latency-Ms");
+	r.ttft = header_amount(msg, "Ttft-Ms");
+	r.estimated = estimated && !strcmp(estimated, "true");
+	/* Files keep no rate: derive it as the streaming side does, from the time after the first token. */
+	if (!isnan(r.latency) && !isnan(r.ttft) && r.completion >= 0 && r.latency > r.ttft)
+		r.tps = round((double)r.completion * 1000.0 / (r.latency - r.ttft) * 10) / 10;
+	cost = header_amount(msg, "Cost-Usd");
+	if (!isnan(cost)) {
+		r.priced = 1;
+		r.cost = cost;
+	} else {
+		/* Unpriced when it was written: today's table may know the model. */
+		r.priced = price(m, model, &r, &r.cost);
+	}
+	count_reply(m, &r);
+	if (mlb_msgfile_get(msg, "Error"))
+		count_error(m, r.key);
+}
+
+/* Count the messages of one pane's tree that no earlier commit had. */
+static int walk_pane(struct mlb_meter *m, git_repository *repo, const char *pane, const git_tree *tree,
+		     struct oidset *seen)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < git_tree_entrycount(tree); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		size_t len = strlen(name);
+		struct mlb_msgfile msg;
+		git_blob *blob;
+
+		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || len < 5 || strcmp(name + len - 4, ".msg") ||
+		    !oidset_add(seen, git_tree_entry_id(e)))
+			continue;
+		if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
+			bad = mlb_error("session '%s': panes/%s/%s: cannot read it (%s)", m->session, pane, name,
+					git_why());
+			continue;
+		}
+		if (mlb_msgfile_parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &msg) < 0) {
+			bad = mlb_error("session '%s': panes/%s/%s: not a message file; skipped", m->session, pane, name);
+		} else {
+			count_message(m, pane, &msg);
+			mlb_msgfile_free(&msg);
+		}
+		git_blob_free(blob);
+	}
+	return bad;
+}
+
+/* Count what one commit adds; trees seen before are skipped whole. */
+static int walk_commit(struct mlb_meter *m, git_repository *repo, const git_oid *id, struct oidset *seen)
+{
+	git_commit *commit = NULL;
+	git_tree *root = NULL, *panes = NULL;
+	git_tree_entry *pe = NULL;
+	int bad = 0;
+
+	if (git_commit_lookup(&commit, repo, id) < 0 || git_commit_tree(&root, commit) < 0) {
+		bad = mlb_error("session '%s': cannot read commit %s (%s)", m->session, git_oid_tostr_s(id), git_why());
+		goto out;
+	}
+	if (git_tree_entry_bypath(&pe, root, "panes") < 0 || git_tree_entry_type(pe) != GIT_OBJECT_TREE ||
+	    !oidset_add(seen, git_tree_entry_id(pe)))
+		goto out;	/* no panes yet, or none changed */
+	if (git_tree_lookup(&panes, repo, git_tree_entry_id(pe)) < 0) {
+		bad = mlb_error("session '%s': cannot read the panes of commit %s (%s)", m->session,
+				git_oid_tostr_s(id), git_why());
+		goto out;
+	}
+	for (size_t i = 0; i < git_tree_entrycount(panes); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(panes, i);
+		git_tree *pt;
+
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE || !oidset_add(seen, git_tree_entry_id(e)))
+			continue;
+		if (git_tree_lookup(&pt, repo, git_tree_entry_id(e)) < 0) {
+			bad = mlb_error("session '%s': cannot read pane '%s' (%s)", m->session,
+					git_tree_entry_name(e), git_why());
+			continue;
+		}
+		bad |= walk_pane(m, repo, git_tree_entry_name(e), pt, seen);
+		git_tree_free(pt);
+	}
+out:
+	git_tree_free(panes);
+	git_tree_entry_free(pe);
+	git_tree_free(root);
+	git_commit_free(commit);
+	return bad;
+}
+
+/*
+ * Every reply ever stored counts, also those a restore has since taken out
+ * of main's tree: they were paid for.  So walk the whole history, oldest
+ * first, and count each message file (blob) once.
+ */
+static int walk_session(struct mlb_meter *m, git_repository *repo)
+{
+	git_revwalk *walk = NULL;
+	struct oidset seen = { NULL, 0, 0 };
+	git_oid id;
+	int bad = 0, err;
+
+	if (git_revwalk_new(&walk, repo) < 0 ||
+	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0) {
+		bad = mlb_error("session '%s': cannot walk its history (%s)", m->session, git_why());
+		goto out;
+	}
+	if (git_revwalk_push_ref(walk, "refs/heads/main") < 0) {
+		bad = mlb_error("session '%s': has no branch main (%s)", m->session, git_why());
+		goto out;
+	}
+	while (!(err = git_revwalk_next(&id, walk)))
+		bad |= walk_commit(m, repo, &id, &seen);
+	if (err != GIT_ITEROVER)
+		bad = mlb_error("session '%s': cannot walk its history (%s)", m->session, git_why());
+out:
+	free(seen.v);
+	git_revwalk_free(walk);
+	return bad;
+}
+
+int mlb_meter_from_session(struct mlb_meter *m, const char *id)
+{
+	struct mlb_session *s = NULL;
+	git_repository *repo = NULL;
+	int status = MLB_EXIT_OK, res = MLB_METER_GO;
+
+	if (mlb_session_id_check(id) < 0)
+		return MLB_EXIT_USAGE;
+	/* The store checks the session (and finishes a killed writer's work); the history is ours to walk. */
+	if (mlb_session_open(id, 0, &s) < 0)
+		return MLB_EXIT_FAIL;
+	git_libgit2_init();
+	if (git_repository_open_ext(&repo, mlb_session_path(s), GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+		mlb_error("session '%s': cannot open it (%s)", id, git_why());
+		status = MLB_EXIT_FAIL;
+	} else {
+		m->session = id;
+		if (walk_session(m, repo))
+			status = MLB_EXIT_FAIL;
+		/* The budget applies to the whole conversation at once. */
+		if (m->budget.limit > 0 && m->total.priced)
+			res = spend(m, m->total.cost);
+		finish(m);
+		m->session = NULL;
+		if (res == MLB_METER_OVER_BUDGET)
+			status = MLB_EXIT_BUDGET;
+	}
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	mlb_session_close(s);
+	return status;
+}

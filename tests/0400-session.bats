@@ -1,0 +1,353 @@
+#!/usr/bin/env bats
+# Sessions: the store (lib/store.c, driven by build/tests/test-store) and
+# every mlb-session subcommand, plus a kill -9 drill on a writer.
+
+load helpers/common
+
+TS="$BATS_TEST_DIRNAME/../build/tests/test-store"
+
+setup() {
+	clean_world
+	[ -x "$TS" ] || fail "build/tests/test-store is missing: run 'make unit' first"
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# populate ID: a session with panes a and b, three turns and a transferred message.
+populate() {
+	"$TS" populate "$1" >/dev/null
+}
+
+sdir() {
+	echo "$MLB_HOME/sessions/$1"
+}
+
+# assert_git_clean ID: git fsck --strict passes without complaint, git status is clean.
+assert_git_clean() {
+	run git -C "$(sdir "$1")" fsck --strict --no-progress
+	assert_success
+	refute_output --regexp '(error|warning|missing|broken|bad)'
+	run git -C "$(sdir "$1")" status --porcelain
+	assert_success
+	assert_output ""
+}
+
+@test "store: unit tests (numbering, bytes, fsck, 8 concurrent writers, repair)" {
+	run "$TS"
+	assert_success
+	assert_line --regexp '^[0-9]+ checks, 0 failed$'
+}
+
+@test "store: a session is a git repository on main with session.json and panes" {
+	populate s1
+	dir=$(sdir s1)
+	assert_equal "$(git -C "$dir" symbolic-ref HEAD)" "refs/heads/main"
+	assert_equal "$(jq -r .id "$dir/session.json")" "s1"
+	assert_equal "$(jq -r .status "$dir/session.json")" "active"
+	assert_equal "$(jq -r .model "$dir/panes/b/pane.json")" "fake:beta"
+	assert_equal "$(git -C "$dir" rev-list --count main)" 5
+	assert_equal "$(git -C "$dir" log --reverse --format=%s | head -n 1)" "mlb: new session s1"
+	run git -C "$dir" ls-files
+	assert_line "panes/a/000006.msg"
+	assert_line "panes/b/000005.msg"
+	# one commit for a turn on two panes
+	run git -C "$dir" show --name-only --format= main~2
+	assert_output "panes/a/000003.msg
+panes/a/000004.msg
+panes/b/000003.msg
+panes/b/000004.msg"
+	assert_git_clean s1
+}
+
+@test "store: a work-tree file that went missing comes back when the session is opened" {
+	populate s1
+	dir=$(sdir s1)
+	cp "$dir/panes/a/000002.msg" want
+	rm "$dir/panes/a/000002.msg"
+	mlb-session show --text s1 >/dev/null
+	cmp want "$dir/panes/a/000002.msg"
+	assert_git_clean s1
+}
+
+@test "ls: one line per session, and JSON records with --json" {
+	populate s1
+	populate s2
+	mlb-session name s2 "second one"
+	run mlb-session ls
+	assert_success
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 --regexp $'^s1\t-\t[0-9]{4}-[0-9-]+T[0-9:.]+Z\t2\t4\t[0-9-]+T[0-9:.]+Z$'
+	assert_line --index 1 --regexp $'^s2\tsecond one\t[^\t]+Z\t2\t5\t[^\t]+Z$'
+	mlb-session ls --json >out
+	assert_equal "$(wc -l <out)" 2
+	assert_equal "$(jq -c 'select(.id=="s1") | [.type, .session, .panes, .turns]' out)" '["session","s1",["a","b"],4]'
+	assert_equal "$(jq -r 'select(.id=="s2") | .name' out)" "second one"
+	jq -e 'all(.; (.ts|test("Z$")) and (.created|test("Z$")) and (.last_activity|test("Z$")))' out >/dev/null
+}
+
+@test "ls: no sessions, no output" {
+	run mlb-session ls
+	assert_success
+	assert_output ""
+	run mlb-session ls --json
+	assert_success
+	assert_output ""
+}
+
+@test "show --text: each pane's messages with Role, Model and Date" {
+	populate s1
+	run mlb-session show --text s1
+	assert_success
+	assert_line --index 0 "== a (fake:alpha) =="
+	assert_line "== b (fake:beta) =="
+	assert_line "Role: assistant"
+	assert_line "Model: fake:alpha"
+	assert_line --regexp '^Date: [0-9-]+T[0-9:.]+Z$'
+	assert_line "A tree is a plant with a trunk."
+	assert_line "It has leaves."
+	assert_line "From: s1/a (fake:alpha)"
+	refute_line --partial "Content-Hash"
+}
+
+@test "show --json: message events for every message, final events for answers" {
+	populate s1
+	mlb-session show --json s1 >out
+	# every line is a JSON object
+	jq -e . out >/dev/null
+	assert_equal "$(jq -s 'map(select(.type=="message")) | length' out)" 11
+	assert_equal "$(jq -s 'map(select(.type=="final")) | length' out)" 5
+	assert_equal "$(jq -s -c '[.[] | select(.type=="final" and .pane=="b") | .partial] | unique' out)" '[true]'
+	first=$(jq -c 'select(.type=="final")' out | head -n 1)
+	assert_equal "$(jq -r .content <<<"$first")" "A tree is a plant with a trunk.
+
+It has leaves."
+	assert_equal "$(jq -r '[.session,.pane,.model,.finish_reason,.message] | join(" ")' <<<"$first")" \
+		"s1 a fake:alpha stop panes/a/000002.msg"
+	# the commit that added the message, and ts is the message's Date
+	commit=$(jq -r .commit <<<"$first")
+	assert_equal "$commit" "$(git -C "$(sdir s1)" rev-parse main~3)"
+	assert_equal "$(jq -r .ts <<<"$first")" "$(sed -n 's/^Date: //p' "$(sdir s1)/panes/a/000002.msg")"
+	# the transferred message keeps its provenance
+	prov=$(jq -c 'select(.message=="panes/b/000005.msg") | .provenance' out)
+	assert_equal "$(jq -r '[.source_session,.source_pane,.source_model] | join(" ")' <<<"$prov")" "s1 a fake:alpha"
+	[[ "$(jq -r .content_hash <<<"$prov")" =~ ^sha256:[0-9a-f]{64}$ ]]
+	# events are the default in a pipe
+	run mlb-session show s1
+	assert_equal "$(head -n 1 <<<"$output" | jq -r .type)" "message"
+}
+
+@test "log: the history, newest first, like git log" {
+	populate s1
+	run mlb-session log s1
+	assert_success
+	assert_line --index 0 "commit $(git -C "$(sdir s1)" rev-parse main)"
+	assert_line --index 1 --regexp '^Date: [0-9-]+T[0-9:.]+Z$'
+	assert_line --index 2 "    mlb-test: send a to b"
+	assert_equal "$(grep -c '^commit ' <<<"$output")" 5
+	assert_equal "$(tail -n 1 <<<"$output")" "    mlb: new session s1"
+	mlb-session log --json s1 >out
+	assert_equal "$(jq -r .commit out | head -n 1)" "$(git -C "$(sdir s1)" rev-parse main)"
+}
+
+@test "grep: matches like git grep, exit 1 when nothing matches" {
+	populate s1
+	populate s2
+	run mlb-session grep 'forest\?$'
+	assert_success
+	assert_output "s1/a/000003.msg:6:And a forest?
+s1/b/000003.msg:6:And a forest?
+s2/a/000003.msg:6:And a forest?
+s2/b/000003.msg:6:And a forest?"
+	run mlb-session grep -i 'ROBIN' s2
+	assert_success
+	assert_output "s2/a/000006.msg:8:Sherwood Forest, home of Robin Hood."
+	run mlb-session grep 'no such words anywhere'
+	assert_failure 1
+	assert_output ""
+	run mlb-session grep '('
+	assert_failure 2
+}
+
+@test "fork: the history up to a commit, the original untouched" {
+	populate s1
+	before=$(git -C "$(sdir s1)" rev-parse main)
+	at=$(git -C "$(sdir s1)" rev-parse main~1)
+	run mlb-session fork s1 f1 --at "$at"
+	assert_success
+	assert_equal "$(git -C "$(sdir s1)" rev-parse main)" "$before"
+	assert_equal "$(git -C "$(sdir s1)" rev-list --count main)" 5
+	f=$(sdir f1)
+	assert_equal "$(git -C "$f" rev-parse main~1)" "$at"
+	assert_equal "$(git -C "$f" rev-list --count main)" 5
+	assert_equal "$(jq -r .id "$f/session.json")" "f1"
+	assert_equal "$(jq -r '.forked_from.session + " " + .forked_from.commit' "$f/session.json")" "s1 $at"
+	[ -e "$f/panes/b/000004.msg" ]
+	[ ! -e "$f/panes/b/000005.msg" ]
+	cmp "$f/panes/a/000006.msg" "$(sdir s1)/panes/a/000006.msg"
+	assert_git_clean f1
+	assert_git_clean s1
+	run mlb-session fork s1 f1
+	assert_failure 1
+	assert_output --partial "session 'f1' already exists"
+	run mlb-session fork s1 f2 --at 0123456789abcdef0123456789abcdef01234567
+	assert_failure 1
+	[ ! -e "$(sdir f2)" ]
+}
+
+@test "restore: a new commit with the old panes, nothing lost from history" {
+	populate s1
+	dir=$(sdir s1)
+	old=$(git -C "$dir" rev-parse main~2)
+	run mlb-session restore s1 "$old"
+	assert_success
+	[[ "$output" =~ ^[0-9a-f]{40}$ ]]
+	assert_equal "$output" "$(git -C "$dir" rev-parse main)"
+	assert_equal "$(git -C "$dir" rev-list --count main)" 6
+	assert_equal "$(ls "$dir/panes/a" | grep -c '\.msg$')" 4
+	[ ! -e "$dir/panes/a/000005.msg" ]
+	git -C "$dir" show "$old:panes/a/000004.msg" >want
+	cmp want "$dir/panes/a/000004.msg"
+	# the newer messages are still in the history
+	git -C "$dir" show main~1:panes/a/000006.msg >/dev/null
+	assert_equal "$(git -C "$dir" diff --stat "$old" main -- panes)" ""
+	assert_git_clean s1
+	run mlb-session restore s1 no-such-commit
+	assert_failure 1
+}
+
+@test "export and import: a bundle that git clone reads, and a round trip" {
+	populate s1
+	run mlb-session export s1
+	assert_success
+	assert_equal "$(head -n 1 s1.bundle)" "# v2 git bundle"
+	git clone -q s1.bundle clone
+	assert_equal "$(git -C clone rev-parse HEAD)" "$(git -C "$(sdir s1)" rev-parse main)"
+	cmp clone/panes/a/000002.msg "$(sdir s1)/panes/a/000002.msg"
+	run mlb-session import s1.bundle s1copy
+	assert_success
+	assert_output "s1copy"
+	diff -r -x .git -x session.json "$(sdir s1)" "$(sdir s1copy)"
+	assert_equal "$(jq -r .id "$(sdir s1copy)/session.json")" "s1copy"
+	assert_equal "$(git -C "$(sdir s1copy)" rev-parse main~1)" "$(git -C "$(sdir s1)" rev-parse main)"
+	assert_git_clean s1copy
+	mlb-session export s1 - | mlb-session import - s1pipe
+	diff -r -x .git -x session.json "$(sdir s1)" "$(sdir s1pipe)"
+	# under its own id when there is no such session yet
+	mlb-session rm -f s1
+	run mlb-session import s1.bundle
+	assert_success
+	assert_output "s1"
+	assert_equal "$(git -C "$(sdir s1)" rev-list --count main)" 5
+	assert_git_clean s1
+	run mlb-session import s1.bundle
+	assert_failure 1
+	assert_output --partial "session 's1' already exists"
+	echo "not a bundle" >junk
+	run mlb-session import junk other
+	assert_failure 1
+	assert_output --partial "not a git bundle"
+	[ ! -e "$(sdir other)" ]
+}
+
+@test "rm: -f removes, without -f and without a terminal it refuses" {
+	populate s1
+	run mlb-session rm s1
+	assert_failure 2
+	assert_output --partial "use -f"
+	[ -d "$(sdir s1)" ]
+	run mlb-session rm -f s1
+	assert_success
+	[ ! -e "$(sdir s1)" ]
+	run mlb-session ls
+	assert_output ""
+	run mlb-session rm -f s1
+	assert_failure 1
+}
+
+@test "name: sets session.json's name in a commit" {
+	populate s1
+	run mlb-session name s1 "trees and forests"
+	assert_success
+	assert_equal "$(jq -r .name "$(sdir s1)/session.json")" "trees and forests"
+	assert_equal "$(git -C "$(sdir s1)" rev-list --count main)" 6
+	assert_git_clean s1
+}
+
+@test "ids: refused before any path is built, exit 2" {
+	long=$(printf 'a%.0s' $(seq 65))
+	for id in ../x /abs .hidden a/b "$long" "" . ..; do
+		run mlb-session show "$id"
+		assert_failure 2
+		assert_output --partial "invalid session id"
+		run mlb-session rm -f "$id"
+		assert_failure 2
+	done
+	run mlb-session show ../x
+	assert_line --index 0 "mlb-session: invalid session id '../x': use letters, digits, '.', '_' and '-', not starting with '.'"
+	populate s1
+	run mlb-session fork s1 ../x
+	assert_failure 2
+	run mlb-session import whatever .hidden
+	assert_failure 2
+	[ ! -e "$MLB_HOME/x" ]
+	[ ! -e "$MLB_HOME/sessions/.hidden" ]
+}
+
+@test "errors: a missing session exits 1, usage errors 2, --help 0" {
+	run mlb-session show nope
+	assert_failure 1
+	assert_output "mlb-session: no session 'nope'; 'mlb-session ls' lists them"
+	run mlb-session log nope
+	assert_failure 1
+	run mlb-session --help
+	assert_success
+	assert_line --index 0 "usage: mlb-session ls [--json]"
+	run mlb-session --bogus
+	assert_failure 2
+	assert_line --index 0 "mlb-session: unknown option '--bogus'"
+	run mlb-session
+	assert_failure 2
+	run mlb-session frobnicate
+	assert_failure 2
+	run mlb-session show -f s1
+	assert_failure 2
+	run mlb-session show
+	assert_failure 2
+}
+
+@test "man page: groff and mandoc find nothing to complain about" {
+	page="$MLB_SRC/share/man/man1/mlb-session.1"
+	run groff -man -ww -z "$page"
+	assert_success
+	assert_output ""
+	if command -v mandoc >/dev/null; then
+		run mandoc -Tlint -W warning "$page"
+		assert_output ""
+	fi
+}
+
+@test "kill -9: a writer killed at any moment leaves fsck clean and whole files" {
+	for i in 1 2 3 4 5; do
+		"$TS" append-loop k 2000 10 >loop.out 2>loop.err &
+		pid=$!
+		# a random moment, once the first append is through
+		for t in $(seq 100); do
+			[ -s loop.out ] && break
+			sleep 0.02
+		done
+		sleep "0.$((RANDOM % 30))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		run git -C "$(sdir k)" fsck --strict --no-progress
+		assert_success
+		refute_output --regexp '(error|warning|missing|broken|bad)'
+		run "$TS" verify k
+		assert_success
+		assert_output --regexp '^[0-9]+ messages$'
+		assert_git_clean k
+	done
+	# and the session still takes turns
+	"$TS" append-loop k 3 10 >/dev/null
+	run "$TS" verify k
+	assert_success
+	assert_git_clean k
+}

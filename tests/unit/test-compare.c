@@ -1,0 +1,213 @@
+/*
+ * test-compare.c - unit tests for lib/compare.c, and a helper for the bats
+ * suite.
+ *
+ * Without arguments it checks the renderings and the diff event: the word
+ * diff marks exactly the changed spans and never carries a marker or a
+ * colour over a line end, the unified diff has diff -u's hunk ranges, and
+ * the event names both sides and rebuilds both texts.
+ *
+ *     test-compare populate <session> (<pane> <model> <answer>)...
+ *
+ * stores one turn in the session ($MLB_HOME), creating it if need be: a
+ * user message "hi" and the answer in each pane, all in one commit, through
+ * the store API as mlb-broadcast does.  An answer of "@none" stores only the
+ * user message.
+ */
+#include "compare.h"
+#include "event.h"
+#include "store.h"
+#include "unit.h"
+
+#include <stdlib.h>
+
+static int populate(int argc, char **argv)
+{
+	struct mlb_pane_append *app;
+	struct mlb_session *s;
+	size_t n = (size_t)(argc - 3) / 3, i;
+	int rc;
+
+	if (argc < 6 || (argc - 3) % 3) {
+		fprintf(stderr, "usage: test-compare populate <session> (<pane> <model> <answer>)...\n");
+		return 2;
+	}
+	if (mlb_session_open(argv[2], 1, &s) < 0)
+		return 1;
+	app = calloc(n, sizeof(*app));
+	for (i = 0; i < n; i++) {
+		const char *pane = argv[3 + 3 * i], *model = argv[4 + 3 * i], *answer = argv[5 + 3 * i];
+		int has_answer = strcmp(answer, "@none") != 0;
+
+		app[i].pane = pane;
+		app[i].model = model;
+		app[i].nmsgs = has_answer ? 2 : 1;
+		app[i].msgs = calloc(2, sizeof(*app[i].msgs));
+		mlb_msgfile_init(&app[i].msgs[0]);
+		mlb_msgfile_set(&app[i].msgs[0], "Role", "user");
+		mlb_msgfile_set_content(&app[i].msgs[0], "hi", 2);
+		mlb_msgfile_init(&app[i].msgs[1]);
+		if (has_answer) {
+			mlb_msgfile_set(&app[i].msgs[1], "Role", "assistant");
+			mlb_msgfile_set(&app[i].msgs[1], "Model", model);
+			mlb_msgfile_set_content(&app[i].msgs[1], answer, strlen(answer));
+		}
+	}
+	rc = mlb_session_commit(s, app, n, "test-compare: populate", NULL);
+	for (i = 0; i < n; i++)
+		mlb_msgfiles_free(app[i].msgs, 2);
+	free(app);
+	mlb_session_close(s);
+	return rc < 0 ? 1 : 0;
+}
+
+static struct mlb_answer answer(const char *label, const char *text)
+{
+	return (struct mlb_answer){ .label = label, .pane = label, .text = text, .len = strlen(text) };
+}
+
+/* The word diff of a and b, plain or coloured, as a new string. */
+static char *words(const char *a, const char *b, int color)
+{
+	struct mlb_buf out = MLB_BUF_INIT;
+	struct mlb_diff d;
+
+	CHECK_INT(mlb_diff(a, strlen(a), b, strlen(b), MLB_DIFF_WORDS, &d), 0);
+	mlb_compare_words(&out, &d, color);
+	mlb_diff_free(&d);
+	return mlb_buf_detach(&out);
+}
+
+static char *unified(const char *a, const char *b)
+{
+	struct mlb_answer x = answer("x", a), y = answer("y", b);
+	struct mlb_buf out = MLB_BUF_INIT;
+
+	CHECK_INT(mlb_compare_unified(&out, &x, &y, 0), 0);
+	return mlb_buf_detach(&out);
+}
+
+static void check_words(void)
+{
+	char *s;
+
+	s = words("the quick brown fox", "the quick red fox", 0);
+	CHECK_STR(s, "the quick [-brown-]{+red+} fox\n");
+	free(s);
+	s = words("the quick brown fox", "the quick red fox", 1);
+	CHECK_STR(s, "the quick \033[31mbrown\033[m\033[32mred\033[m fox\n");
+	free(s);
+	/* A change across lines is marked line by line; the line ends stay bare. */
+	s = words("one\ntwo three\n", "one\nfour\nfive three\n", 0);
+	CHECK_STR(s, "one\n[-two-]{+four+}\n{+five+} three\n");
+	free(s);
+	s = words("a\n", "a\n", 0);
+	CHECK_STR(s, "a\n");
+	free(s);
+	s = words("", "", 0);
+	CHECK_STR(s, "");
+	free(s);
+}
+
+static void check_unified(void)
+{
+	char *s;
+
+	s = unified("a\nb\nc\n", "a\nb\nc\n");
+	CHECK_STR(s, "");
+	free(s);
+	s = unified("", "new\n");
+	CHECK_STR(s, "--- x\n+++ y\n@@ -0,0 +1 @@\n+new\n");
+	free(s);
+	s = unified("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n",
+		    "1\n2\nTHREE\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n20\n");
+	CHECK_STR(s, "--- x\n+++ y\n"
+		  "@@ -1,6 +1,6 @@\n 1\n 2\n-3\n+THREE\n 4\n 5\n 6\n"
+		  "@@ -16,5 +16,4 @@\n 16\n 17\n 18\n-19\n 20\n");
+	free(s);
+	/* Changes 6 lines apart share a hunk, as in diff -u. */
+	s = unified("a\n1\n2\n3\n4\n5\n6\nb\n", "A\n1\n2\n3\n4\n5\n6\nB\n");
+	CHECK_STR(s, "--- x\n+++ y\n@@ -1,8 +1,8 @@\n-a\n+A\n 1\n 2\n 3\n 4\n 5\n 6\n-b\n+B\n");
+	free(s);
+	s = unified("last", "last\n");
+	CHECK_STR(s, "--- x\n+++ y\n@@ -1 +1 @@\n-last\n\\ No newline at end of file\n+last\n");
+	free(s);
+}
+
+static void check_event(void)
+{
+	static const char a[] = "Hello wörld,\n\nsame  ", b[] = "Hello world!\n\n\nsame";
+	struct mlb_answer x = answer("a", a), y = answer("b", b);
+	struct mlb_buf ra = MLB_BUF_INIT, rb = MLB_BUF_INIT;
+	json_object *ev, *ops;
+	struct mlb_diff d;
+	size_t i;
+
+	x.session = y.session = "s1";
+	x.model = "openai:alpha";
+	CHECK_INT(mlb_diff(a, strlen(a), b, strlen(b), MLB_DIFF_CHARS, &d), 0);
+	ev = mlb_compare_event(&x, &y, MLB_DIFF_CHARS, &d);
+	CHECK_STR(mlb_json_str(ev, "type"), "diff");
+	CHECK_STR(mlb_json_str(ev, "session"), "s1");
+	CHECK_STR(mlb_json_str(ev, "a"), "a");
+	CHECK_STR(mlb_json_str(ev, "b"), "b");
+	CHECK_STR(mlb_json_str(ev, "model_a"), "openai:alpha");
+	CHECK(!mlb_json_has(ev, "model_b"));
+	CHECK_STR(mlb_json_str(ev, "unit"), "chars");
+	CHECK(mlb_json_double(ev, "similarity", -1) > 0.5 && mlb_json_double(ev, "similarity", -1) < 1);
+	CHECK(json_object_object_get_ex(ev, "ops", &ops));
+	for (i = 0; i < json_object_array_length(ops); i++) {
+		json_object *op = json_object_array_get_idx(ops, i);
+		const char *kind = mlb_json_str(op, "op"), *text = mlb_json_str(op, "text");
+
+		if (strcmp(kind, "insert"))
+			mlb_buf_adds(&ra, text);
+		if (strcmp(kind, "delete"))
+			mlb_buf_adds(&rb, text);
+	}
+	CHECK_STR(mlb_buf_str(&ra), a);
+	CHECK_STR(mlb_buf_str(&rb), b);
+	json_object_put(ev);
+	/* Two sessions: neither is "the" session. */
+	y.session = "s2";
+	ev = mlb_compare_event(&x, &y, MLB_DIFF_CHARS, &d);
+	CHECK(!mlb_json_has(ev, "session"));
+	CHECK_STR(mlb_json_str(ev, "session_a"), "s1");
+	CHECK_STR(mlb_json_str(ev, "session_b"), "s2");
+	json_object_put(ev);
+	mlb_diff_free(&d);
+	mlb_buf_free(&ra);
+	mlb_buf_free(&rb);
+	CHECK_STR(mlb_compare_unit_name(MLB_DIFF_WORDS), "words");
+	CHECK_STR(mlb_compare_unit_name(MLB_DIFF_LINES), "lines");
+	CHECK_STR(mlb_compare_unit_name(MLB_DIFF_CHARS), "chars");
+}
+
+static void check_text(void)
+{
+	struct mlb_compare_opts o = { .unit = MLB_DIFF_WORDS };
+	struct mlb_answer x = answer("a", "one two\n"), y = answer("b", "one three\n");
+	struct mlb_buf out = MLB_BUF_INIT;
+	struct mlb_diff d;
+
+	CHECK_INT(mlb_diff(x.text, x.len, y.text, y.len, o.unit, &d), 0);
+	CHECK_INT(mlb_compare_text(&out, &x, &y, &d, &o, NULL), 0);
+	CHECK_STR(mlb_buf_str(&out), "diff a b (similarity 0.56)\none [-two-]{+three+}\n");
+	mlb_buf_reset(&out);
+	o.unified = 1;
+	CHECK_INT(mlb_compare_text(&out, &x, &y, &d, &o, "streaming"), 0);
+	CHECK_STR(mlb_buf_str(&out), "diff a b (similarity 0.56, streaming)\n--- a\n+++ b\n@@ -1 +1 @@\n-one two\n+one three\n");
+	mlb_buf_free(&out);
+	mlb_diff_free(&d);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "populate"))
+		return populate(argc, argv);
+	check_words();
+	check_unified();
+	check_event();
+	check_text();
+	return unit_done();
+}
