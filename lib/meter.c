@@ -437,7 +437,8 @@ int mlb_meter_emit_aggregates(struct mlb_meter *m)
 	struct group t = total_of(m);
 	int ret = 0;
 
-	qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
+	if (m->ngroups)
+		qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
 	for (size_t i = 0; i < m->ngroups; i++)
 		ret |= mlb_event_write(aggregate(m->groups[i], m->keyname, m->keyname, m->groups[i]->key));
 	if (m->session)

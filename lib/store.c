@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -869,11 +870,44 @@ out:
 	return ret;
 }
 
-/* A git lock file left by a killed writer blocks every later one; while we hold the session lock no
- * mlb writer can own one, so one that stays for a second belongs to nobody and goes. */
-static void clear_stale_locks(struct mlb_session *s)
+/* Who held the session lock before us: the content of mlb.lock, "<pid> <sec>.<nsec>\n". */
+struct holder {
+	long pid;
+	struct timespec since;
+};
+
+/* Read the previous holder from the lock file, and put ourselves in. */
+static void swap_holder(int fd, struct holder *prev)
+{
+	char buf[64];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	long long sec = 0;
+	long nsec = 0;
+	struct timespec now;
+	int len;
+
+	prev->pid = 0;
+	if (n > 0) {
+		buf[n] = '\0';
+		if (sscanf(buf, "%ld %lld.%ld", &prev->pid, &sec, &nsec) != 3)
+			prev->pid = 0;
+	}
+	prev->since.tv_sec = (time_t)sec;
+	prev->since.tv_nsec = nsec;
+	clock_gettime(CLOCK_REALTIME, &now);
+	len = snprintf(buf, sizeof(buf), "%ld %lld.%09ld\n", (long)getpid(), (long long)now.tv_sec, now.tv_nsec);
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)len, 0) != len)
+		;	/* only a hint for the next holder: without it, stale locks just take longer to clear */
+}
+
+/* A git lock file left by a killed writer blocks every later one.  While we hold the session lock no
+ * live mlb writer owns one, so one made while the previous holder had the lock, when that holder is
+ * dead now, goes at once; anything else (a git command run by hand) gets two seconds to finish. */
+static void clear_stale_locks(struct mlb_session *s, const struct holder *prev)
 {
 	static const char *const names[] = { "index.lock", MAIN_REF ".lock", "HEAD.lock", "config.lock" };
+	int dead = prev->pid > 0 && (prev->pid == (long)getpid() ||
+				     (kill((pid_t)prev->pid, 0) < 0 && errno == ESRCH));
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -884,7 +918,8 @@ static void clear_stale_locks(struct mlb_session *s)
 			struct timespec now;
 
 			clock_gettime(CLOCK_REALTIME, &now);
-			if (now.tv_sec - st.st_mtim.tv_sec >= 2) {
+			/* A second of slack: file times come from a coarser clock. */
+			if ((dead && st.st_mtim.tv_sec >= prev->since.tv_sec - 1) || now.tv_sec - st.st_mtim.tv_sec >= 2) {
 				unlink(path);
 				break;
 			}
@@ -897,6 +932,7 @@ static void clear_stale_locks(struct mlb_session *s)
 static int take_lock(struct mlb_session *s, int *fd)
 {
 	char *path = mlb_xasprintf("%s/mlb.lock", s->gitdir);
+	struct holder prev;
 	int ret = 0;
 
 	if (mlb_lock_acquire(path, mlb_lock_timeout(LOCK_TIMEOUT_DEFAULT), fd) < 0) {
@@ -906,8 +942,10 @@ static int take_lock(struct mlb_session *s, int *fd)
 			ret = serr(s->id, "cannot lock '%s': %s", path, strerror(errno));
 	}
 	free(path);
-	if (ret == 0)
-		clear_stale_locks(s);
+	if (ret == 0) {
+		swap_holder(*fd, &prev);
+		clear_stale_locks(s, &prev);
+	}
 	return ret;
 }
 
