@@ -90,6 +90,75 @@ json_object *mlb_compare_event(const struct mlb_answer *a, const struct mlb_answ
 	return ev;
 }
 
+/* Append op to d, joining it to the last op when that one is of the same kind and ends where op starts. */
+static void push_op(struct mlb_diff *d, size_t *cap, enum mlb_diff_opkind kind, const char *text, size_t len)
+{
+	struct mlb_diff_op *last = d->nops ? &d->ops[d->nops - 1] : NULL;
+
+	if (len == 0)
+		return;
+	if (kind == MLB_DIFF_EQUAL)
+		d->equal_bytes += len;
+	else if (kind == MLB_DIFF_DELETE)
+		d->deleted_bytes += len;
+	else
+		d->inserted_bytes += len;
+	if (last && last->op == kind && last->text + last->len == text) {
+		last->len += len;
+		return;
+	}
+	if (d->nops == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		d->ops = mlb_xrealloc(d->ops, *cap * sizeof(*d->ops));
+	}
+	d->ops[d->nops++] = (struct mlb_diff_op){ kind, text, len };
+}
+
+int mlb_compare_diff(const char *a, size_t alen, const char *b, size_t blen,
+		     enum mlb_diff_unit unit, struct mlb_diff *out)
+{
+	struct mlb_diff lines;
+	size_t cap = 0, i = 0;
+
+	if (unit == MLB_DIFF_LINES)
+		return mlb_diff(a, alen, b, blen, unit, out);
+	memset(out, 0, sizeof(*out));
+	if (mlb_diff(a, alen, b, blen, MLB_DIFF_LINES, &lines) < 0)
+		return -1;
+	while (i < lines.nops) {
+		const struct mlb_diff_op *del = NULL, *ins = NULL;
+		struct mlb_diff sub;
+
+		if (lines.ops[i].op == MLB_DIFF_EQUAL) {
+			push_op(out, &cap, MLB_DIFF_EQUAL, lines.ops[i].text, lines.ops[i].len);
+			i++;
+			continue;
+		}
+		/* A changed run of lines: deleted ones, inserted ones, or both (deleted first). */
+		if (lines.ops[i].op == MLB_DIFF_DELETE)
+			del = &lines.ops[i++];
+		if (i < lines.nops && lines.ops[i].op == MLB_DIFF_INSERT)
+			ins = &lines.ops[i++];
+		if (!del || !ins) {
+			const struct mlb_diff_op *op = del ? del : ins;
+
+			push_op(out, &cap, op->op, op->text, op->len);
+			continue;
+		}
+		if (mlb_diff(del->text, del->len, ins->text, ins->len, unit, &sub) < 0) {
+			mlb_diff_free(&lines);
+			mlb_diff_free(out);
+			return -1;
+		}
+		for (size_t k = 0; k < sub.nops; k++)
+			push_op(out, &cap, sub.ops[k].op, sub.ops[k].text, sub.ops[k].len);
+		mlb_diff_free(&sub);
+	}
+	mlb_diff_free(&lines);
+	out->similarity = alen + blen ? 2.0 * (double)out->equal_bytes / ((double)alen + (double)blen) : 1.0;
+	return 0;
+}
+
 /* Append s with each line's part wrapped in open/close, so no colour or marker spans a line end. */
 static void marked(struct mlb_buf *out, const char *s, size_t len, const char *open, const char *close)
 {
@@ -264,7 +333,7 @@ static int write_diff(const struct mlb_compare_opts *o, const struct mlb_answer 
 	struct mlb_diff d;
 	int rc = 0;
 
-	if (mlb_diff(a->text, a->len, b->text, b->len, o->unit, &d) < 0)
+	if (mlb_compare_diff(a->text, a->len, b->text, b->len, o->unit, &d) < 0)
 		return mlb_error("cannot compare '%s' with '%s': %s", a->label, b->label, strerror(errno));
 	if (o->json) {
 		json_object *ev = mlb_compare_event(a, b, o->unit, &d);
@@ -680,7 +749,7 @@ static void live(struct stream *st)
 			if (write_diff(o, &a, &b, 1) < 0)
 				st->oom = 1;
 		} else if (o->redraw) {
-			if (mlb_diff(a.text, a.len, b.text, b.len, o->unit, &d) < 0) {
+			if (mlb_compare_diff(a.text, a.len, b.text, b.len, o->unit, &d) < 0) {
 				st->oom = 1;
 				continue;
 			}

@@ -896,8 +896,9 @@ static void swap_holder(int fd, struct holder *prev)
 	prev->since.tv_nsec = nsec;
 	clock_gettime(CLOCK_REALTIME, &now);
 	len = snprintf(buf, sizeof(buf), "%ld %lld.%09ld\n", (long)getpid(), (long long)now.tv_sec, now.tv_nsec);
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)len, 0) != len)
-		;	/* only a hint for the next holder: without it, stale locks just take longer to clear */
+	/* Only a hint for the next holder: without it, stale locks just take longer to clear. */
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) != len)
+		return;
 }
 
 /* A git lock file left by a killed writer blocks every later one.  While we hold the session lock no

@@ -25,7 +25,7 @@ sdir() {
 assert_git_clean() {
 	run git -C "$(sdir "$1")" fsck --strict --no-progress
 	assert_success
-	refute_output --regexp '(error|warning|missing|broken|bad)'
+	refute_line --regexp '^(error|warning|missing|broken|bad|fatal)'
 	run git -C "$(sdir "$1")" status --porcelain
 	assert_success
 	assert_output ""
@@ -339,7 +339,7 @@ s2/b/000003.msg:6:And a forest?"
 		wait "$pid" 2>/dev/null || true
 		run git -C "$(sdir k)" fsck --strict --no-progress
 		assert_success
-		refute_output --regexp '(error|warning|missing|broken|bad)'
+		refute_line --regexp '^(error|warning|missing|broken|bad|fatal)'
 		run "$TS" verify k
 		assert_success
 		assert_output --regexp '^[0-9]+ messages$'
