@@ -84,6 +84,17 @@ static void rfc3339_or_dash(char *out, int64_t ms)
 
 /* ---- ls ---- */
 
+/* s as one tab-separated field: tabs and line breaks become spaces. */
+static char *one_field(const char *s)
+{
+	char *t = mlb_xstrdup(s), *p;
+
+	for (p = t; *p; p++)
+		if ((unsigned char)*p < ' ')
+			*p = ' ';
+	return t;
+}
+
 static int cmd_ls(int argc, char **argv)
 {
 	char **ids;
@@ -132,8 +143,11 @@ static int cmd_ls(int argc, char **argv)
 			mlb_json_set_str(ev, "head", st.head);
 			mlb_event_write(ev);
 		} else {
-			printf("%s\t%s\t%s\t%zu\t%zu\t%s\n", ids[i], name && *name ? name : "-",
+			char *shown = one_field(name && *name ? name : "-");
+
+			printf("%s\t%s\t%s\t%zu\t%zu\t%s\n", ids[i], shown,
 			       created ? created : "-", np, st.commits ? st.commits - 1 : 0, last);
+			free(shown);
 		}
 		mlb_strv_free(panes);
 		json_object_put(info);

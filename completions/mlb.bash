@@ -38,7 +38,7 @@ _mlb_tool_opts()
 		args='-s --session --against'
 		;;
 	mlb-summarize)
-		long="--model --format --session $policy $common"
+		long="--model --format --session --no-store $policy $common"
 		short='-m -s -h'
 		args="-m --model --format -s --session $policy_args"
 		;;
@@ -53,8 +53,8 @@ _mlb_tool_opts()
 		args="--var -s --session --budget --log --from-session --name $policy_args"
 		;;
 	mlb-session)
-		long="--at --force $common"
-		short='-f -h'
+		long="--at --force --ignore-case $common"
+		short='-f -i -h'
 		args='--at'
 		;;
 	mlb-models)
@@ -247,7 +247,7 @@ _mlb_complete()
 			_mlb_reply ls show log grep fork restore export import rm name
 		else
 			case ${operands[0]}:${#operands[@]} in
-			show:1|log:1|fork:1|restore:1|export:1|rm:1|name:1)
+			show:1|log:1|fork:1|restore:1|export:1|rm:1|name:1|grep:[2-9]*)
 				_mlb_reply "$(_mlb_sessions)" ;;
 			export:2|import:1)
 				_mlb_reply_files ;;

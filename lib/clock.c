@@ -1,6 +1,7 @@
 #include "clock.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -33,5 +34,14 @@ void mlb_rfc3339(char *out, int64_t ms)
 
 void mlb_now_rfc3339(char *out)
 {
-	mlb_rfc3339(out, mlb_wall_ms());
+	/* Events come thousands a second: format each millisecond once. */
+	static int64_t last = -1;
+	static char cached[32];
+	int64_t now = mlb_wall_ms();
+
+	if (now != last) {
+		mlb_rfc3339(cached, now);
+		last = now;
+	}
+	memcpy(out, cached, sizeof(cached));
 }

@@ -60,7 +60,7 @@ struct mlb_meter {
 	const char *keyname;	/* "model", "pane" or "session" */
 	struct group *buckets[NBUCKETS];
 	struct group *keyless;
-	struct group **groups;	/* every group, in the order first seen */
+	struct group **groups;	/* every group; sorted by key when written */
 	size_t ngroups, capgroups;
 	struct group total;
 	struct mlb_budget budget;
@@ -504,6 +504,8 @@ static void fmt_cost(char *buf, size_t size, const struct group *g)
 {
 	if (!g->priced && g->unpriced)
 		snprintf(buf, size, "unpriced");
+	else if (g->cost > 0 && g->cost < 0.0000005)
+		snprintf(buf, size, "<$0.000001%s", g->unpriced ? "*" : "");	/* not free, only small */
 	else
 		snprintf(buf, size, "$%.6f%s", g->cost, g->unpriced ? "*" : "");
 }

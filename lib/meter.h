@@ -17,13 +17,16 @@
  * An aggregate is a meter event with these members, in this order: type,
  * ts, scope, the key ("model", "pane" or "session"; null for replies that
  * lack it), replies, prompt_tokens, completion_tokens, cost_usd (the sum
- * over priced replies; null when no reply of the group could be priced),
- * unpriced (replies without a price), latency_ms_p50, latency_ms_p95,
- * ttft_ms_p50, ttft_ms_p95 (nearest rank on the sorted values of the
- * replies that have one; null when none has), tokens_per_s (the mean over
- * the replies that have one, rounded to 0.1; null when none has), errors
- * and estimated (counts).  The total has scope "run" (or "session" with
- * the session's id for a stored session) and no other key.
+ * over priced replies; null when no reply of the group could be priced;
+ * 0 for a group that has only errors), unpriced (replies without a price),
+ * latency_ms_p50, latency_ms_p95, ttft_ms_p50, ttft_ms_p95 (nearest rank:
+ * the value at rank ceil(p/100 * n) of the n sorted values of the replies
+ * that have one; null when none has), tokens_per_s (the mean over the
+ * replies that have one, rounded to 0.1; null when none has), errors and
+ * estimated (counts).  The total has scope "run" (or "session" with the
+ * session's id for a stored session) and no other key; its errors include
+ * the malformed lines the reader reported.  Aggregates are totals since
+ * the start, also those written every interval.
  */
 #ifndef MLB_METER_H
 #define MLB_METER_H

@@ -633,6 +633,14 @@ static void drain(struct mlb_runner *r)
 	}
 }
 
+static int all_done(const struct mlb_runner *r)
+{
+	for (size_t i = 0; i < r->njobs; i++)
+		if (!r->jobs[i]->st->ended)
+			return 0;
+	return 1;
+}
+
 int mlb_runner_run(struct mlb_runner *r)
 {
 	struct sigaction sa, old_int, old_term;
@@ -670,7 +678,8 @@ int mlb_runner_run(struct mlb_runner *r)
 		curl_multi_timeout(r->multi, &curl_wait);
 		if (curl_wait >= 0 && curl_wait < wait)
 			wait = curl_wait;
-		if (wait > 0)
+		/* Nothing in flight (the last job just ended, or a retry is due): no wait. */
+		if (wait > 0 && (r->active > 0 || !all_done(r)))
 			curl_multi_poll(r->multi, NULL, 0, (int)wait, NULL);
 	}
 	mlb_event_autoflush(1);

@@ -297,7 +297,7 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
 	}
 	if (fd < 0 && !link)
 		goto fail;
-	while (len > 0) {
+	while (!link && len > 0) {
 		ssize_t w = write(fd, p, len);
 
 		if (w < 0) {
@@ -1103,9 +1103,26 @@ static char *json_file(json_object *o, size_t *len)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 						       JSON_C_TO_STRING_NOSLASHESCAPE);
-	char *text = mlb_xasprintf("%s\n", s);
+	char *text = mlb_xasprintf("%s\n", s), *r, *w;
 
-	*len = strlen(text);
+	/* json-c spreads an empty {} or [] over two lines; a raw newline is never inside a string. */
+	for (r = w = text; *r; ) {
+		if ((*r == '{' || *r == '[') && r[1] == '\n') {
+			char *q = r + 2;
+
+			while (*q == ' ')
+				q++;
+			if (*q == (*r == '{' ? '}' : ']')) {
+				*w++ = *r;
+				*w++ = *q;
+				r = q + 1;
+				continue;
+			}
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+	*len = (size_t)(w - text);
 	return text;
 }
 
@@ -1341,6 +1358,8 @@ int mlb_session_commit(struct mlb_session *s, struct mlb_pane_append *appends, s
 	size_t i, j;
 	int ret;
 
+	if (n == 0)
+		return serr(s->id, "nothing to commit: no pane to append to");
 	for (i = 0; i < n; i++) {
 		if (!mlb_pane_name_valid(appends[i].pane)) {
 			char shown[96];
@@ -1866,15 +1885,14 @@ static int pane_tree_id(struct mlb_session *s, git_commit *c, const char *pane, 
 /* For each message (sorted, as in v), the commit that added it: walk main's first parents from the
  * newest; where the pane's tree changed, the newest messages the parent lacks were added there.
  * Messages are appended in number order, so the walk stops looking at the first one the parent has. */
-static void added_by(struct mlb_session *s, const char *pane, git_tree *head_pane, struct msgent *v,
-		     size_t n, git_commit *head, char **commits)
+static void added_by(struct mlb_session *s, const char *pane, struct msgent *v, size_t n,
+		     git_commit *head, char **commits)
 {
 	git_commit *cur = head, *parent;
 	size_t hi = n, budget = ADDED_BY_BUDGET;
 	char hex[GIT_OID_HEXSZ + 1];
 	git_oid cur_id, parent_id;
 
-	(void)head_pane;
 	git_commit_dup(&cur, head);
 	if (pane_tree_id(s, cur, pane, &cur_id) < 0)
 		goto out;
@@ -1940,7 +1958,7 @@ int mlb_session_message_paths(struct mlb_session *s, const char *pane, char ***p
 		*commits = mlb_xrealloc(*commits, (*n + 1) * sizeof(char *));
 		(*commits)[*n] = NULL;
 		if (*n && main_commit(s, &head, NULL) > 0)
-			added_by(s, pane, pt, v, *n, head, *commits);
+			added_by(s, pane, v, *n, head, *commits);
 		else
 			for (i = 0; i < *n; i++)
 				(*commits)[i] = mlb_xstrdup("");
@@ -1994,6 +2012,26 @@ int mlb_session_log(struct mlb_session *s, int (*fn)(const struct mlb_commit_inf
 
 /* ---- the set of sessions ---- */
 
+/* Remove what a process killed while building (.new-, .fork-, .import-) or removing (.rm-) a
+ * session left in the sessions directory, once it is an hour old and surely abandoned. */
+static void sweep(const char *dir, const char *name)
+{
+	static const char *const kinds[] = { ".new-", ".fork-", ".import-", ".rm-" };
+	struct stat st;
+	char *path;
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strncmp(name, kinds[i], strlen(kinds[i])) == 0)
+			break;
+	if (i == sizeof(kinds) / sizeof(kinds[0]))
+		return;
+	path = mlb_xasprintf("%s/%s", dir, name);
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && time(NULL) - st.st_mtime > 3600)
+		remove_tree(path);
+	free(path);
+}
+
 int mlb_session_list(char ***ids, size_t *n)
 {
 	char *dir = mlb_sessions_dir();
@@ -2013,6 +2051,8 @@ int mlb_session_list(char ***ids, size_t *n)
 	}
 	while ((de = readdir(d))) {
 		/* Hidden names are sessions being built or removed; they are no one's yet. */
+		if (de->d_name[0] == '.')
+			sweep(dir, de->d_name);
 		if (!mlb_session_id_valid(de->d_name) || !mlb_session_exists(de->d_name))
 			continue;
 		if (*n == cap) {

@@ -198,19 +198,31 @@ struct curl_slist *mlb_wire_auth(enum mlb_kind k, const char *key, struct curl_s
 	return kinds[k]->auth(key, list);
 }
 
+/* One tokener for every chunk: a stream is thousands of small documents. */
+static json_tokener *tokener;
+
+static void free_tokener(void)
+{
+	json_tokener_free(tokener);
+	tokener = NULL;
+}
+
 static json_object *parse(const char *s, size_t len)
 {
-	json_tokener *tok = json_tokener_new_ex(64);
 	json_object *o;
 
-	if (!tok)
-		return NULL;
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
+	if (!tokener) {
+		tokener = json_tokener_new_ex(64);
+		if (!tokener)
+			return NULL;
+		atexit(free_tokener);
+	}
+	json_tokener_reset(tokener);
+	o = json_tokener_parse_ex(tokener, s, (int)len);
+	if (json_tokener_get_error(tokener) != json_tokener_success) {
 		json_object_put(o);
 		o = NULL;
 	}
-	json_tokener_free(tok);
 	return o;
 }
 

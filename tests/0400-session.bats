@@ -21,11 +21,19 @@ sdir() {
 	echo "$MLB_HOME/sessions/$1"
 }
 
+# refute_fsck_complaint: no line of $output is a complaint of git fsck
+# (dangling objects are not: a writer killed before moving main leaves them).
+refute_fsck_complaint() {
+	if grep -qE '^(error|warning|missing|broken|bad|fatal)' <<<"$output"; then
+		fail "git fsck complained: $output"
+	fi
+}
+
 # assert_git_clean ID: git fsck --strict passes without complaint, git status is clean.
 assert_git_clean() {
 	run git -C "$(sdir "$1")" fsck --strict --no-progress
 	assert_success
-	refute_line --regexp '^(error|warning|missing|broken|bad|fatal)'
+	refute_fsck_complaint
 	run git -C "$(sdir "$1")" status --porcelain
 	assert_success
 	assert_output ""
@@ -263,6 +271,18 @@ s2/b/000003.msg:6:And a forest?"
 	assert_failure 1
 }
 
+@test "rm: on a terminal it asks, and only yes removes" {
+	command -v script >/dev/null || skip "script(1) is needed for a pseudo-terminal"
+	populate s1
+	run script -qec "mlb-session rm s1" /dev/null <<<"n"
+	assert_failure 1
+	assert_output --partial "remove session 's1' and all its history? [y/N]"
+	[ -d "$(sdir s1)" ]
+	run script -qec "mlb-session rm s1" /dev/null <<<"y"
+	assert_success
+	[ ! -e "$(sdir s1)" ]
+}
+
 @test "name: sets session.json's name in a commit" {
 	populate s1
 	run mlb-session name s1 "trees and forests"
@@ -339,7 +359,7 @@ s2/b/000003.msg:6:And a forest?"
 		wait "$pid" 2>/dev/null || true
 		run git -C "$(sdir k)" fsck --strict --no-progress
 		assert_success
-		refute_line --regexp '^(error|warning|missing|broken|bad|fatal)'
+		refute_fsck_complaint
 		run "$TS" verify k
 		assert_success
 		assert_output --regexp '^[0-9]+ messages$'

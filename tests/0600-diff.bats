@@ -58,8 +58,9 @@ TRICKY_B=$'Cafe na\u00efve \u65e5\u672c \U0001F600 ok\n\nsecond paragraph, trail
 	done
 }
 
-@test "ops rebuild texts with invalid UTF-8 escapes, empty texts and identical texts" {
-	for pair in "|" "|x" "x|" "same text|same text" $'a\r\nb|a\nb'; do
+@test "ops rebuild empty, identical and control-character texts" {
+	for pair in "|" "|x" "x|" "same text|same text" $'a\r\nb|a\nb' \
+		$'say "hi" \\ now\x01\x1f\b\f\x7f </b>|say \'hi\' \\\\ now\x02\e[31m </i>'; do
 		a=${pair%%|*} b=${pair#*|}
 		run mlb-diff --chars < <(final a "" "$a"; final b "" "$b")
 		assert_success

@@ -101,6 +101,26 @@ int main(void)
 	CHECK_INT(m.nheaders, 0);
 	mlb_msgfile_free(&m);	/* freeing twice is harmless */
 
+	/* Moving headers to the front keeps the rest in order. */
+	{
+		static const char *const first[] = { "Role", "Date", "Missing", NULL };
+
+		mlb_msgfile_init(&m);
+		mlb_msgfile_set(&m, "Source-Pane", "a");
+		mlb_msgfile_set(&m, "date", "d");
+		mlb_msgfile_set(&m, "Tool", "t");
+		mlb_msgfile_set(&m, "Role", "user");
+		mlb_msgfile_order(&m, first);
+		CHECK_INT(m.nheaders, 4);
+		CHECK_STR(m.headers[0].name, "Role");
+		CHECK_STR(m.headers[1].name, "date");
+		CHECK_STR(m.headers[2].name, "Source-Pane");
+		CHECK_STR(m.headers[3].name, "Tool");
+		mlb_msgfile_free(&m);
+		mlb_msgfile_order(&m, first);	/* no headers at all */
+		CHECK_INT(m.nheaders, 0);
+	}
+
 	/* CRLF headers, folded lines, no space after the colon. */
 	{
 		static const char crlf[] = "Role: user\r\nModel:fake:x\r\nX-Long: one\r\n  two\r\n\r\nbody\r\n";
