@@ -24,6 +24,9 @@ MLB_CFLAGS = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Ilib $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIBS      = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 
+# Tests that run make themselves (make install) must build the same way.
+export SANITIZE
+
 ifeq ($(SANITIZE),1)
 MLB_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS    += -fsanitize=address,undefined
@@ -81,26 +84,30 @@ bench: all
 	@scripts/bench
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SHAREDIR)/mlb \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SHAREDIR)/mlb \
 		$(DESTDIR)$(SHAREDIR)/bash-completion/completions \
 		$(DESTDIR)$(SHAREDIR)/zsh/site-functions \
 		$(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 644 share/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 share/man/man5/*.5 $(DESTDIR)$(MANDIR)/man5
 	cp -R share/mlb/. $(DESTDIR)$(SHAREDIR)/mlb
 	install -m 644 completions/mlb.bash $(DESTDIR)$(SHAREDIR)/bash-completion/completions/mlb
 	install -m 644 completions/_mlb $(DESTDIR)$(SHAREDIR)/zsh/site-functions/_mlb
 	install -m 644 completions/mlb.fish $(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/mlb.fish
+	@# bash and fish load completions by command name: one link per tool
 	@for t in $(filter-out mlb,$(TOOLS)); do \
-		ln -sf mlb $(DESTDIR)$(SHAREDIR)/bash-completion/completions/$$t; done
+		ln -sf mlb $(DESTDIR)$(SHAREDIR)/bash-completion/completions/$$t; \
+		ln -sf mlb.fish $(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/$$t.fish; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(TOOLS)))
+	rm -f $(DESTDIR)$(MANDIR)/man5/mlb-config.5 $(DESTDIR)$(MANDIR)/man5/mlb-pipeline.5
 	rm -rf $(DESTDIR)$(SHAREDIR)/mlb
 	rm -f $(DESTDIR)$(SHAREDIR)/bash-completion/completions/mlb* \
 		$(DESTDIR)$(SHAREDIR)/zsh/site-functions/_mlb \
-		$(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/mlb.fish
+		$(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/mlb*.fish
 
 clean:
 	rm -rf bin build

@@ -1,0 +1,71 @@
+/*
+ * fuzz-event.c - the NDJSON event reader (lib/event.c) on arbitrary bytes.
+ *
+ * The first bytes choose the reader's limits (a line length and a JSON
+ * depth, small so that the limits are hit often); the rest goes into a
+ * memory file that mlb_reader_next() reads as stdin.  Every event it yields
+ * must be a JSON object with a "type" string, on one line no longer than
+ * the limit, with line numbers that only grow; the reader must reach the
+ * end of the input without a read error; and passing an event through must
+ * write its line byte for byte.
+ */
+#include "fuzz.h"
+#include "event.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+static FILE *sink;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	/* Error events and passed-through lines go nowhere; a memory file would grow. */
+	sink = fopen("/dev/null", "w");
+	if (!sink)
+		abort();
+	mlb_event_output(sink);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const size_t lines[] = { 0, 1, 2, 16, 100, 4096, 65535, 65536, 65537 };
+	uint32_t pick = fuzz_take(&data, &size, 1);
+	uint32_t depth = fuzz_take(&data, &size, 1);
+	struct mlb_reader_limits lim;
+	struct mlb_reader *r;
+	struct mlb_event_in ev;
+	long last = 0;
+	int fd, n;
+
+	if (!sink)
+		LLVMFuzzerInitialize(NULL, NULL);
+	/* Mostly small lines; sometimes around the 64 KiB buffer the reader starts with. */
+	lim.max_line = pick < 128 ? (size_t)pick * 3 : lines[pick % (sizeof(lines) / sizeof(*lines))];
+	lim.max_depth = (int)(depth % 40);
+	fd = memfd_create("fuzz-event", 0);
+	FUZZ_CHECK(fd >= 0);
+	FUZZ_CHECK(write(fd, data, size) == (ssize_t)size);
+	FUZZ_CHECK(lseek(fd, 0, SEEK_SET) == 0);
+
+	r = mlb_reader_new(fd, &lim);
+	while ((n = mlb_reader_next(r, &ev)) > 0) {
+		size_t max = lim.max_line ? lim.max_line : MLB_READER_MAX_LINE;
+
+		FUZZ_CHECK(json_object_is_type(ev.obj, json_type_object));
+		FUZZ_CHECK(ev.type && ev.type == mlb_json_str(ev.obj, "type"));
+		FUZZ_CHECK(ev.len <= max);
+		FUZZ_CHECK(!memchr(ev.line, '\n', ev.len));
+		FUZZ_CHECK(ev.lineno > last);
+		last = ev.lineno;
+		FUZZ_CHECK(mlb_reader_pass(r, &ev) == 0);
+	}
+	FUZZ_CHECK(n == 0);
+	/* Nothing is lost silently: every line is an event, blank, or reported. */
+	FUZZ_CHECK(mlb_reader_errors(r) >= 0);
+	mlb_reader_free(r);
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,115 @@
+/*
+ * wire-harness.h - the body of fuzz-wire-<kind>.c: one wire kind's decoders
+ * (lib/wire*.c) on arbitrary bytes.  Each includer defines FUZZ_KIND.
+ *
+ * The input is read three ways, as the runner would meet it: as an SSE
+ * stream whose events go to mlb_wire_event(), as a whole non-streamed body
+ * (mlb_wire_body), as an HTTP error body (mlb_wire_error_body) and as a
+ * models list (mlb_wire_models).  Beyond not crashing, the text handed to
+ * on_text must be exactly the reply's content, error codes must be
+ * DESIGN.md's, and an error message must be one line.
+ */
+#include "fuzz.h"
+#include "sse.h"
+#include "wire.h"
+#include "msg.h"
+
+struct seen {
+	struct mlb_reply r;
+	struct mlb_buf text;	/* everything on_text was given, in order */
+	int events;
+};
+
+static void on_text(void *ctx, const char *text, size_t len)
+{
+	struct seen *s = ctx;
+
+	FUZZ_CHECK(len > 0 && strlen(text) == len);
+	mlb_buf_add(&s->text, text, len);
+}
+
+static void check_reply(const struct seen *s)
+{
+	static const char *const codes[] = { "auth", "rate_limit", "timeout", "server", "network",
+		"bad_request", "budget", "parse", "config", "storage", NULL };
+	const struct mlb_reply *r = &s->r;
+
+	FUZZ_CHECK(r->content.len == s->text.len);
+	FUZZ_CHECK(!r->content.len || !memcmp(r->content.s, s->text.s, r->content.len));
+	FUZZ_CHECK(!r->finish_reason || *r->finish_reason);
+	FUZZ_CHECK(r->error_retryable == 0 || r->error_retryable == 1);
+	if (r->error_code) {
+		const char *const *c;
+
+		for (c = codes; *c && strcmp(*c, r->error_code); c++)
+			;
+		FUZZ_CHECK(*c);
+		FUZZ_CHECK(r->error_message && *r->error_message);
+	}
+}
+
+static int on_event(void *ctx, const char *event, const char *data, size_t len, const char *id)
+{
+	struct seen *s = ctx;
+	int rc = mlb_wire_event(FUZZ_KIND, &s->r, event, data, len);
+
+	(void)id;
+	FUZZ_CHECK(rc == 0 || rc == -1);
+	s->events++;
+	FUZZ_CHECK(s->r.bad_chunks <= s->events);
+	return 0;
+}
+
+static void seen_init(struct seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->r.on_text = on_text;
+	s->r.ctx = s;
+	mlb_reply_reset(&s->r);
+}
+
+static void seen_free(struct seen *s)
+{
+	mlb_reply_free(&s->r);
+	mlb_buf_free(&s->text);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *in = (const char *)data;
+	struct seen s;
+	struct mlb_sse *p;
+	char *msg, **ids;
+	long retry = 0;
+	size_t n, i;
+
+	/* As a stream. */
+	seen_init(&s);
+	p = mlb_sse_new(on_event, &s, 0);
+	mlb_sse_feed(p, in, size);
+	mlb_sse_finish(p);
+	mlb_sse_free(p);
+	check_reply(&s);
+	seen_free(&s);
+
+	/* As a whole body; decoding may fail but must leave a sane reply. */
+	seen_init(&s);
+	FUZZ_CHECK(mlb_wire_body(FUZZ_KIND, &s.r, in, size) >= -1);
+	check_reply(&s);
+	seen_free(&s);
+
+	/* As an HTTP error body: one line for stderr and the error event. */
+	msg = mlb_wire_error_body(FUZZ_KIND, in, size, &retry);
+	FUZZ_CHECK(retry >= -1);
+	FUZZ_CHECK(!msg || !strpbrk(msg, "\r\n"));
+	free(msg);
+
+	/* As a models list. */
+	n = mlb_wire_models(FUZZ_KIND, in, size, &ids);
+	FUZZ_CHECK(ids);
+	for (i = 0; i < n; i++)
+		FUZZ_CHECK(ids[i]);
+	FUZZ_CHECK(ids[n] == NULL);
+	mlb_strv_free(ids);
+	return 0;
+}
