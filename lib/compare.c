@@ -25,13 +25,13 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-/* Compare streaming texts again at most this often. */
+/* Compare streaming texts again at most this often (less often when comparing takes long). */
 #define LIVE_INTERVAL_MS 500
 /* Unchanged lines around each hunk of a unified diff, as diff -u. */
 #define CONTEXT 3
 #define NONE SIZE_MAX
 /* The most bytes of changed lines that blank lines are looked across (see mlb_compare_diff). */
-#define RUN_MAX (64u << 10)
+#define RUN_MAX (16u << 10)
 
 /* The colours git uses for diffs. */
 #define SGR_RESET "\033[m"
@@ -571,7 +571,8 @@ struct stream {
 	long bad;		/* final events without */
 	long diffs;		/* final diffs written */
 	int oom;
-	int64_t last_live;
+	int64_t last_live;	/* when the last round of live comparisons started */
+	int64_t interval;	/* how long to wait from there to the next round */
 	int drawn;		/* rows of the live view on the terminal */
 	int stale;		/* the live view was erased and must be drawn again */
 };
@@ -830,6 +831,7 @@ static void live(struct stream *st)
 {
 	const struct mlb_compare_opts *o = st->o;
 	int redraw = st->stale;
+	int64_t took;
 
 	st->last_live = mlb_mono_ms();
 	for (size_t i = 0; i < st->np; i++) {
@@ -861,6 +863,9 @@ static void live(struct stream *st)
 	if (redraw && o->redraw)
 		draw_view(st);
 	mlb_event_flush();
+	/* Long answers take long to compare: keep that to a third of the time at most. */
+	took = mlb_mono_ms() - st->last_live;
+	st->interval = took * 3 > LIVE_INTERVAL_MS ? took * 3 : LIVE_INTERVAL_MS;
 }
 
 /* Milliseconds until live() is due, or -1 when nothing waits to be shown. */
@@ -873,7 +878,7 @@ static int live_timeout(const struct stream *st)
 		pending = changed(st, &st->p[i]);
 	if (!pending)
 		return -1;
-	left = st->last_live + LIVE_INTERVAL_MS - mlb_mono_ms();
+	left = st->last_live + st->interval - mlb_mono_ms();
 	return left < 0 ? 0 : (int)left;
 }
 
@@ -1023,6 +1028,7 @@ int mlb_compare_stream(const struct mlb_compare_opts *o, int fd)
 	}
 	st.r = mlb_reader_new(fd, NULL);
 	st.last_live = mlb_mono_ms();
+	st.interval = LIVE_INTERVAL_MS;
 	for (;;) {
 		if (o->follow && !wait_input(&st, fd))
 			continue;
@@ -1035,7 +1041,7 @@ int mlb_compare_stream(const struct mlb_compare_opts *o, int fd)
 			on_final(&st, &ev);
 		else if (o->follow && !strcmp(ev.type, "token"))
 			on_token(&st, &ev);
-		if (o->follow && mlb_mono_ms() - st.last_live >= LIVE_INTERVAL_MS)
+		if (o->follow && mlb_mono_ms() - st.last_live >= st.interval)
 			live(&st);
 		if (output_gone(&st))
 			break;

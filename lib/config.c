@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <git2.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,12 +193,13 @@ static int find_provider(const struct mlb_config *c, const char *name, size_t le
 	return -1;
 }
 
-static int collect_provider(const git_config_entry *e, void *ctx)
+static int collect_provider(const char *name, const char *value, void *ctx)
 {
 	struct mlb_config *c = ctx;
-	const char *sub = e->name + strlen("provider.");
+	const char *sub = name + strlen("provider.");
 	const char *dot = strrchr(sub, '.');
 
+	(void)value;
 	if (!dot || dot == sub || find_provider(c, sub, (size_t)(dot - sub)) >= 0)
 		return 0;
 	c->providers = mlb_xrealloc(c->providers, (c->nproviders + 1) * sizeof(*c->providers));
@@ -276,7 +278,7 @@ struct mlb_config *mlb_config_load(void)
 	free(table);
 	free(user);
 	if (!bad)
-		git_config_foreach_match(c->git, "^provider\\..*\\.", collect_provider, c);
+		mlb_config_each(c, "^provider\\..*\\.", collect_provider, c);
 	for (size_t i = 0; !bad && i < c->nproviders; i++)
 		bad |= fill_provider(c, &c->providers[i]);
 	if (bad) {
@@ -501,21 +503,33 @@ size_t mlb_config_multi(const struct mlb_config *c, const char *key, char ***out
 struct each_ctx {
 	int (*fn)(const char *, const char *, void *);
 	void *ctx;
+	regex_t re;
 };
 
 static int each_entry(const git_config_entry *e, void *ctx)
 {
 	struct each_ctx *ec = ctx;
 
-	return ec->fn(e->name, e->value, ec->ctx);
+	if (regexec(&ec->re, e->name, 0, NULL, 0) != 0)
+		return 0;
+	return ec->fn(e->name, e->value ? e->value : "", ec->ctx);
 }
 
+/*
+ * Not git_config_foreach_match: in libgit2 1.5 it leaks the regex match data
+ * of every entry that does not match, which LeakSanitizer rightly reports.
+ */
 int mlb_config_each(const struct mlb_config *c, const char *re,
 		    int (*fn)(const char *name, const char *value, void *ctx), void *ctx)
 {
-	struct each_ctx ec = { fn, ctx };
+	struct each_ctx ec = { fn, ctx, { 0 } };
+	int ret;
 
-	return git_config_foreach_match(c->git, re, each_entry, &ec);
+	if (regcomp(&ec.re, re, REG_EXTENDED | REG_NOSUB) != 0)
+		return mlb_error("bad configuration pattern '%s'", re);
+	ret = git_config_foreach(c->git, each_entry, &ec);
+	regfree(&ec.re);
+	return ret;
 }
 
 void mlb_strv_free(char **v)

@@ -3,6 +3,7 @@
 #include "msg.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -185,8 +186,16 @@ struct mlb_reader *mlb_reader_new(int fd, const struct mlb_reader_limits *limits
 
 	r->fd = fd;
 	r->lim.max_line = limits && limits->max_line ? limits->max_line : MLB_READER_MAX_LINE;
+	/* json-c takes a line's length as an int. */
+	if (r->lim.max_line > (size_t)INT_MAX - 1)
+		r->lim.max_line = (size_t)INT_MAX - 1;
 	r->lim.max_depth = limits && limits->max_depth > 0 ? limits->max_depth : MLB_READER_MAX_DEPTH;
-	r->cap = 65536;
+	/*
+	 * The buffer holds at most one line and its newline, so a line longer
+	 * than max_line fills it and is caught in fill(); starting it at 64 KiB
+	 * regardless let lines up to 64 KiB through a smaller limit.
+	 */
+	r->cap = r->lim.max_line < 65536 ? r->lim.max_line + 1 : 65536;
 	r->buf = mlb_xmalloc(r->cap);
 	r->tok = json_tokener_new_ex(r->lim.max_depth);
 	if (!r->tok)

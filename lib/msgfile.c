@@ -26,11 +26,15 @@ static void drop_content(struct mlb_msgfile *m)
 	m->content_len = 0;
 }
 
-/* A copy of s that fits on one header line: line breaks become spaces. */
+/* A copy of s that fits on one header line: line breaks become spaces, and leading blanks go,
+ * since a reader takes them as part of the separator (so format and parse agree). */
 static char *one_line(const char *s)
 {
-	char *t = mlb_xstrdup(s), *p;
+	char *t, *p;
 
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	t = mlb_xstrdup(s);
 	for (p = t; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
@@ -155,6 +159,17 @@ char *mlb_msgfile_format(const struct mlb_msgfile *m, size_t *len)
 	return mlb_buf_detach(&b);
 }
 
+/* A stray CR left in a value (beyond the one of a CRLF) becomes a space, as set() does. */
+static char *no_cr(char *v)
+{
+	char *p;
+
+	for (p = v; *p; p++)
+		if (*p == '\r')
+			*p = ' ';
+	return v;
+}
+
 /* Whether [p, p+n) is a header name: printable ASCII without ':' (RFC 5322 ftext). */
 static int valid_name(const char *p, size_t n)
 {
@@ -197,9 +212,9 @@ int mlb_msgfile_parse(const char *data, size_t len, struct mlb_msgfile *m)
 			h = &m->headers[m->nheaders - 1];
 			while (p < le && (*p == ' ' || *p == '\t'))
 				p++;
-			joined = mlb_xasprintf("%s %.*s", h->value, (int)(le - p), p);
+			joined = mlb_xasprintf("%s%s%.*s", h->value, *h->value ? " " : "", (int)(le - p), p);
 			free(h->value);
-			h->value = joined;
+			h->value = no_cr(joined);
 			p = nl + 1;
 			continue;
 		}
@@ -211,7 +226,7 @@ int mlb_msgfile_parse(const char *data, size_t len, struct mlb_msgfile *m)
 		if (memchr(p, '\0', (size_t)(le - p)))
 			goto bad;
 		name = mlb_xstrndup(p, (size_t)(colon - p));
-		value = mlb_xstrndup(v, (size_t)(le - v));
+		value = no_cr(mlb_xstrndup(v, (size_t)(le - v)));
 		m->headers = mlb_xrealloc(m->headers, (m->nheaders + 1) * sizeof(*m->headers));
 		m->headers[m->nheaders].name = name;
 		m->headers[m->nheaders].value = value;

@@ -33,7 +33,8 @@ struct mlb_msgfile {
 
 /* Make m an empty message (no headers, empty content). */
 void mlb_msgfile_init(struct mlb_msgfile *m);
-/* Replace the header called name, or append it; a NULL value removes it.  Line breaks in value become spaces. */
+/* Replace the header called name, or append it; a NULL value removes it.  Line breaks in value
+ * become spaces and leading blanks are dropped: a value is one line. */
 void mlb_msgfile_set(struct mlb_msgfile *m, const char *name, const char *value);
 /* The value of a header (name compared case-insensitively), or NULL when absent. */
 const char *mlb_msgfile_get(const struct mlb_msgfile *m, const char *name);

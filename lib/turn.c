@@ -47,28 +47,64 @@ char *mlb_default_model(const struct mlb_config *cfg, const char *explicit_model
 	return mlb_config_str(cfg, "core.model");
 }
 
+/* Prices from the configuration, gathered before they are applied. */
+struct price_override {
+	char *model;
+	double input, output;	/* -1 when not given */
+};
+
+struct price_overrides {
+	struct price_override *v;
+	size_t n;
+};
+
+/* [price "<provider:model>"] input = ... output = ...: USD per token. */
 static int price_entry(const char *name, const char *value, void *ctx)
 {
-	struct mlb_prices *t = ctx;
-	/* price.<provider:model>.input / .output */
+	struct price_overrides *o = ctx;
 	const char *sub = name + strlen("price."), *dot = strrchr(sub, '.');
-	struct mlb_price cur = { 0, 0 };
-	char *model, *end;
+	char *end;
 	double v = strtod(value, &end);
+	size_t i;
 
-	if (!dot || end == value || *end || v < 0) {
-		mlb_warn("configuration '%s = %s': a price must be a number of USD per token", name, value);
+	if (!dot || !*value || end == value || *end || !(v >= 0) || v > 1) {
+		mlb_warn("configuration '%s = %s': a price is a number of USD per token, such as 2.5e-06", name, value);
 		return 0;
 	}
-	model = mlb_xstrndup(sub, (size_t)(dot - sub));
-	mlb_prices_lookup(t, model, &cur);
+	for (i = 0; i < o->n; i++)
+		if (strlen(o->v[i].model) == (size_t)(dot - sub) && !strncmp(o->v[i].model, sub, (size_t)(dot - sub)))
+			break;
+	if (i == o->n) {
+		o->v = mlb_xrealloc(o->v, (o->n + 1) * sizeof(*o->v));
+		o->v[o->n++] = (struct price_override){ mlb_xstrndup(sub, (size_t)(dot - sub)), -1, -1 };
+	}
 	if (!strcmp(dot + 1, "input"))
-		cur.input = v;
-	else if (!strcmp(dot + 1, "output"))
-		cur.output = v;
-	mlb_prices_set(t, model, cur.input, cur.output);
-	free(model);
+		o->v[i].input = v;
+	else
+		o->v[i].output = v;
 	return 0;
+}
+
+/* Apply the overrides; half a price for a model the table does not know is no price. */
+static void apply_overrides(struct mlb_prices *t, struct price_overrides *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		struct price_override *p = &o->v[i];
+		struct mlb_price cur;
+
+		if (mlb_prices_lookup(t, p->model, &cur)) {
+			if (p->input < 0)
+				p->input = cur.input;
+			if (p->output < 0)
+				p->output = cur.output;
+		}
+		if (p->input < 0 || p->output < 0)
+			mlb_warn("configuration price \"%s\" needs both input and output; it stays unpriced", p->model);
+		else
+			mlb_prices_set(t, p->model, p->input, p->output);
+		free(p->model);
+	}
+	free(o->v);
 }
 
 struct mlb_prices *mlb_prices_default(const struct mlb_config *cfg)
@@ -79,8 +115,12 @@ struct mlb_prices *mlb_prices_default(const struct mlb_config *cfg)
 	if (mlb_prices_load(t, path) < 0)
 		mlb_warn("cannot read the price table '%s'; costs will show as unpriced", path);
 	free(path);
-	if (cfg)
-		mlb_config_each(cfg, "^price\\..*\\.(input|output)$", price_entry, t);
+	if (cfg) {
+		struct price_overrides o = { NULL, 0 };
+
+		mlb_config_each(cfg, "^price\\..*\\.(input|output)$", price_entry, &o);
+		apply_overrides(t, &o);
+	}
 	return t;
 }
 
@@ -167,13 +207,18 @@ void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev)
 
 /* ---- the turn ---- */
 
-struct turn_ctx {
+/* A turn under way: its panes, its session and the order in which its panes ended. */
+struct mlb_turn_state {
 	struct mlb_turn_opts *o;
+	struct mlb_pane_turn *panes;
+	size_t n;
+	struct mlb_session *s;
 	struct mlb_pane_turn **done_order;
 	size_t ndone, nok;
+	int store_failed;
 };
 
-static void emit(struct turn_ctx *t, struct mlb_job *job, json_object *ev)
+static void emit(struct mlb_turn_state *t, struct mlb_job *job, json_object *ev)
 {
 	if (t->o->emit)
 		t->o->emit(t->o->emit_ctx, job, ev);
@@ -181,21 +226,31 @@ static void emit(struct turn_ctx *t, struct mlb_job *job, json_object *ev)
 		mlb_turn_print(NULL, job, ev);
 }
 
-static void on_event(void *ctx, struct mlb_job *job, json_object *ev)
+void mlb_turn_event(void *ctx, struct mlb_job *job, json_object *ev)
 {
-	emit(ctx, job, ev);
+	struct mlb_pane_turn *p = job->user;
+
+	(void)ctx;
+	emit(p->turn, job, ev);
 }
 
-static int on_done(void *ctx, struct mlb_job *job)
+int mlb_turn_done(void *ctx, struct mlb_job *job)
 {
-	struct turn_ctx *t = ctx;
+	struct mlb_pane_turn *p = job->user;
+	struct mlb_turn_state *t = p->turn;
 
-	t->done_order[t->ndone++] = job->user;
+	(void)ctx;
+	t->done_order[t->ndone++] = p;
 	if (job->outcome == MLB_JOB_OK)
 		t->nok++;
 	if (t->o->first && t->nok >= 1)
 		return 1;
 	return t->o->quorum > 0 && t->nok >= (size_t)t->o->quorum;
+}
+
+int mlb_turn_ended(const struct mlb_turn_state *t)
+{
+	return t->ndone >= t->n;
 }
 
 static char *message_id(void)
@@ -418,7 +473,7 @@ static int store_turn(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 	return ret;
 }
 
-static void report_storage_error(struct turn_ctx *t, struct mlb_turn_opts *o)
+static void report_storage_error(struct mlb_turn_state *t, struct mlb_turn_opts *o)
 {
 	struct mlb_tag tag = { o->session, NULL, NULL, o->run };
 	json_object *ev = mlb_event_error(&tag, "storage",
@@ -446,41 +501,60 @@ static int open_session(struct mlb_turn_opts *o, struct mlb_session **s)
 	return 0;
 }
 
-int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
-		 struct mlb_pane_turn *panes, size_t n, struct mlb_turn_result *res)
+void mlb_turn_free(struct mlb_turn_state *t)
 {
-	struct turn_ctx t = { o, mlb_xcalloc(n + 1, sizeof(*t.done_order)), 0, 0 };
-	struct mlb_session *s = NULL;
-	struct mlb_runner *r;
-	int status;
+	if (!t)
+		return;
+	mlb_session_close(t->s);
+	free(t->done_order);
+	free(t);
+}
 
-	memset(res, 0, sizeof(*res));
+struct mlb_turn_state *mlb_turn_prepare(const struct mlb_config *cfg, struct mlb_turn_opts *o,
+					struct mlb_pane_turn *panes, size_t n, int *status)
+{
+	struct mlb_turn_state *t;
+
 	for (size_t i = 0; i < n; i++) {
 		if (mlb_model_resolve(cfg, panes[i].model, &panes[i].job.model) < 0) {
-			free(t.done_order);
-			return MLB_EXIT_USAGE;
+			*status = MLB_EXIT_USAGE;
+			return NULL;
 		}
 	}
-	if (open_session(o, &s) < 0) {
+	t = mlb_xcalloc(1, sizeof(*t));
+	t->o = o;
+	t->panes = panes;
+	t->n = n;
+	t->done_order = mlb_xcalloc(n + 1, sizeof(*t->done_order));
+	if (open_session(o, &t->s) < 0) {
 		/* Cannot store: still answer, and say so (a read-only or full MLB_HOME). */
-		res->store_failed = 1;
+		t->store_failed = 1;
 		o->store = 0;
 	}
-	r = mlb_runner_new(&o->policy, on_event, on_done, &t);
 	for (size_t i = 0; i < n; i++) {
 		struct mlb_pane_turn *p = &panes[i];
 
+		p->turn = t;
 		p->job.tag.session = o->session;
 		p->job.tag.pane = p->pane;
 		p->job.tag.model = p->model;
 		p->job.tag.run = o->run;
 		p->job.user = p;
-		if (build_chat(s, o, p) < 0) {
-			mlb_runner_free(r);
-			mlb_session_close(s);
-			free(t.done_order);
-			return MLB_EXIT_FAIL;
+		if (build_chat(t->s, o, p) < 0) {
+			mlb_turn_free(t);
+			*status = MLB_EXIT_FAIL;
+			return NULL;
 		}
+	}
+	*status = MLB_EXIT_OK;
+	return t;
+}
+
+void mlb_turn_start(struct mlb_turn_state *t, struct mlb_runner *r)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct mlb_pane_turn *p = &t->panes[i];
+
 		if (p->from) {
 			json_object *ev = mlb_event_new("message", &p->job.tag), *prov = json_object_new_object();
 
@@ -492,19 +566,27 @@ int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 			mlb_json_set_str(prov, "transfer_ts", p->from->ts);
 			mlb_json_set_str(prov, "content_hash", p->from->hash);
 			json_object_object_add(ev, "provenance", prov);
-			emit(&t, &p->job, ev);
+			emit(t, &p->job, ev);
 		}
 		mlb_runner_add(r, &p->job);
+		/* The runner stamps the jobs it has when it starts; one added while it runs starts now. */
+		p->job.t_start = mlb_mono_ms();
 	}
-	if (o->deadline_s > 0)
-		mlb_runner_deadline(r, o->deadline_s);
-	res->interrupted = mlb_runner_run(r);
-	if (s && store_turn(s, o, panes, n, res) < 0)
+}
+
+int mlb_turn_finish(struct mlb_turn_state *t, int interrupted, struct mlb_turn_result *res)
+{
+	struct mlb_turn_opts *o = t->o;
+
+	memset(res, 0, sizeof(*res));
+	res->interrupted = interrupted;
+	res->store_failed = t->store_failed;
+	if (t->s && store_turn(t->s, o, t->panes, t->n, res) < 0)
 		res->store_failed = 1;
 	if (res->store_failed)
-		report_storage_error(&t, o);
-	for (size_t i = 0; i < t.ndone; i++) {
-		struct mlb_pane_turn *p = t.done_order[i];
+		report_storage_error(t, o);
+	for (size_t i = 0; i < t->ndone; i++) {
+		struct mlb_pane_turn *p = t->done_order[i];
 		struct mlb_job *job = &p->job;
 
 		if (job->outcome == MLB_JOB_OK)
@@ -518,21 +600,40 @@ int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 
 			mlb_json_set_str(ev, "message", p->message_path);
 			mlb_json_set_str(ev, "commit", p->message_path ? res->commit : NULL);
-			emit(&t, job, ev);
+			emit(t, job, ev);
 		}
 		if (job->outcome != MLB_JOB_FAILED || job->attempts > 0)
-			emit(&t, job, mlb_job_meter_event(job, o->prices));
+			emit(t, job, mlb_job_meter_event(job, o->prices));
 	}
-	mlb_runner_free(r);
-	mlb_session_close(s);
-	free(t.done_order);
+	mlb_session_close(t->s);
+	t->s = NULL;
 	if (res->interrupted)
-		status = 130;	/* as a shell reports SIGINT */
-	else if (res->ok == 0 || res->store_failed)
-		status = MLB_EXIT_FAIL;
-	else if (res->failed == 0 && (res->cancelled == 0 || o->first || o->quorum))
-		status = MLB_EXIT_OK;	/* --first/--quorum cancel the rest on purpose */
-	else
-		status = MLB_EXIT_PARTIAL;
+		return 130;	/* as a shell reports SIGINT */
+	if (res->ok == 0 || res->store_failed)
+		return MLB_EXIT_FAIL;
+	if (res->failed == 0 && (res->cancelled == 0 || o->first || o->quorum))
+		return MLB_EXIT_OK;	/* --first/--quorum cancel the rest on purpose */
+	return MLB_EXIT_PARTIAL;
+}
+
+int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
+		 struct mlb_pane_turn *panes, size_t n, struct mlb_turn_result *res)
+{
+	struct mlb_turn_state *t;
+	struct mlb_runner *r;
+	int status, interrupted;
+
+	memset(res, 0, sizeof(*res));
+	t = mlb_turn_prepare(cfg, o, panes, n, &status);
+	if (!t)
+		return status;
+	r = mlb_runner_new(&o->policy, mlb_turn_event, mlb_turn_done, NULL);
+	mlb_turn_start(t, r);
+	if (o->deadline_s > 0)
+		mlb_runner_deadline(r, o->deadline_s);
+	interrupted = mlb_runner_run(r);
+	status = mlb_turn_finish(t, interrupted, res);
+	mlb_runner_free(r);
+	mlb_turn_free(t);
 	return status;
 }

@@ -21,6 +21,8 @@ struct mlb_provenance {
 	char *content;		/* the moved text */
 };
 
+struct mlb_turn_state;
+
 /* One pane's part of the turn. */
 struct mlb_pane_turn {
 	char *pane;		/* the pane's name */
@@ -31,6 +33,7 @@ struct mlb_pane_turn {
 	/* Results. */
 	struct mlb_job job;
 	char *message_path;	/* the stored reply, relative to the session */
+	struct mlb_turn_state *turn;	/* the turn it belongs to, set by mlb_turn_prepare */
 };
 
 struct mlb_turn_opts {
@@ -61,6 +64,32 @@ struct mlb_turn_result {
 /* Run the turn; the exit status (DESIGN.md): 0, 1 none succeeded, 3 some failed, 130 interrupted. */
 int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 		 struct mlb_pane_turn *panes, size_t n, struct mlb_turn_result *res);
+
+/*
+ * The same turn in pieces, for several turns at once in one runner (the
+ * steps of a pipeline).  Prepare each turn, start it on the shared runner
+ * (before it runs, or from its on_done hook while it runs), pass the
+ * runner's events to mlb_turn_event and its ends of jobs to mlb_turn_done,
+ * and finish each turn once mlb_turn_ended says all its panes ended.
+ * --first and --quorum (o->first, o->quorum) cancel every job of the runner,
+ * not only the turn's own.
+ */
+
+/* Resolve the models, open the session and build each pane's request; NULL with *status set after an error. */
+struct mlb_turn_state *mlb_turn_prepare(const struct mlb_config *cfg, struct mlb_turn_opts *o,
+					struct mlb_pane_turn *panes, size_t n, int *status);
+/* Queue the turn's jobs on r, which may already be running. */
+void mlb_turn_start(struct mlb_turn_state *t, struct mlb_runner *r);
+/* A runner's emit hook: hands each event to the emit hook of the job's turn (ctx unused). */
+void mlb_turn_event(void *ctx, struct mlb_job *job, json_object *ev);
+/* A runner's on_done hook: records the end in the job's turn; non-zero when --first/--quorum is met (ctx unused). */
+int mlb_turn_done(void *ctx, struct mlb_job *job);
+/* Whether every pane of the turn has ended. */
+int mlb_turn_ended(const struct mlb_turn_state *t);
+/* Store the turn in one commit and emit each pane's final and meter events; mlb_turn_run's exit status. */
+int mlb_turn_finish(struct mlb_turn_state *t, int interrupted, struct mlb_turn_result *res);
+/* Release a prepared turn (not its panes). */
+void mlb_turn_free(struct mlb_turn_state *t);
 
 /* The default event hook: events in a pipe (or --json); text on a terminal for one pane. */
 void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev);

@@ -9,12 +9,6 @@ bats_require_minimum_version 1.5.0
 setup() {
 	clean_world
 	cd "$BATS_TEST_TMPDIR"
-	# Under SANITIZE=1: libgit2 1.5's git_regexp_match does not free its pcre2
-	# match data when a config entry does not match, so every
-	# git_config_foreach_match (mlb_config_each, as mlb_prices_default uses it)
-	# leaks.  Not ours; suppressed narrowly so that our own leaks still show.
-	printf 'leak:libpcre2-8.so\n' >"$BATS_TEST_TMPDIR/lsan.supp"
-	export LSAN_OPTIONS="suppressions=$BATS_TEST_TMPDIR/lsan.supp:print_suppressions=0"
 }
 
 PRICES="$BATS_TEST_DIRNAME/../share/mlb/prices.tsv"

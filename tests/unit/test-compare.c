@@ -4,8 +4,9 @@
  *
  * Without arguments it checks the renderings and the diff event: the word
  * diff marks exactly the changed spans and never carries a marker or a
- * colour over a line end, the unified diff has diff -u's hunk ranges, and
- * the event names both sides and rebuilds both texts.
+ * colour over a line end, the unified diff has diff -u's hunk ranges, the
+ * event names both sides and rebuilds both texts, and the staged diff
+ * (lines first) is a proper diff on random texts.
  *
  *     test-compare populate <session> (<pane> <model> <answer>)...
  *
@@ -201,6 +202,102 @@ static void check_text(void)
 	mlb_diff_free(&d);
 }
 
+/* A random text of lines of words from a small vocabulary, with blank lines and odd spacing. */
+static char *random_text(unsigned *seed, size_t nwords)
+{
+	static const char *const vocab[] = { "the", "of", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "a", "b", "x y" };
+	struct mlb_buf t = MLB_BUF_INIT;
+
+	for (size_t i = 0; i < nwords; i++) {
+		unsigned r = (unsigned)rand_r(seed);
+
+		mlb_buf_adds(&t, vocab[r % 7]);
+		mlb_buf_adds(&t, r % 11 == 0 ? "\n\n" : r % 5 == 0 ? "\n" : r % 13 == 0 ? "  " : " ");
+	}
+	return mlb_buf_detach(&t);
+}
+
+/* Change a few words of s: replace, drop or repeat one. */
+static char *edit_text(unsigned *seed, const char *s)
+{
+	struct mlb_buf t = MLB_BUF_INIT;
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned r = (unsigned)rand_r(seed) % 40;
+
+		if (r == 0 && s[i] != ' ')
+			mlb_buf_adds(&t, "EDIT");
+		else if (r == 1)
+			continue;
+		else if (r == 2)
+			mlb_buf_addc(&t, '\n');
+		mlb_buf_addc(&t, s[i]);
+	}
+	return mlb_buf_detach(&t);
+}
+
+/* The staged diff is a proper diff: it rebuilds both texts, its ops alternate, its numbers add up. */
+static void check_staged(const char *a, const char *b, enum mlb_diff_unit unit)
+{
+	struct mlb_buf ra = MLB_BUF_INIT, rb = MLB_BUF_INIT;
+	size_t alen = strlen(a), blen = strlen(b), i, eq = 0;
+	struct mlb_diff d;
+
+	CHECK_INT(mlb_compare_diff(a, alen, b, blen, unit, &d), 0);
+	for (i = 0; i < d.nops; i++) {
+		const struct mlb_diff_op *op = &d.ops[i];
+
+		CHECK(op->len > 0);
+		if (i > 0)
+			CHECK(op->op != d.ops[i - 1].op &&
+			      !(op->op == MLB_DIFF_DELETE && d.ops[i - 1].op == MLB_DIFF_INSERT));
+		if (op->op != MLB_DIFF_INSERT)
+			mlb_buf_add(&ra, op->text, op->len);
+		if (op->op != MLB_DIFF_DELETE)
+			mlb_buf_add(&rb, op->text, op->len);
+		if (op->op == MLB_DIFF_EQUAL)
+			eq += op->len;
+	}
+	CHECK_STR(mlb_buf_str(&ra), a);
+	CHECK_STR(mlb_buf_str(&rb), b);
+	CHECK_INT(d.equal_bytes, eq);
+	CHECK_INT(d.equal_bytes + d.deleted_bytes, alen);
+	CHECK_INT(d.equal_bytes + d.inserted_bytes, blen);
+	CHECK(d.similarity == (alen + blen ? 2.0 * (double)eq / (double)(alen + blen) : 1.0));
+	mlb_diff_free(&d);
+	mlb_buf_free(&ra);
+	mlb_buf_free(&rb);
+}
+
+static void check_compare_diff(void)
+{
+	unsigned seed = 1;
+	struct mlb_diff x, y;
+	static const char one_a[] = "one line of words that changes here and there", one_b[] = "one line of wards that changes there";
+
+	for (int k = 0; k < 200; k++) {
+		char *a = random_text(&seed, (size_t)(rand_r(&seed) % 300)), *b = edit_text(&seed, a);
+
+		check_staged(a, b, MLB_DIFF_WORDS);
+		check_staged(a, b, MLB_DIFF_CHARS);
+		check_staged(a, b, MLB_DIFF_LINES);
+		check_staged(b, a, MLB_DIFF_WORDS);
+		free(a);
+		free(b);
+	}
+	check_staged("", "", MLB_DIFF_WORDS);
+	check_staged("", "x\n", MLB_DIFF_WORDS);
+	check_staged("a\n\nb\n", "", MLB_DIFF_CHARS);
+	/* Within one line it is exactly lib/diff's diff. */
+	CHECK_INT(mlb_compare_diff(one_a, strlen(one_a), one_b, strlen(one_b), MLB_DIFF_WORDS, &x), 0);
+	CHECK_INT(mlb_diff(one_a, strlen(one_a), one_b, strlen(one_b), MLB_DIFF_WORDS, &y), 0);
+	CHECK_INT(x.nops, y.nops);
+	CHECK(x.similarity == y.similarity);
+	mlb_diff_free(&x);
+	mlb_diff_free(&y);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "populate"))
@@ -209,5 +306,6 @@ int main(int argc, char **argv)
 	check_unified();
 	check_event();
 	check_text();
+	check_compare_diff();
 	return unit_done();
 }

@@ -88,6 +88,9 @@ int main(void)
 	mlb_msgfile_set(&m, "Finish-Reason", "stop\nInjected: yes\r\n");
 	CHECK_STR(mlb_msgfile_get(&m, "finish-reason"), "stop Injected: yes  ");
 	CHECK(mlb_msgfile_get(&m, "Injected") == NULL);
+	mlb_msgfile_set(&m, "Tool", " \t\n mlb-send");
+	CHECK_STR(mlb_msgfile_get(&m, "Tool"), "mlb-send");
+	mlb_msgfile_set(&m, "Tool", NULL);
 	mlb_msgfile_set(&m, "Date", NULL);
 	CHECK(mlb_msgfile_get(&m, "Date") == NULL);
 	CHECK_INT(m.nheaders, 3);
