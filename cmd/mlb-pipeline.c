@@ -2,7 +2,16 @@
  * mlb-pipeline - run pipeline templates of prompts and models.
  */
 #include "cli.h"
+#include "lock.h"
 #include "msg.h"
+#include "pipeline.h"
+#include "store.h"
+#include "turn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: mlb-pipeline run <file|name> [--var <k=v>]... [-s <session>] [--budget <usd>] [--dry-run]\n"
@@ -14,37 +23,233 @@ static const char usage[] =
 	"\n"
 	"Run pipeline templates of prompts and models.\n"
 	"\n"
-	"      --var <k=v>              set a template variable\n"
-	"  -s, --session <id>           the session to store in\n"
+	"      --var <k=v>              set a template variable (over MLB_VAR_<k> and the template's vars)\n"
+	"  -s, --session <id>           the session to store in (default: MLB_SESSION, else a new one)\n"
 	"      --budget <usd>           refuse or stop beyond this cost\n"
 	"      --dry-run                print prompts and order, send nothing\n"
 	"      --lock                   refuse to start while the template runs\n"
 	"      --log <file>             append every event to file\n"
 	"      --from-session <id>      the session to turn into a template\n"
 	"      --name <name>            the name of the saved template\n"
+	"  -f, --force                  let save and import replace a template of that name\n"
+	MLB_POLICY_USAGE
 	"  -h, --help                   show this help\n"
 	"      --version                show the version\n"
 	"      --json                   write events (default in a pipe)\n"
 	"      --text                   write text for a person (default on a terminal)\n";
 
-int main(int argc, char **argv)
+enum {
+	OPT_VAR = MLB_OPT_FIRST_TOOL_OPTION, OPT_BUDGET, OPT_DRY_RUN, OPT_LOCK, OPT_LOG, OPT_FROM_SESSION, OPT_NAME
+};
+
+struct args {
+	char **vars;
+	size_t nvars;
+	const char *session, *log, *from_session, *name;
+	double budget;
+	int dry_run, lock, force;
+	int run_only;		/* an option only run takes was given */
+	struct mlb_policy policy;
+};
+
+static void parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		MLB_COMMON_LONGOPTS,
-		{ "var", required_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 0 },
+		MLB_POLICY_LONGOPTS,
+		{ "var", required_argument, NULL, OPT_VAR },
 		{ "session", required_argument, NULL, 's' },
-		{ "budget", required_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 2 },
-		{ "dry-run", no_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 3 },
-		{ "lock", no_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 4 },
-		{ "log", required_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 5 },
-		{ "from-session", required_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 6 },
-		{ "name", required_argument, NULL, MLB_OPT_FIRST_TOOL_OPTION + 7 },
+		{ "budget", required_argument, NULL, OPT_BUDGET },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "lock", no_argument, NULL, OPT_LOCK },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "from-session", required_argument, NULL, OPT_FROM_SESSION },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "force", no_argument, NULL, 'f' },
 		{ 0 }
 	};
 	int c;
 
+	while ((c = getopt_long(argc, argv, ":hs:f", longopts, NULL)) != -1) {
+		if (mlb_policy_option(&a->policy, c, optarg)) {
+			a->run_only = 1;
+			continue;
+		}
+		switch (c) {
+		case OPT_VAR:
+			if (!strchr(optarg, '=') || *optarg == '=')
+				mlb_usage_error("--var takes name=value, not '%s'", optarg);
+			a->vars = mlb_xrealloc(a->vars, (a->nvars + 1) * sizeof(*a->vars));
+			a->vars[a->nvars++] = optarg;
+			break;
+		case 's': a->session = optarg; a->run_only = 1; break;
+		case OPT_BUDGET:
+			a->budget = mlb_parse_seconds(optarg);
+			if (a->budget <= 0)
+				mlb_usage_error("--budget takes an amount in USD, such as 0.05, not '%s'", optarg);
+			a->run_only = 1;
+			break;
+		case OPT_DRY_RUN: a->dry_run = 1; a->run_only = 1; break;
+		case OPT_LOCK: a->lock = 1; a->run_only = 1; break;
+		case OPT_LOG: a->log = optarg; a->run_only = 1; break;
+		case OPT_FROM_SESSION: a->from_session = optarg; break;
+		case OPT_NAME: a->name = optarg; break;
+		case 'f': a->force = 1; break;
+		default: mlb_cli_option(c);
+		}
+	}
+}
+
+/* Load the template, set its variables and check it all; NULL after reporting every problem. */
+static struct mlb_template *load_checked(const struct mlb_config *cfg, const struct args *a, const char *arg,
+					 int keys)
+{
+	extern char **environ;
+	struct mlb_template *t = mlb_pipeline_load(arg);
+
+	if (!t)
+		return NULL;
+	mlb_template_env_vars(t, environ);
+	for (size_t i = 0; i < a->nvars; i++)
+		if (mlb_template_option_var(t, a->vars[i]) < 0)
+			mlb_usage_error("--var '%s': a name is 1 to %d letters, digits, '_' or '-'", a->vars[i],
+					MLB_TEMPLATE_ID_MAX);
+	mlb_template_check(t);
+	mlb_pipeline_check_models(cfg, t, keys);
+	if (mlb_pipeline_report(t)) {
+		mlb_template_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static int cmd_run(const struct mlb_config *cfg, const struct args *a, const char *arg)
+{
+	const char *env_session = getenv("MLB_SESSION");
+	struct mlb_pipeline_opts o = { 0 };
+	struct mlb_template *t;
+	struct mlb_prices *prices;
+	int lock_fd = -1, status;
+
+	o.session = a->session ? a->session : env_session && *env_session ? env_session : NULL;
+	if (o.session && !mlb_session_id_valid(o.session))
+		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': use letters, digits, '.', '_' and '-', not starting with '.'",
+			o.session);
+	t = load_checked(cfg, a, arg, 1);
+	if (!t)
+		return MLB_EXIT_USAGE;
+	if (a->dry_run) {
+		status = mlb_pipeline_dry_run(t);
+		mlb_template_free(t);
+		return status;
+	}
+	if (a->lock && mlb_pipeline_lock(t->name, &lock_fd) < 0) {
+		mlb_template_free(t);
+		return MLB_EXIT_FAIL;
+	}
+	if (a->log && !(o.log = fopen(a->log, "ae"))) {
+		mlb_error("cannot open the log file '%s': %s", a->log, strerror(errno));
+		mlb_template_free(t);
+		mlb_lock_release(lock_fd);
+		return MLB_EXIT_FAIL;
+	}
+	prices = mlb_prices_default(cfg);
+	o.budget = a->budget;
+	o.policy = a->policy;
+	o.prices = prices;
+	status = mlb_pipeline_run(cfg, t, &o);
+	if (o.log && fclose(o.log) == EOF) {
+		mlb_error("cannot write the log file '%s': %s", a->log, strerror(errno));
+		status = status ? status : MLB_EXIT_FAIL;
+	}
+	mlb_prices_free(prices);
+	mlb_template_free(t);
+	mlb_lock_release(lock_fd);
+	return status;
+}
+
+static int cmd_validate(const struct mlb_config *cfg, const struct args *a, const char *arg)
+{
+	struct mlb_template *t = load_checked(cfg, a, arg, 1);
+
+	if (!t)
+		return MLB_EXIT_USAGE;
+	printf("%s: ok: %zu step%s in %d wave%s\n", t->label, t->nsteps, t->nsteps == 1 ? "" : "s",
+	       t->nwaves, t->nwaves == 1 ? "" : "s");
+	mlb_template_free(t);
+	return MLB_EXIT_OK;
+}
+
+/* show needs only a template that parses and has an order; its variables may come at run time. */
+static int cmd_show(const char *arg)
+{
+	struct mlb_template *t = mlb_pipeline_load(arg);
+	char *path;
+	int status;
+
+	if (!t || mlb_pipeline_report(t)) {
+		mlb_template_free(t);
+		return MLB_EXIT_USAGE;
+	}
+	path = mlb_pipeline_find(arg);
+	status = mlb_pipeline_show(t, path);
+	free(path);
+	mlb_template_free(t);
+	return status;
+}
+
+/* Check the operands and options a command takes, then run it. */
+static int dispatch(const struct mlb_config *cfg, const struct args *a, char **ops, int nops)
+{
+	const char *cmd = nops ? ops[0] : NULL;
+	int want = cmd && (!strcmp(cmd, "list") || !strcmp(cmd, "save")) ? 1 : 2;
+
+	if (!cmd)
+		mlb_usage_error("no command: give run, validate, show, list, save, export or import");
+	if (strcmp(cmd, "run") && strcmp(cmd, "validate") && strcmp(cmd, "show") && strcmp(cmd, "list") &&
+	    strcmp(cmd, "save") && strcmp(cmd, "export") && strcmp(cmd, "import"))
+		mlb_usage_error("unknown command '%s'; give run, validate, show, list, save, export or import", cmd);
+	if (nops != want)
+		mlb_usage_error("'%s' takes %s", cmd, want == 1 ? "no operand" :
+				!strcmp(cmd, "import") ? "one template file" : "one template, a file or a name");
+	if (a->run_only && strcmp(cmd, "run"))
+		mlb_usage_error("-s, --budget, --dry-run, --lock, --log and the request options are for 'run' only");
+	if (a->nvars && strcmp(cmd, "run") && strcmp(cmd, "validate"))
+		mlb_usage_error("--var is for 'run' and 'validate' only");
+	if ((a->from_session && strcmp(cmd, "save")) || (a->name && strcmp(cmd, "save") && strcmp(cmd, "import")) ||
+	    (a->force && strcmp(cmd, "save") && strcmp(cmd, "import")))
+		mlb_usage_error("--from-session is for 'save'; --name and --force for 'save' and 'import'");
+	if (!strcmp(cmd, "run"))
+		return cmd_run(cfg, a, ops[1]);
+	if (!strcmp(cmd, "validate"))
+		return cmd_validate(cfg, a, ops[1]);
+	if (!strcmp(cmd, "show"))
+		return cmd_show(ops[1]);
+	if (!strcmp(cmd, "list"))
+		return mlb_pipeline_list();
+	if (!strcmp(cmd, "export"))
+		return mlb_pipeline_export(ops[1]);
+	if (!strcmp(cmd, "import"))
+		return mlb_pipeline_import(cfg, ops[1], a->name, a->force);
+	if (!a->from_session || !a->name)
+		mlb_usage_error("save needs --from-session <id> and --name <name>");
+	return mlb_pipeline_save(a->from_session, a->name, a->force);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct mlb_config *cfg;
+	int status;
+
 	mlb_cli_init(argc, argv, usage);
-	while ((c = getopt_long(argc, argv, ":hs:", longopts, NULL)) != -1)
-		mlb_cli_option(c);
-	mlb_die(MLB_EXIT_FAIL, "not implemented yet");
+	mlb_policy_defaults(&a.policy);
+	cfg = mlb_config_load();
+	if (!cfg || mlb_policy_configure(&a.policy, cfg) < 0)
+		return MLB_EXIT_FAIL;
+	parse_args(argc, argv, &a);
+	status = dispatch(cfg, &a, argv + optind, argc - optind);
+	free(a.vars);
+	mlb_config_free(cfg);
+	return mlb_cli_finish(status);
 }

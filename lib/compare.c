@@ -6,6 +6,11 @@
  * already makes it, and its final event completes it.  Pairs of tracks are
  * made as tracks appear (the first two, every pair, or each against one),
  * and a pair is compared for good once both of its tracks are final.
+ *
+ * Words and characters are compared in stages (mlb_compare_diff): lines
+ * first, then the runs of lines that differ, from their first change to
+ * their last.  lib/diff's cost is in cutting text into tokens and in the
+ * search; both then only see what changed.
  */
 #include "compare.h"
 #include "clock.h"
@@ -15,7 +20,6 @@
 #include "store.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -197,10 +201,89 @@ static int blank(const char *s, size_t len)
 	return 1;
 }
 
+/* White space as lib/diff cuts words: runs of it, and runs of the rest, are tokens. */
+static int space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * Back p, the length of a prefix that two texts share, up to a point where
+ * lib/diff cuts both alike: the start of the token holding byte p - 1.  A
+ * word starts where the class of byte changes; a character at any byte
+ * that is not a UTF-8 continuation byte, which no token can run into.
+ */
+static size_t prefix_cut(const unsigned char *s, size_t p, enum mlb_diff_unit unit)
+{
+	if (p == 0)
+		return 0;
+	p--;
+	if (unit == MLB_DIFF_CHARS) {
+		while (p > 0 && (s[p] & 0xc0) == 0x80)
+			p--;
+	} else {
+		int sp = space(s[p]);
+
+		while (p > 0 && space(s[p - 1]) == sp)
+			p--;
+	}
+	return p;
+}
+
+/* Move t, the start of a suffix that two texts of length n share, forward to such a point. */
+static size_t suffix_cut(const unsigned char *s, size_t n, size_t t, enum mlb_diff_unit unit)
+{
+	if (unit == MLB_DIFF_CHARS) {
+		while (t < n && (s[t] & 0xc0) == 0x80)
+			t++;
+	} else if (t < n) {
+		for (t++; t < n && space(s[t - 1]) == space(s[t]); t++)
+			;
+	}
+	return t;
+}
+
+/*
+ * Diff one changed run of lines by unit into d.  Its common start and end
+ * are cut off first, at token boundaries, so that lib/diff cuts into
+ * tokens only the middle, from the first change to the last: a paragraph
+ * with one word changed costs a few tokens, not all of them.  lib/diff
+ * strips common ends itself, so the ops are the same; only faster.
+ */
+static int diff_run(struct mlb_diff *d, size_t *cap, const char *x, size_t xl, const char *y, size_t yl,
+		    enum mlb_diff_unit unit)
+{
+	const unsigned char *ux = (const unsigned char *)x, *uy = (const unsigned char *)y;
+	size_t n = xl < yl ? xl : yl, p = 0, s = 0;
+	struct mlb_diff sub;
+
+	while (p + 64 <= n && !memcmp(x + p, y + p, 64))
+		p += 64;
+	while (p < n && x[p] == y[p])
+		p++;
+	while (s < n - p && ux[xl - 1 - s] == uy[yl - 1 - s])
+		s++;
+	p = prefix_cut(ux, p, unit);
+	s = xl - suffix_cut(ux, xl, xl - s, unit);
+	push_op(d, cap, MLB_DIFF_EQUAL, x, p);
+	if (p == xl - s || p == yl - s) {
+		push_op(d, cap, MLB_DIFF_DELETE, x + p, xl - s - p);
+		push_op(d, cap, MLB_DIFF_INSERT, y + p, yl - s - p);
+	} else {
+		if (mlb_diff(x + p, xl - s - p, y + p, yl - s - p, unit, &sub) < 0)
+			return -1;
+		for (size_t k = 0; k < sub.nops; k++)
+			push_op(d, cap, sub.ops[k].op, sub.ops[k].text, sub.ops[k].len);
+		mlb_diff_free(&sub);
+	}
+	push_op(d, cap, MLB_DIFF_EQUAL, x + xl - s, s);
+	return 0;
+}
+
 int mlb_compare_diff(const char *a, size_t alen, const char *b, size_t blen,
 		     enum mlb_diff_unit unit, struct mlb_diff *out)
 {
-	struct mlb_diff lines, sub;
+	struct mlb_diff lines;
 	size_t cap = 0, i = 0, j, pa = 0, pb = 0, a0, b0;
 
 	if (unit == MLB_DIFF_LINES)
@@ -218,11 +301,12 @@ int mlb_compare_diff(const char *a, size_t alen, const char *b, size_t blen,
 		}
 		/*
 		 * A changed run of lines, up to the next equal lines that are
-		 * not blank: a blank line matched between two changes may pair
-		 * the wrong paragraphs, so the finer diff sees across it.  Not
-		 * beyond RUN_MAX, though: unrelated texts share little but their
-		 * blank lines, and one search over all of them would cost
-		 * O(N^1.5) where paragraph-sized ones cost next to nothing.
+		 * not blank: on long texts the line diff is not minimal, and a
+		 * blank line it matched between two changes may pair the wrong
+		 * paragraphs, so the finer diff looks across it.  Not beyond
+		 * RUN_MAX, though: unrelated texts share little but their blank
+		 * lines, and one search over all of them would cost O(N^1.5)
+		 * where paragraph-sized ones cost next to nothing.
 		 */
 		a0 = pa;
 		b0 = pb;
@@ -238,19 +322,11 @@ int mlb_compare_diff(const char *a, size_t alen, const char *b, size_t blen,
 				pb += op->len;
 		}
 		i = j;
-		if (pa == a0 || pb == b0) {
-			push_op(out, &cap, MLB_DIFF_DELETE, a + a0, pa - a0);
-			push_op(out, &cap, MLB_DIFF_INSERT, b + b0, pb - b0);
-			continue;
-		}
-		if (mlb_diff(a + a0, pa - a0, b + b0, pb - b0, unit, &sub) < 0) {
+		if (diff_run(out, &cap, a + a0, pa - a0, b + b0, pb - b0, unit) < 0) {
 			mlb_diff_free(&lines);
 			mlb_diff_free(out);
 			return -1;
 		}
-		for (size_t k = 0; k < sub.nops; k++)
-			push_op(out, &cap, sub.ops[k].op, sub.ops[k].text, sub.ops[k].len);
-		mlb_diff_free(&sub);
 	}
 	mlb_diff_free(&lines);
 	out->similarity = alen + blen ? 2.0 * (double)out->equal_bytes / ((double)alen + (double)blen) : 1.0;

@@ -159,14 +159,18 @@ char *mlb_msgfile_format(const struct mlb_msgfile *m, size_t *len)
 	return mlb_buf_detach(&b);
 }
 
-/* A stray CR left in a value (beyond the one of a CRLF) becomes a space, as set() does. */
-static char *no_cr(char *v)
+/* A value as set() would make it: a stray CR (beyond the one of a CRLF) becomes a space, and
+ * leading blanks go, so that formatting a parsed message and parsing it again gives it back. */
+static char *tidy(char *v)
 {
 	char *p;
 
 	for (p = v; *p; p++)
 		if (*p == '\r')
 			*p = ' ';
+	for (p = v; *p == ' ' || *p == '\t'; p++)
+		;
+	memmove(v, p, strlen(p) + 1);
 	return v;
 }
 
@@ -214,7 +218,7 @@ int mlb_msgfile_parse(const char *data, size_t len, struct mlb_msgfile *m)
 				p++;
 			joined = mlb_xasprintf("%s%s%.*s", h->value, *h->value ? " " : "", (int)(le - p), p);
 			free(h->value);
-			h->value = no_cr(joined);
+			h->value = tidy(joined);
 			p = nl + 1;
 			continue;
 		}
@@ -226,7 +230,7 @@ int mlb_msgfile_parse(const char *data, size_t len, struct mlb_msgfile *m)
 		if (memchr(p, '\0', (size_t)(le - p)))
 			goto bad;
 		name = mlb_xstrndup(p, (size_t)(colon - p));
-		value = no_cr(mlb_xstrndup(v, (size_t)(le - v)));
+		value = tidy(mlb_xstrndup(v, (size_t)(le - v)));
 		m->headers = mlb_xrealloc(m->headers, (m->nheaders + 1) * sizeof(*m->headers));
 		m->headers[m->nheaders].name = name;
 		m->headers[m->nheaders].value = value;

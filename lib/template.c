@@ -364,9 +364,13 @@ static void link_steps(struct mlb_template *t)
 				}
 			if (j < 0) {
 				struct mlb_buf b = MLB_BUF_INIT;
-				const char *near = mlb_template_nearest(need, ids, t->nsteps);
+				const char *near;
 
+				/* The steps it could need: every other one. */
+				ids[i] = NULL;
+				near = mlb_template_nearest(need, ids, t->nsteps);
 				join_list(&b, ids, t->nsteps);
+				ids[i] = s->id;
 				mlb_template_problem(t, "step '%s': needs unknown step '%s' (known: %s)%s%s%s", s->id, need,
 						     mlb_buf_str(&b), near ? "; did you mean '" : "; fix the id or add the step",
 						     near ? near : "", near ? "'?" : "");
@@ -738,9 +742,14 @@ static char *var_lookup(void *ctx, const char *name, long n)
 	return v && n < 0 ? mlb_xstrdup(v) : NULL;
 }
 
+char *mlb_template_expand_vars(const struct mlb_template *t, const char *text)
+{
+	return mlb_template_expand(text, var_lookup, (void *)t);
+}
+
 char *mlb_template_model(const struct mlb_template *t, const struct mlb_tpl_step *s, size_t i)
 {
-	return mlb_template_expand(s->models[i], var_lookup, (void *)t);
+	return mlb_template_expand_vars(t, s->models[i]);
 }
 
 char *mlb_template_pane(const struct mlb_tpl_step *s, size_t i)

@@ -84,6 +84,8 @@ void mlb_template_check(struct mlb_template *t);
 
 /* The index of the step called id, or -1. */
 int mlb_template_step_index(const struct mlb_template *t, const char *id);
+/* text with its variables filled in; other placeholders stay as written (caller frees). */
+char *mlb_template_expand_vars(const struct mlb_template *t, const char *text);
 /* A step's i-th model with its variables filled in (caller frees). */
 char *mlb_template_model(const struct mlb_template *t, const struct mlb_tpl_step *s, size_t i);
 /* The pane of a step's i-th model: "<step>" for a step of one model, else "<step>-<i+1>" (caller frees). */

@@ -34,7 +34,8 @@ void mlb_reply_error(struct mlb_reply *r, const char *code, const char *message,
 	if (r->error_code)
 		return;
 	r->error_code = mlb_xstrdup(code);
-	r->error_message = mlb_xstrdup(message ? message : "the provider reported an error");
+	/* An empty "message" would make an error line that says nothing. */
+	r->error_message = mlb_xstrdup(message && *message ? message : "the provider reported an error");
 	r->error_retryable = retryable;
 }
 

@@ -79,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mlb_model model = { 0 };
 	char *id = NULL;
 	int bad_option = 0;
+	int own_key = memmem(data, size, KEY, strlen(KEY)) != NULL;
 
 	mlb_chat_init(&chat);
 	while (s < end) {
@@ -120,9 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			prov.kind = (enum mlb_kind)k;
 			mlb_wire_build(&model, KEY, &chat, stream, &req);
 			FUZZ_CHECK(req.url && !strncmp(req.url, base, strlen(base)));
-			FUZZ_CHECK(!strstr(req.url, KEY) && !strpbrk(req.url, " \r\n"));
+			FUZZ_CHECK(!strpbrk(req.url, " \r\n"));
 			FUZZ_CHECK(req.body && strlen(req.body) == req.body_len);
-			FUZZ_CHECK(!strstr(req.body, KEY));
+			/* Unless the input itself holds it, the key is in no URL and no body. */
+			FUZZ_CHECK(own_key || (!strstr(req.url, KEY) && !strstr(req.body, KEY)));
 			for (struct curl_slist *h = req.headers; h; h = h->next) {
 				FUZZ_CHECK(!strpbrk(h->data, "\r\n"));
 				has_key |= strstr(h->data, KEY) != NULL;

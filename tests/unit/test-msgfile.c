@@ -136,6 +136,25 @@ int main(void)
 		CHECK_STR(m.content, "body\r\n");
 		mlb_msgfile_free(&m);
 	}
+	/* Odd blanks and stray CRs read back the way set() would have stored them, so that
+	 * formatting and parsing again is stable (cases the fuzzer found). */
+	{
+		static const char odd[] = "Role: user\r\nM:\n  tgo\r\nX:\r \n  two\r\nY: a\r\r\n\r\nb";
+		struct mlb_msgfile back;
+		char *bytes;
+
+		CHECK_INT(mlb_msgfile_parse(odd, strlen(odd), &m), 0);
+		CHECK_STR(mlb_msgfile_get(&m, "M"), "tgo");
+		CHECK_STR(mlb_msgfile_get(&m, "X"), "two");
+		CHECK_STR(mlb_msgfile_get(&m, "Y"), "a ");
+		bytes = mlb_msgfile_format(&m, &n);
+		CHECK_INT(mlb_msgfile_parse(bytes, n, &back), 0);
+		CHECK_STR(mlb_msgfile_get(&back, "X"), "two");
+		CHECK_STR(mlb_msgfile_get(&back, "Y"), "a ");
+		free(bytes);
+		mlb_msgfile_free(&back);
+		mlb_msgfile_free(&m);
+	}
 	/* Only headers and the blank line: empty content. */
 	CHECK_INT(mlb_msgfile_parse("Role: user\n\n", 12, &m), 0);
 	CHECK_INT(m.content_len, 0);

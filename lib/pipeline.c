@@ -1,0 +1,1579 @@
+#include "pipeline.h"
+#include "budget.h"
+#include "buf.h"
+#include "cli.h"
+#include "clock.h"
+#include "event.h"
+#include "input.h"
+#include "lock.h"
+#include "msg.h"
+#include "store.h"
+#include "summary.h"
+#include "turn.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* How templates, usage counts and show are written: indented, and readable by a person. */
+#define PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* A diagnostic line that is neither an error nor a warning: the account of a run. */
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mlb_vreport("", fmt, ap);
+	va_end(ap);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return ls >= lx && !strcmp(s + ls - lx, suffix);
+}
+
+static int is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text;
+
+	if (fd < 0)
+		return NULL;
+	text = mlb_read_all(fd, len);
+	close(fd);
+	return text;
+}
+
+static int make_dirs(const char *path)
+{
+	char *p = mlb_xstrdup(path);
+
+	for (char *c = p + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			free(p);
+			return -1;
+		}
+		*c = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+		free(p);
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+/* Write a file whole or not at all: a temporary file beside it, fsync, rename. */
+static int write_atomic(const char *path, const char *data, size_t len)
+{
+	char *tmp = mlb_xasprintf("%s.tmp.XXXXXX", path), *slash;
+	int fd = mkstemp(tmp), e;
+	size_t done = 0;
+
+	if (fd < 0)
+		goto fail;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail_close;
+		done += (size_t)n;
+	}
+	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+		goto fail_close;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail_unlink;
+	}
+	if (rename(tmp, path) < 0)
+		goto fail_unlink;
+	/* The rename itself must reach the disk too. */
+	slash = strrchr(tmp, '/');
+	if (slash) {
+		*slash = '\0';
+		fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+	free(tmp);
+	return 0;
+fail_close:
+	e = errno;
+	close(fd);
+	errno = e;
+fail_unlink:
+	e = errno;
+	unlink(tmp);
+	errno = e;
+fail:
+	e = errno;
+	free(tmp);
+	errno = e;
+	return -1;
+}
+
+/* ---- finding and checking templates ---- */
+
+char *mlb_pipeline_user_dir(void)
+{
+	char *dir = mlb_config_dir(), *path = mlb_xasprintf("%s/pipelines", dir);
+
+	free(dir);
+	return path;
+}
+
+char *mlb_pipeline_find(const char *arg)
+{
+	char *paths[2], *found = NULL;
+
+	if (strchr(arg, '/') || ends_with(arg, ".json")) {
+		if (!is_file(arg)) {
+			mlb_error("cannot read the template file '%s': %s", arg,
+				  access(arg, F_OK) == 0 ? "not a regular file" : strerror(errno));
+			return NULL;
+		}
+		return mlb_xstrdup(arg);
+	}
+	if (!mlb_session_id_valid(arg)) {
+		mlb_error("'%s' is neither a template name nor a file; a path needs a '/' or a .json ending", arg);
+		return NULL;
+	}
+	paths[0] = mlb_pipeline_user_dir();
+	paths[1] = mlb_xasprintf("%s/pipelines", mlb_share_dir());
+	for (int i = 0; i < 2 && !found; i++) {
+		char *p = mlb_xasprintf("%s/%s.json", paths[i], arg);
+
+		if (is_file(p))
+			found = p;
+		else
+			free(p);
+	}
+	if (!found)
+		mlb_error("no template called '%s' in %s or %s; 'mlb-pipeline list' shows them (a file needs a '/' or a .json ending)",
+			  arg, paths[0], paths[1]);
+	free(paths[0]);
+	free(paths[1]);
+	return found;
+}
+
+struct mlb_template *mlb_pipeline_load(const char *arg)
+{
+	char *path = mlb_pipeline_find(arg), *text;
+	struct mlb_template *t;
+	size_t len;
+
+	if (!path)
+		return NULL;
+	text = read_file(path, &len);
+	if (!text) {
+		mlb_error("cannot read the template file '%s': %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	t = mlb_template_parse(text, len, path);
+	free(text);
+	free(path);
+	return t;
+}
+
+/* The key check runs keyCmd: once for each provider, whatever number of steps use it. */
+struct key_memo {
+	const struct mlb_provider *p;
+	char *missing;		/* NULL when there is a key */
+};
+
+static const char *missing_key(struct key_memo **memo, size_t *n, const struct mlb_provider *p)
+{
+	char *key;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*memo)[i].p == p)
+			return (*memo)[i].missing;
+	*memo = mlb_xrealloc(*memo, (*n + 1) * sizeof(**memo));
+	(*memo)[*n].p = p;
+	(*memo)[*n].missing = NULL;
+	key = mlb_provider_key(p, &(*memo)[*n].missing);
+	if (key) {
+		memset(key, 0, strlen(key));
+		free(key);
+	}
+	return (*memo)[(*n)++].missing;
+}
+
+static void check_model(const struct mlb_config *cfg, struct mlb_template *t, const char *id, const char *spec,
+			struct key_memo **memo, size_t *nmemo, int keys)
+{
+	const char *colon = strchr(spec, ':');
+	const struct mlb_provider *p;
+	const char *why;
+	char *name;
+
+	if (strstr(spec, "{{"))
+		return;	/* an undefined variable, reported by mlb_template_check */
+	if (!colon || colon == spec || !colon[1]) {
+		mlb_template_problem(t, "step '%s': model '%s' is not provider:model; write it as e.g. openai:%s",
+				     id, spec, colon ? colon + 1 : spec);
+		return;
+	}
+	name = mlb_xstrndup(spec, (size_t)(colon - spec));
+	p = mlb_config_provider(cfg, name);
+	if (!p) {
+		size_t n = mlb_config_nproviders(cfg);
+		const char **names = mlb_xcalloc(n + 1, sizeof(*names));
+		struct mlb_buf b = MLB_BUF_INIT;
+		const char *near;
+
+		for (size_t i = 0; i < n; i++) {
+			names[i] = mlb_config_provider_at(cfg, i)->name;
+			mlb_buf_addf(&b, "%s%s", i ? ", " : "", names[i]);
+		}
+		near = mlb_template_nearest(name, names, n);
+		if (near)
+			mlb_template_problem(t, "step '%s': model '%s': unknown provider '%s' (known: %s); did you mean '%s'?",
+					     id, spec, name, mlb_buf_str(&b), near);
+		else
+			mlb_template_problem(t, "step '%s': model '%s': unknown provider '%s' (known: %s); fix the name or add [provider \"%s\"] to the configuration",
+					     id, spec, name, mlb_buf_str(&b), name);
+		mlb_buf_free(&b);
+		free(names);
+	} else if (keys && (why = missing_key(memo, nmemo, p))) {
+		mlb_template_problem(t, "step '%s': model '%s': no key: %s", id, spec, why);
+	}
+	free(name);
+}
+
+void mlb_pipeline_check_models(const struct mlb_config *cfg, struct mlb_template *t, int keys)
+{
+	struct key_memo *memo = NULL;
+	size_t nmemo = 0;
+
+	for (size_t i = 0; i < t->nsteps; i++) {
+		struct mlb_tpl_step *s = &t->steps[i];
+
+		for (size_t k = 0; k < s->nmodels && s->id; k++) {
+			char *spec = mlb_template_model(t, s, k);
+
+			check_model(cfg, t, s->id, spec, &memo, &nmemo, keys);
+			free(spec);
+		}
+	}
+	for (size_t i = 0; i < nmemo; i++)
+		free(memo[i].missing);
+	free(memo);
+}
+
+size_t mlb_pipeline_report(const struct mlb_template *t)
+{
+	for (size_t i = 0; i < t->nproblems; i++)
+		fprintf(stderr, "%s: %s\n", mlb_progname, t->problems[i]);
+	return t->nproblems;
+}
+
+/* ---- the lock and the usage counts ---- */
+
+static char *locks_dir(void)
+{
+	char *home = mlb_home_dir(), *dir = mlb_xasprintf("%s/locks", home);
+
+	free(home);
+	return dir;
+}
+
+int mlb_pipeline_lock(const char *name, int *fd)
+{
+	char *dir = locks_dir(), *path = mlb_xasprintf("%s/%s.lock", dir, name);
+	int ret = 0;
+
+	if (make_dirs(dir) < 0) {
+		ret = mlb_error("cannot make the lock directory '%s': %s", dir, strerror(errno));
+	} else if (mlb_lock_acquire(path, 0, fd) < 0) {
+		if (errno == ETIMEDOUT)
+			ret = mlb_error("template '%s' is still running (%s is locked); try again when it has finished",
+					name, path);
+		else
+			ret = mlb_error("cannot take the lock '%s': %s", path, strerror(errno));
+	}
+	free(path);
+	free(dir);
+	return ret;
+}
+
+static char *usage_path(void)
+{
+	char *home = mlb_home_dir(), *path = mlb_xasprintf("%s/pipeline-usage.json", home);
+
+	free(home);
+	return path;
+}
+
+/* The usage file: {"<name>": {"uses": N, "last_used": "<RFC 3339>"}, ...}; an empty object when missing or unreadable. */
+static json_object *read_usage(void)
+{
+	char *path = usage_path(), *text = read_file(path, NULL);
+	json_object *o = text ? json_tokener_parse(text) : NULL;
+
+	if (text && !json_object_is_type(o, json_type_object)) {
+		mlb_warn("'%s' is not a JSON object; the usage counts start again", path);
+		json_object_put(o);
+		o = NULL;
+	}
+	free(text);
+	free(path);
+	return o ? o : json_object_new_object();
+}
+
+int mlb_pipeline_count_use(const char *name)
+{
+	char *dir = locks_dir(), *lock = mlb_xasprintf("%s/pipeline-usage.lock", dir), *path = usage_path();
+	json_object *all, *entry;
+	char ts[32];
+	int fd = -1, ret = 0;
+
+	/* Two runs that start together must both be counted: read, add and write under a lock. */
+	if (make_dirs(dir) < 0 || mlb_lock_acquire(lock, mlb_lock_timeout(10), &fd) < 0) {
+		mlb_warn("cannot lock the usage counts (%s): %s; this run is not counted", lock, strerror(errno));
+		free(dir);
+		free(lock);
+		free(path);
+		return -1;
+	}
+	all = read_usage();
+	if (!json_object_object_get_ex(all, name, &entry) || !json_object_is_type(entry, json_type_object)) {
+		entry = json_object_new_object();
+		json_object_object_add(all, name, entry);
+	}
+	mlb_json_set_int(entry, "uses", mlb_json_int(entry, "uses", 0) + 1);
+	mlb_now_rfc3339(ts);
+	mlb_json_set_str(entry, "last_used", ts);
+	{
+		const char *text = json_object_to_json_string_ext(all, PRETTY);
+		char *data = mlb_xasprintf("%s\n", text);
+
+		if (write_atomic(path, data, strlen(data)) < 0) {
+			mlb_warn("cannot write the usage counts '%s': %s", path, strerror(errno));
+			ret = -1;
+		}
+		free(data);
+	}
+	json_object_put(all);
+	mlb_lock_release(fd);
+	free(dir);
+	free(lock);
+	free(path);
+	return ret;
+}
+
+/* ---- a run ---- */
+
+enum step_state { STEP_WAITING, STEP_RUNNING, STEP_DONE, STEP_FAILED, STEP_CANCELLED, STEP_SKIPPED };
+
+static const char *const state_stage[] = {
+	"step_waiting", "step_start", "step_done", "step_failed", "step_cancelled", "step_skipped"
+};
+
+struct run;
+
+struct step {
+	struct run *run;
+	struct mlb_tpl_step *def;
+	enum step_state state;
+	char **models;			/* with variables filled in */
+	struct mlb_pane_turn *panes;
+	size_t n;
+	struct mlb_turn_opts o;
+	struct mlb_turn_state *turn;
+	struct mlb_turn_result res;
+	char *system;
+	char *why;			/* why it was skipped or failed to start */
+};
+
+enum stop { GOING, STOP_BUDGET, STOP_CANCELLED };
+
+struct run {
+	const struct mlb_config *cfg;
+	struct mlb_template *t;
+	const struct mlb_pipeline_opts *po;
+	struct step *steps;
+	struct mlb_runner *r;
+	char *session, *id;
+	struct mlb_budget budget;
+	enum stop stop;
+	int store_failed, log_failed;
+	long long prompt_tokens, completion_tokens;
+	double cost;
+	int unpriced, estimated;
+	int64_t t0;
+};
+
+static void write_log(struct run *run, json_object *ev)
+{
+	size_t len;
+	const char *line;
+
+	if (!run->po->log || run->log_failed)
+		return;
+	line = mlb_json_line(ev, &len);
+	if (fwrite(line, 1, len, run->po->log) != len || fputc('\n', run->po->log) == EOF ||
+	    fflush(run->po->log) == EOF) {
+		mlb_warn("cannot write the log: %s; events go on to stdout only", strerror(errno));
+		run->log_failed = 1;
+	}
+}
+
+/* Text for a person: the answers on stdout as each step ends, the trouble on stderr. */
+static void print_text(struct mlb_job *job, const char *step, json_object *ev)
+{
+	const char *type = mlb_json_str(ev, "type"), *stage = mlb_json_str(ev, "stage");
+
+	if (!strcmp(type, "final")) {
+		const char *content = mlb_json_str(ev, "content");
+		size_t len = strlen(content);
+
+		printf("== %s (%s)%s ==\n%s%s\n", job->tag.pane, job->tag.model,
+		       mlb_json_bool(ev, "partial") ? " [partial]" : "", content,
+		       len && content[len - 1] == '\n' ? "" : "\n");
+		fflush(stdout);
+	} else if (!strcmp(type, "error")) {
+		mlb_error("step '%s': %s: %s", step ? step : "?", job ? job->model.spec : "storage",
+			  mlb_json_str(ev, "message"));
+	} else if (!strcmp(type, "status") && stage && !strcmp(stage, "retry")) {
+		mlb_warn("step '%s': %s: %s; retrying in %.1f s", step, job->model.spec, mlb_json_str(ev, "message"),
+			 mlb_json_int(ev, "retry_in_ms", 0) / 1000.0);
+	} else if (!strcmp(type, "status") && stage && !strcmp(stage, "step_start")) {
+		note("step '%s': asking %zu model%s", step, json_object_array_length(json_object_object_get(ev, "models")),
+		     json_object_array_length(json_object_object_get(ev, "models")) == 1 ? "" : "s");
+	}
+}
+
+/* Every event of the run goes through here: the log, then stdout. */
+static void out(struct run *run, struct mlb_job *job, const char *step, json_object *ev)
+{
+	write_log(run, ev);
+	if (mlb_cli_json()) {
+		mlb_event_write(ev);
+		return;
+	}
+	print_text(job, step, ev);
+	json_object_put(ev);
+}
+
+/* The emit hook of each step's turn: the events of its models, tagged with the step. */
+static void step_emit(void *ctx, struct mlb_job *job, json_object *ev)
+{
+	struct step *st = ctx;
+
+	mlb_json_set_str(ev, "step", st->def->id);
+	out(st->run, job, st->def->id, ev);
+}
+
+static json_object *str_array(char **v, size_t n)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+/* A status event about a step as a whole: its stage, panes and models. */
+static json_object *step_event(struct step *st, const char *stage)
+{
+	struct mlb_tag tag = { st->run->session, NULL, NULL, st->run->id };
+	json_object *ev = mlb_event_new("status", &tag), *panes = json_object_new_array();
+
+	mlb_json_set_str(ev, "stage", stage);
+	mlb_json_set_str(ev, "step", st->def->id);
+	mlb_json_set_int(ev, "wave", st->def->wave);
+	for (size_t i = 0; i < st->def->nmodels; i++) {
+		char *p = mlb_template_pane(st->def, i);
+
+		json_object_array_add(panes, json_object_new_string(p));
+		free(p);
+	}
+	json_object_object_add(ev, "panes", panes);
+	json_object_object_add(ev, "models", str_array(st->models, st->def->nmodels));
+	return ev;
+}
+
+static int succeeded(const struct mlb_pane_turn *p)
+{
+	return p->job.outcome == MLB_JOB_OK;
+}
+
+/* {{step}}: every answer, each headed by its model; {{step.N}}: the Nth model's answer alone. */
+static char *step_output(struct step *dep, long n, const char *user)
+{
+	struct mlb_buf b = MLB_BUF_INIT;
+
+	mlb_buf_adds(&b, "");
+	if (n > 0) {
+		struct mlb_pane_turn *p = &dep->panes[n - 1];
+
+		if (succeeded(p))
+			mlb_buf_adds(&b, mlb_buf_str(&p->job.reply.content));
+		else
+			mlb_warn("step '%s': {{%s.%ld}} is empty: %s gave no answer", user, dep->def->id, n, p->model);
+		return mlb_buf_detach(&b);
+	}
+	for (size_t i = 0; i < dep->n; i++) {
+		struct mlb_pane_turn *p = &dep->panes[i];
+
+		if (!succeeded(p))
+			continue;
+		if (b.len)
+			mlb_buf_adds(&b, "\n\n");
+		mlb_buf_addf(&b, "### %s (%s)\n%s", p->model, p->pane, mlb_buf_str(&p->job.reply.content));
+	}
+	return mlb_buf_detach(&b);
+}
+
+static char *run_lookup(void *ctx, const char *name, long n)
+{
+	struct step *st = ctx;
+	struct run *run = st->run;
+	int j = mlb_template_step_index(run->t, name);
+	const char *v;
+
+	if (j >= 0 && run->steps[j].panes)
+		return step_output(&run->steps[j], n, st->def->id);
+	v = mlb_template_var(run->t, name);
+	return v && n < 0 ? mlb_xstrdup(v) : NULL;
+}
+
+/* The answers of the steps a summarize step needs, as summary sources. */
+static struct mlb_summary_source *sources(struct step *st, size_t *n, char **question)
+{
+	struct mlb_summary_source *src = NULL;
+
+	*n = 0;
+	*question = NULL;
+	for (size_t k = 0; k < st->def->nneeds; k++) {
+		struct step *dep = &st->run->steps[st->def->need[k]];
+
+		if (st->def->nneeds == 1 && dep->panes && dep->panes[0].prompt && !dep->def->summarize)
+			*question = mlb_xstrdup(dep->panes[0].prompt);
+		for (size_t i = 0; i < dep->n; i++) {
+			struct mlb_pane_turn *p = &dep->panes[i];
+
+			if (!succeeded(p))
+				continue;
+			src = mlb_xrealloc(src, (*n + 1) * sizeof(*src));
+			memset(&src[*n], 0, sizeof(*src));
+			src[*n].session = mlb_xstrdup(st->run->session);
+			src[*n].pane = mlb_xstrdup(p->pane);
+			src[*n].model = mlb_xstrdup(p->model);
+			src[*n].content = mlb_xstrdup(mlb_buf_str(&p->job.reply.content));
+			mlb_summary_hash(&src[*n]);
+			(*n)++;
+		}
+	}
+	return src;
+}
+
+static void emit_step(struct step *st, json_object *ev)
+{
+	out(st->run, NULL, st->def->id, ev);
+}
+
+static int start_step(struct run *run, struct step *st)
+{
+	struct mlb_tpl_step *d = st->def;
+	char *prompt, *headers = NULL;
+	int status;
+
+	if (d->summarize) {
+		size_t n;
+		char *question;
+		struct mlb_summary_source *src = sources(st, &n, &question);
+
+		prompt = mlb_summary_prompt(d->summarize, question, src, n);
+		headers = mlb_summary_headers(src, n);
+		mlb_summary_sources_free(src, n);
+		free(question);
+		if (!prompt) {
+			free(headers);
+			st->why = mlb_xstrdup("the summary prompt could not be read");
+			return -1;
+		}
+	} else {
+		prompt = mlb_template_expand(d->prompt, run_lookup, st);
+	}
+	st->system = d->system ? mlb_template_expand(d->system, run_lookup, st) : NULL;
+	st->n = d->nmodels;
+	st->panes = mlb_xcalloc(st->n, sizeof(*st->panes));
+	for (size_t i = 0; i < st->n; i++) {
+		st->panes[i].pane = mlb_template_pane(d, i);
+		st->panes[i].model = mlb_xstrdup(st->models[i]);
+		st->panes[i].prompt = mlb_xstrdup(prompt);
+		st->panes[i].extra_headers = headers ? mlb_xstrdup(headers) : NULL;
+	}
+	free(prompt);
+	free(headers);
+	st->o.tool = mlb_progname;
+	st->o.session = run->session;
+	st->o.store = 1;
+	st->o.system = st->system;
+	st->o.options = d->options;
+	st->o.run = run->id;
+	st->o.policy = run->po->policy;
+	st->o.prices = run->po->prices;
+	st->o.emit = step_emit;
+	st->o.emit_ctx = st;
+	st->o.quiet = 1;
+	st->turn = mlb_turn_prepare(run->cfg, &st->o, st->panes, st->n, &status);
+	if (!st->turn) {
+		st->why = mlb_xstrdup("its models or session could not be prepared (see above)");
+		return -1;
+	}
+	st->state = STEP_RUNNING;
+	emit_step(st, step_event(st, "step_start"));
+	mlb_turn_start(st->turn, run->r);
+	return 0;
+}
+
+/* Skip what waits on a step that failed, was cancelled or was skipped, and what waits on those. */
+static void skip_dependants(struct run *run)
+{
+	int changed = 1;
+
+	while (changed) {
+		changed = 0;
+		for (size_t i = 0; i < run->t->nsteps; i++) {
+			struct step *st = &run->steps[i];
+
+			if (st->state != STEP_WAITING)
+				continue;
+			for (size_t k = 0; k < st->def->nneeds; k++) {
+				struct step *dep = &run->steps[st->def->need[k]];
+				json_object *ev;
+
+				if (dep->state != STEP_FAILED && dep->state != STEP_CANCELLED && dep->state != STEP_SKIPPED)
+					continue;
+				st->state = STEP_SKIPPED;
+				st->why = mlb_xasprintf("needs '%s', which %s", dep->def->id,
+							dep->state == STEP_FAILED ? "failed" :
+							dep->state == STEP_CANCELLED ? "was cancelled" : "was skipped");
+				ev = step_event(st, "step_skipped");
+				mlb_json_set_str(ev, "reason", st->why);
+				emit_step(st, ev);
+				changed = 1;
+				break;
+			}
+		}
+	}
+}
+
+/* Start every step whose needs are all done. */
+static void start_ready(struct run *run)
+{
+	int again = 1;
+
+	while (again && run->stop == GOING) {
+		again = 0;
+		for (size_t i = 0; i < run->t->nsteps; i++) {
+			struct step *st = &run->steps[i];
+			int ready = st->state == STEP_WAITING;
+
+			for (size_t k = 0; k < st->def->nneeds && ready; k++)
+				ready = run->steps[st->def->need[k]].state == STEP_DONE;
+			if (!ready || start_step(run, st) == 0)
+				continue;
+			st->state = STEP_FAILED;
+			{
+				json_object *ev = step_event(st, "step_failed");
+
+				mlb_json_set_str(ev, "reason", st->why);
+				emit_step(st, ev);
+			}
+			skip_dependants(run);
+			again = 1;
+		}
+	}
+}
+
+static void add_usage(struct run *run, struct step *st)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		struct mlb_job *job = &st->panes[i].job;
+		long prompt, completion;
+		double cost;
+
+		if (job->outcome == MLB_JOB_FAILED && !job->attempts)
+			continue;
+		run->estimated |= mlb_job_usage(job, &prompt, &completion);
+		run->prompt_tokens += prompt;
+		run->completion_tokens += completion;
+		if (mlb_job_cost(job, run->po->prices, &cost))
+			run->cost += cost;
+		else
+			run->unpriced = 1;
+	}
+}
+
+static void finish_step(struct run *run, struct step *st)
+{
+	json_object *ev, *errors;
+
+	mlb_turn_finish(st->turn, 0, &st->res);
+	if (st->res.store_failed)
+		run->store_failed = 1;
+	add_usage(run, st);
+	if (st->res.ok > 0)
+		st->state = STEP_DONE;
+	else if (st->res.cancelled > 0 && run->stop != GOING)
+		st->state = STEP_CANCELLED;
+	else
+		st->state = STEP_FAILED;
+	ev = step_event(st, state_stage[st->state]);
+	mlb_json_set_int(ev, "ok", st->res.ok);
+	mlb_json_set_int(ev, "failed", st->res.failed);
+	mlb_json_set_int(ev, "cancelled", st->res.cancelled);
+	mlb_json_set_str(ev, "commit", st->res.commit[0] ? st->res.commit : NULL);
+	errors = json_object_new_array();
+	for (size_t i = 0; i < st->n; i++) {
+		struct mlb_job *job = &st->panes[i].job;
+		json_object *e;
+
+		if (job->outcome != MLB_JOB_FAILED)
+			continue;
+		e = json_object_new_object();
+		mlb_json_set_str(e, "pane", st->panes[i].pane);
+		mlb_json_set_str(e, "model", st->panes[i].model);
+		mlb_json_set_str(e, "code", job->error_code);
+		mlb_json_set_str(e, "message", job->error_message);
+		json_object_array_add(errors, e);
+	}
+	json_object_object_add(ev, "errors", errors);
+	emit_step(st, ev);
+	if (st->state != STEP_DONE)
+		skip_dependants(run);
+}
+
+static struct step *step_of(struct run *run, struct mlb_job *job)
+{
+	struct mlb_pane_turn *p = job->user;
+
+	for (size_t i = 0; i < run->t->nsteps; i++)
+		if (run->steps[i].turn && run->steps[i].turn == p->turn)
+			return &run->steps[i];
+	return NULL;
+}
+
+static void budget_over(struct run *run, struct step *st)
+{
+	struct mlb_tag tag = { run->session, NULL, NULL, run->id };
+	char msg[256];
+	json_object *ev;
+
+	snprintf(msg, sizeof(msg), "the replies so far cost $%.6f, which reaches the budget of $%.6f; "
+		 "cancelling what runs and starting nothing more", run->budget.spent, run->budget.limit);
+	ev = mlb_event_error(&tag, "budget", msg);
+	mlb_json_set_bool(ev, "retryable", 0);
+	mlb_json_set_str(ev, "step", st->def->id);
+	if (!mlb_cli_json())
+		mlb_error("%s", msg);
+	out(run, NULL, st->def->id, ev);
+}
+
+/* The runner's on_done hook: account for the job, end its step when it was the last, start what is ready. */
+static int run_done(void *ctx, struct mlb_job *job)
+{
+	struct run *run = ctx;
+	struct step *st = step_of(run, job);
+	int cancel = 0;
+	double cost;
+
+	mlb_turn_done(NULL, job);
+	/* Nothing of ours cancels but the budget: anything else is a signal or a closed output. */
+	if (job->outcome == MLB_JOB_CANCELLED && run->stop == GOING)
+		run->stop = STOP_CANCELLED;
+	if (run->budget.limit > 0 && mlb_job_cost(job, run->po->prices, &cost)) {
+		int b = mlb_budget_add(&run->budget, cost);
+
+		if (b == MLB_BUDGET_WARN)
+			mlb_warn("the run has cost $%.6f, %.0f%% of the budget of $%.6f", run->budget.spent,
+				 run->budget.spent * 100 / run->budget.limit, run->budget.limit);
+		if (b == MLB_BUDGET_OVER && run->stop == GOING) {
+			run->stop = STOP_BUDGET;
+			budget_over(run, st);
+			cancel = 1;
+		}
+	}
+	if (mlb_turn_ended(st->turn))
+		finish_step(run, st);
+	start_ready(run);
+	return cancel;
+}
+
+/* Refuse to start when the prompts of the first wave alone would cost more than the budget. */
+static int budget_refuse(struct run *run)
+{
+	struct mlb_template *t = run->t;
+	double est = 0;
+
+	for (size_t i = 0; i < t->nsteps; i++) {
+		struct step *st = &run->steps[i];
+		char *prompt;
+		size_t bytes;
+
+		if (st->def->wave != 1)
+			continue;
+		prompt = mlb_template_expand_vars(t, st->def->prompt ? st->def->prompt : "");
+		bytes = strlen(prompt);
+		free(prompt);
+		if (st->def->system) {
+			prompt = mlb_template_expand_vars(t, st->def->system);
+			bytes += strlen(prompt);
+			free(prompt);
+		}
+		est += mlb_budget_prompt_cost(run->po->prices, (const char *const *)st->models, st->def->nmodels, bytes);
+	}
+	if (est > run->po->budget) {
+		mlb_error("the prompts of the first wave alone would cost about $%.6f, over the budget of $%.6f; "
+			  "raise --budget or use cheaper models", est, run->po->budget);
+		return 1;
+	}
+	return 0;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* What ran, what failed and what was skipped, on stderr. */
+static void account(struct run *run, size_t counts[], int all)
+{
+	struct mlb_template *t = run->t;
+
+	note("%s: %zu of %zu %s done, %zu failed, %zu cancelled, %zu skipped; session %s, run %s", t->name,
+	     counts[STEP_DONE], t->nsteps, plural(t->nsteps, "step", "steps"), counts[STEP_FAILED],
+	     counts[STEP_CANCELLED], counts[STEP_SKIPPED], run->session, run->id);
+	if (!all)
+		return;
+	for (size_t i = 0; i < t->nsteps; i++) {
+		struct step *st = &run->steps[i];
+		const char *label = st->state == STEP_DONE ? "done" : state_stage[st->state] + 5;
+
+		if (st->state == STEP_SKIPPED || (st->state == STEP_FAILED && !st->turn)) {
+			note("  %-9s %s: %s", label, st->def->id, st->why ? st->why : "");
+			continue;
+		}
+		note("  %-9s %s: %d of %zu %s answered", label, st->def->id, st->res.ok, st->n,
+		     plural(st->n, "model", "models"));
+		for (size_t k = 0; k < st->n; k++) {
+			struct mlb_job *job = &st->panes[k].job;
+
+			if (job->outcome == MLB_JOB_FAILED)
+				note("            %s (%s) failed: %s", st->panes[k].pane, st->panes[k].model,
+				     job->error_message ? job->error_message : "no answer");
+			else if (job->outcome == MLB_JOB_CANCELLED)
+				note("            %s (%s) was cancelled", st->panes[k].pane, st->panes[k].model);
+		}
+	}
+}
+
+static void run_events(struct run *run, size_t counts[], int status)
+{
+	struct mlb_tag tag = { run->session, NULL, NULL, run->id };
+	json_object *m = mlb_event_new("meter", &tag), *s;
+
+	mlb_json_set_int(m, "prompt_tokens", run->prompt_tokens);
+	mlb_json_set_int(m, "completion_tokens", run->completion_tokens);
+	if (run->unpriced && run->cost == 0)
+		mlb_json_set_str(m, "cost_usd", NULL);
+	else
+		mlb_json_set_double(m, "cost_usd", run->cost);
+	if (run->unpriced)
+		mlb_json_set_bool(m, "unpriced", 1);
+	mlb_json_set_int(m, "latency_ms", mlb_mono_ms() - run->t0);
+	mlb_json_set_bool(m, "estimated", run->estimated);
+	mlb_json_set_str(m, "scope", "run");
+	out(run, NULL, NULL, m);
+	s = mlb_event_new("status", &tag);
+	mlb_json_set_str(s, "stage", "run_done");
+	mlb_json_set_str(s, "template", run->t->name);
+	mlb_json_set_int(s, "steps", (long long)run->t->nsteps);
+	mlb_json_set_int(s, "done", (long long)counts[STEP_DONE]);
+	mlb_json_set_int(s, "failed", (long long)counts[STEP_FAILED]);
+	mlb_json_set_int(s, "cancelled", (long long)counts[STEP_CANCELLED]);
+	mlb_json_set_int(s, "skipped", (long long)counts[STEP_SKIPPED]);
+	mlb_json_set_int(s, "exit", status);
+	out(run, NULL, NULL, s);
+}
+
+static int run_status(struct run *run, int interrupted, size_t counts[], int *any_model_failed)
+{
+	*any_model_failed = 0;
+	for (size_t i = 0; i < run->t->nsteps; i++)
+		if (run->steps[i].res.failed || run->steps[i].res.cancelled)
+			*any_model_failed = 1;
+	if (interrupted)
+		return 130;	/* as a shell reports SIGINT */
+	if (run->stop == STOP_BUDGET)
+		return MLB_EXIT_BUDGET;
+	if (run->store_failed || !counts[STEP_DONE])
+		return MLB_EXIT_FAIL;
+	if (counts[STEP_DONE] < run->t->nsteps || *any_model_failed)
+		return MLB_EXIT_PARTIAL;
+	return MLB_EXIT_OK;
+}
+
+/* Steps that never started because the run stopped. */
+static void skip_unstarted(struct run *run, int interrupted)
+{
+	for (size_t i = 0; i < run->t->nsteps; i++) {
+		struct step *st = &run->steps[i];
+		json_object *ev;
+
+		if (st->state != STEP_WAITING)
+			continue;
+		st->state = STEP_SKIPPED;
+		st->why = mlb_xstrdup(run->stop == STOP_BUDGET ? "not started: the budget was reached" :
+				      interrupted ? "not started: the run was interrupted" :
+				      "not started: the run was cancelled");
+		ev = step_event(st, "step_skipped");
+		mlb_json_set_str(ev, "reason", st->why);
+		emit_step(st, ev);
+	}
+}
+
+/* A session to store in: the one asked for, else a new one, made now so that steps only append. */
+static int open_run_session(struct run *run)
+{
+	struct mlb_session *s;
+	int fresh = !run->po->session;
+
+	run->session = fresh ? mlb_session_new_id() : mlb_xstrdup(run->po->session);
+	if (mlb_session_open(run->session, 1, &s) < 0)
+		return -1;
+	mlb_session_close(s);
+	if (fresh)
+		note("session %s", run->session);
+	return 0;
+}
+
+static void free_run(struct run *run)
+{
+	for (size_t i = 0; i < run->t->nsteps; i++) {
+		struct step *st = &run->steps[i];
+
+		for (size_t k = 0; k < st->n; k++)
+			mlb_pane_turn_clear(&st->panes[k]);
+		free(st->panes);
+		mlb_turn_free(st->turn);
+		mlb_strv_free(st->models);
+		free(st->system);
+		free(st->why);
+	}
+	free(run->steps);
+	free(run->session);
+	free(run->id);
+}
+
+int mlb_pipeline_run(const struct mlb_config *cfg, struct mlb_template *t, const struct mlb_pipeline_opts *o)
+{
+	struct run run = { 0 };
+	size_t counts[STEP_SKIPPED + 1] = { 0 };
+	int interrupted, status, any_failed;
+
+	run.cfg = cfg;
+	run.t = t;
+	run.po = o;
+	run.budget.limit = o->budget;
+	run.budget.warn_fraction = 0.8;
+	run.steps = mlb_xcalloc(t->nsteps, sizeof(*run.steps));
+	for (size_t i = 0; i < t->nsteps; i++) {
+		struct step *st = &run.steps[i];
+
+		st->run = &run;
+		st->def = &t->steps[i];
+		st->models = mlb_xcalloc(st->def->nmodels + 1, sizeof(*st->models));
+		for (size_t k = 0; k < st->def->nmodels; k++)
+			st->models[k] = mlb_template_model(t, st->def, k);
+	}
+	if (o->budget > 0 && budget_refuse(&run)) {
+		free_run(&run);
+		return MLB_EXIT_BUDGET;
+	}
+	if (open_run_session(&run) < 0) {
+		free_run(&run);
+		return MLB_EXIT_FAIL;
+	}
+	mlb_pipeline_count_use(t->name);
+	run.id = mlb_session_new_id();
+	run.t0 = mlb_mono_ms();
+	run.r = mlb_runner_new(&o->policy, mlb_turn_event, run_done, &run);
+	start_ready(&run);
+	interrupted = mlb_runner_run(run.r);
+	skip_unstarted(&run, interrupted);
+	for (size_t i = 0; i < t->nsteps; i++)
+		counts[run.steps[i].state]++;
+	status = run_status(&run, interrupted, counts, &any_failed);
+	run_events(&run, counts, status);
+	if (status != MLB_EXIT_OK || !mlb_cli_json())
+		account(&run, counts, status != MLB_EXIT_OK);
+	mlb_runner_free(run.r);
+	free_run(&run);
+	return status;
+}
+
+/* ---- dry runs and show ---- */
+
+struct dry {
+	const struct mlb_template *t;
+};
+
+static char *dry_lookup(void *ctx, const char *name, long n)
+{
+	struct dry *d = ctx;
+	const char *v;
+
+	if (mlb_template_step_index(d->t, name) >= 0)
+		return n > 0 ? mlb_xasprintf("\u00aboutput of %s.%ld\u00bb", name, n) :
+			       mlb_xasprintf("\u00aboutput of %s\u00bb", name);
+	v = mlb_template_var(d->t, name);
+	return v && n < 0 ? mlb_xstrdup(v) : NULL;
+}
+
+/* A summarize step's prompt, with each answer it will summarize shown as a placeholder. */
+static char *dry_summary(const struct mlb_template *t, const struct mlb_tpl_step *s)
+{
+	struct mlb_summary_source *src = NULL;
+	struct dry d = { t };
+	char *question = NULL, *prompt;
+	size_t n = 0;
+
+	for (size_t k = 0; k < s->nneeds; k++) {
+		const struct mlb_tpl_step *dep = &t->steps[s->need[k]];
+
+		if (s->nneeds == 1 && dep->prompt)
+			question = mlb_template_expand(dep->prompt, dry_lookup, &d);
+		for (size_t i = 0; i < dep->nmodels; i++) {
+			src = mlb_xrealloc(src, (n + 1) * sizeof(*src));
+			memset(&src[n], 0, sizeof(*src));
+			src[n].pane = mlb_template_pane(dep, i);
+			src[n].model = mlb_template_model(t, dep, i);
+			src[n].content = dep->nmodels == 1 ? mlb_xasprintf("\u00aboutput of %s\u00bb", dep->id) :
+					 mlb_xasprintf("\u00aboutput of %s.%zu\u00bb", dep->id, i + 1);
+			mlb_summary_hash(&src[n]);
+			n++;
+		}
+	}
+	prompt = mlb_summary_prompt(s->summarize, question, src, n);
+	mlb_summary_sources_free(src, n);
+	free(question);
+	return prompt;
+}
+
+static json_object *wave_list(const struct mlb_template *t)
+{
+	json_object *waves = json_object_new_array();
+
+	for (int w = 1; w <= t->nwaves; w++) {
+		json_object *ids = json_object_new_array();
+
+		for (size_t i = 0; i < t->nsteps; i++)
+			if (t->steps[i].wave == w)
+				json_object_array_add(ids, json_object_new_string(t->steps[i].id));
+		json_object_array_add(waves, ids);
+	}
+	return waves;
+}
+
+static void print_waves(const struct mlb_template *t, FILE *f)
+{
+	for (int w = 1; w <= t->nwaves; w++) {
+		int first = 1;
+
+		fprintf(f, "  wave %d:", w);
+		for (size_t i = 0; i < t->nsteps; i++)
+			if (t->steps[i].wave == w) {
+				fprintf(f, "%s %s", first ? "" : ",", t->steps[i].id);
+				first = 0;
+			}
+		fputc('\n', f);
+	}
+}
+
+static void dry_step_text(const struct mlb_template *t, const struct mlb_tpl_step *s, const char *prompt,
+			  const char *system)
+{
+	printf("\n== step %s (wave %d", s->id, s->wave);
+	for (size_t k = 0; k < s->nneeds; k++)
+		printf("%s%s", k ? ", " : "; needs ", s->needs[k]);
+	printf(") ==\nmodels:");
+	for (size_t i = 0; i < s->nmodels; i++) {
+		char *m = mlb_template_model(t, s, i), *p = mlb_template_pane(s, i);
+
+		printf("%s %s (pane %s)", i ? "," : "", m, p);
+		free(m);
+		free(p);
+	}
+	putchar('\n');
+	if (s->summarize)
+		printf("summarize: %s\n", s->summarize);
+	if (s->options)
+		printf("options: %s\n", json_object_to_json_string_ext(s->options, JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (system)
+		printf("system:\n%s\n", system);
+	printf("prompt:\n%s\n", prompt);
+}
+
+static json_object *dry_step_event(const struct mlb_template *t, const struct mlb_tpl_step *s, const char *prompt,
+				   const char *system)
+{
+	json_object *ev = mlb_event_new("plan", NULL), *needs = json_object_new_array();
+	json_object *models = json_object_new_array(), *panes = json_object_new_array();
+
+	mlb_json_set_str(ev, "template", t->name);
+	mlb_json_set_str(ev, "step", s->id);
+	mlb_json_set_int(ev, "wave", s->wave);
+	for (size_t k = 0; k < s->nneeds; k++)
+		json_object_array_add(needs, json_object_new_string(s->needs[k]));
+	json_object_object_add(ev, "needs", needs);
+	for (size_t i = 0; i < s->nmodels; i++) {
+		char *m = mlb_template_model(t, s, i), *p = mlb_template_pane(s, i);
+
+		json_object_array_add(models, json_object_new_string(m));
+		json_object_array_add(panes, json_object_new_string(p));
+		free(m);
+		free(p);
+	}
+	json_object_object_add(ev, "models", models);
+	json_object_object_add(ev, "panes", panes);
+	mlb_json_set_str(ev, "summarize", s->summarize);
+	if (s->options)
+		json_object_object_add(ev, "options", json_object_get(s->options));
+	mlb_json_set_str(ev, "system", system);
+	mlb_json_set_str(ev, "prompt", prompt);
+	return ev;
+}
+
+int mlb_pipeline_dry_run(const struct mlb_template *t)
+{
+	struct dry d = { t };
+	int json = mlb_cli_json();
+
+	if (!json) {
+		printf("pipeline %s%s%s\n", t->name, t->description ? ": " : "", t->description ? t->description : "");
+		printf("%zu %s in %d %s; --dry-run: nothing is sent\n", t->nsteps, plural(t->nsteps, "step", "steps"),
+		       t->nwaves, t->nwaves == 1 ? "wave" : "waves");
+		print_waves(t, stdout);
+	}
+	for (int w = 1; w <= t->nwaves; w++)
+		for (size_t i = 0; i < t->nsteps; i++) {
+			const struct mlb_tpl_step *s = &t->steps[i];
+			char *prompt, *system;
+
+			if (s->wave != w)
+				continue;
+			prompt = s->summarize ? dry_summary(t, s) : mlb_template_expand(s->prompt, dry_lookup, &d);
+			if (!prompt)
+				return MLB_EXIT_FAIL;
+			system = s->system ? mlb_template_expand(s->system, dry_lookup, &d) : NULL;
+			if (json)
+				mlb_event_write(dry_step_event(t, s, prompt, system));
+			else
+				dry_step_text(t, s, prompt, system);
+			free(prompt);
+			free(system);
+		}
+	return MLB_EXIT_OK;
+}
+
+int mlb_pipeline_show(const struct mlb_template *t, const char *path)
+{
+	if (mlb_cli_json()) {
+		json_object *o = json_object_new_object();
+
+		mlb_json_set_str(o, "name", t->name);
+		mlb_json_set_str(o, "path", path);
+		json_object_object_add(o, "template", json_object_get(t->json));
+		json_object_object_add(o, "waves", wave_list(t));
+		mlb_event_write(o);
+		return MLB_EXIT_OK;
+	}
+	printf("%s\n\n", json_object_to_json_string_ext(t->json, PRETTY));
+	printf("order (%zu %s in %d %s):\n", t->nsteps, plural(t->nsteps, "step", "steps"), t->nwaves,
+	       t->nwaves == 1 ? "wave" : "waves");
+	print_waves(t, stdout);
+	return MLB_EXIT_OK;
+}
+
+/* ---- list, save, import, export ---- */
+
+struct entry {
+	char *name, *path, *where;
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+/* The *.json files of dir that a shipped or user template of the same name does not already give. */
+static void collect(const char *dir, const char *where, struct entry **v, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *name;
+		size_t k;
+
+		if (e->d_name[0] == '.' || !ends_with(e->d_name, ".json") || strlen(e->d_name) <= 5)
+			continue;
+		name = mlb_xstrndup(e->d_name, strlen(e->d_name) - 5);
+		for (k = 0; k < *n && strcmp((*v)[k].name, name); k++)
+			;
+		if (k < *n) {
+			free(name);
+			continue;
+		}
+		*v = mlb_xrealloc(*v, (*n + 1) * sizeof(**v));
+		(*v)[*n].name = name;
+		(*v)[*n].path = mlb_xasprintf("%s/%s", dir, e->d_name);
+		(*v)[(*n)++].where = mlb_xstrdup(where);
+	}
+	closedir(d);
+}
+
+int mlb_pipeline_list(void)
+{
+	char *user = mlb_pipeline_user_dir(), *shared = mlb_xasprintf("%s/pipelines", mlb_share_dir());
+	json_object *usage = read_usage();
+	struct entry *v = NULL;
+	size_t n = 0;
+
+	collect(user, "user", &v, &n);	/* first: a user's template hides a shipped one of its name */
+	collect(shared, "shipped", &v, &n);
+	qsort(v, n, sizeof(*v), entry_cmp);
+	if (!mlb_cli_json() && n)
+		printf("%-28s %5s  %-7s  %s\n", "NAME", "USES", "WHERE", "DESCRIPTION");
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		char *text = read_file(v[i].path, &len);
+		struct mlb_template *t = text ? mlb_template_parse(text, len, v[i].path) : NULL;
+		json_object *u = NULL;
+		const char *desc = t && !t->nproblems ? t->description : "(not a valid template: mlb-pipeline validate tells why)";
+		long long uses;
+
+		json_object_object_get_ex(usage, t ? t->name : v[i].name, &u);
+		uses = mlb_json_int(u, "uses", 0);
+		if (mlb_cli_json()) {
+			json_object *o = json_object_new_object();
+
+			mlb_json_set_str(o, "name", v[i].name);
+			mlb_json_set_str(o, "description", desc);
+			mlb_json_set_str(o, "path", v[i].path);
+			mlb_json_set_str(o, "where", v[i].where);
+			mlb_json_set_int(o, "uses", uses);
+			mlb_json_set_str(o, "last_used", mlb_json_str(u, "last_used"));
+			mlb_json_set_bool(o, "valid", t && !t->nproblems);
+			mlb_event_write(o);
+		} else {
+			printf("%-28s %5lld  %-7s  %s\n", v[i].name, uses, v[i].where, desc ? desc : "");
+		}
+		mlb_template_free(t);
+		free(text);
+		free(v[i].name);
+		free(v[i].path);
+		free(v[i].where);
+	}
+	free(v);
+	json_object_put(usage);
+	free(user);
+	free(shared);
+	return MLB_EXIT_OK;
+}
+
+/* Write a template into the user's directory as <name>.json, unless one is there and force is not given. */
+static int install(const char *name, const char *data, size_t len, int force)
+{
+	char *dir = mlb_pipeline_user_dir(), *path = mlb_xasprintf("%s/%s.json", dir, name);
+	size_t old_len;
+	char *old = read_file(path, &old_len);
+	int ret = MLB_EXIT_OK;
+
+	if (old && old_len == len && !memcmp(old, data, len)) {
+		note("template '%s' is already in %s, the same", name, path);
+	} else if (old && !force) {
+		ret = MLB_EXIT_FAIL;
+		mlb_error("there is already a template '%s' (%s); give --force to replace it, or --name for another name",
+			  name, path);
+	} else if (make_dirs(dir) < 0 || write_atomic(path, data, len) < 0) {
+		ret = MLB_EXIT_FAIL;
+		mlb_error("cannot write '%s': %s", path, strerror(errno));
+	} else {
+		note("template '%s' saved in %s", name, path);
+	}
+	free(old);
+	free(path);
+	free(dir);
+	return ret;
+}
+
+/* One prompt of a session: which commit brought it, to which pane, and what answered it. */
+struct turn_msg {
+	size_t order;		/* of its commit, oldest first */
+	char *pane, *prompt, *model, *system;
+};
+
+struct commits {
+	char **hex;
+	size_t n;
+};
+
+static int log_commit(const struct mlb_commit_info *c, void *ctx)
+{
+	struct commits *cs = ctx;
+
+	cs->hex = mlb_xrealloc(cs->hex, (cs->n + 1) * sizeof(*cs->hex));
+	cs->hex[cs->n++] = mlb_xstrdup(c->hex);
+	return 0;
+}
+
+static int turn_cmp(const void *a, const void *b)
+{
+	const struct turn_msg *x = a, *y = b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return strcmp(x->pane, y->pane);
+}
+
+/* The user messages of one pane, each with the model that answered it and the system prompt sent with it. */
+static int pane_turns(struct mlb_session *s, const char *pane, struct commits *cs, struct turn_msg **v, size_t *n)
+{
+	char **paths, **commits;
+	struct mlb_msgfile *msgs;
+	size_t np, nm;
+	json_object *info = mlb_session_pane_info(s, pane);
+	const char *pane_model = mlb_json_str(info, "model");
+	const char *system = NULL;
+
+	if (mlb_session_message_paths(s, pane, &paths, &commits, &np) < 0 ||
+	    mlb_session_messages(s, pane, &msgs, &nm) < 0) {
+		json_object_put(info);
+		return -1;
+	}
+	for (size_t i = 0; i < nm && i < np; i++) {
+		const char *role = mlb_msgfile_get(&msgs[i], "Role");
+		struct turn_msg *m;
+		size_t order = 0;
+
+		if (role && !strcmp(role, "system"))
+			system = msgs[i].content;
+		if (!role || strcmp(role, "user"))
+			continue;
+		/* The log is newest first. */
+		for (size_t k = 0; k < cs->n; k++)
+			if (!strcmp(cs->hex[k], commits[i]))
+				order = cs->n - k;
+		*v = mlb_xrealloc(*v, (*n + 1) * sizeof(**v));
+		m = &(*v)[(*n)++];
+		m->order = order;
+		m->pane = mlb_xstrdup(pane);
+		m->prompt = mlb_xstrdup(msgs[i].content ? msgs[i].content : "");
+		m->model = NULL;
+		if (i + 1 < nm && mlb_msgfile_get(&msgs[i + 1], "Model"))
+			m->model = mlb_xstrdup(mlb_msgfile_get(&msgs[i + 1], "Model"));
+		else if (pane_model)
+			m->model = mlb_xstrdup(pane_model);
+		m->system = system && i > 0 && !strcmp(commits[i - 1], commits[i]) ? mlb_xstrdup(system) : NULL;
+		system = NULL;
+	}
+	mlb_msgfiles_free(msgs, nm);
+	mlb_strv_free(paths);
+	mlb_strv_free(commits);
+	json_object_put(info);
+	return 0;
+}
+
+/* Steps from the prompts: one a turn (a commit and a prompt), each needing the one before. */
+static json_object *steps_from(struct turn_msg *v, size_t n)
+{
+	json_object *steps = json_object_new_array(), *step = NULL, *models = NULL;
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct turn_msg *m = &v[i];
+
+		if (!m->model)
+			continue;
+		if (!step || m->order != v[i - 1].order || strcmp(m->prompt, v[i - 1].prompt) ||
+		    (m->system ? 1 : 0) != (v[i - 1].system ? 1 : 0) ||
+		    (m->system && strcmp(m->system, v[i - 1].system))) {
+			char *id = mlb_xasprintf("turn-%zu", ++count), *text;
+
+			step = json_object_new_object();
+			mlb_json_set_str(step, "id", id);
+			if (count > 1) {
+				json_object *needs = json_object_new_array();
+				char *prev = mlb_xasprintf("turn-%zu", count - 1);
+
+				json_object_array_add(needs, json_object_new_string(prev));
+				json_object_object_add(step, "needs", needs);
+				free(prev);
+			}
+			models = json_object_new_array();
+			json_object_object_add(step, "models", models);
+			if (m->system) {
+				text = mlb_template_escape(m->system);
+				mlb_json_set_str(step, "system", text);
+				free(text);
+			}
+			text = mlb_template_escape(m->prompt);
+			mlb_json_set_str(step, "prompt", text);
+			free(text);
+			json_object_array_add(steps, step);
+			free(id);
+		}
+		json_object_array_add(models, json_object_new_string(m->model));
+	}
+	return steps;
+}
+
+int mlb_pipeline_save(const char *session, const char *name, int force)
+{
+	struct mlb_session *s;
+	struct commits cs = { 0 };
+	struct turn_msg *v = NULL;
+	char **panes = NULL, *text;
+	size_t npanes = 0, n = 0;
+	json_object *doc, *steps;
+	struct mlb_template *t;
+	int ret = MLB_EXIT_FAIL;
+
+	if (mlb_session_id_check(session) < 0)
+		return MLB_EXIT_USAGE;
+	if (!mlb_session_id_valid(name))
+		mlb_die(MLB_EXIT_USAGE, "invalid template name '%s': use letters, digits, '.', '_' and '-'", name);
+	if (!mlb_session_exists(session))
+		mlb_die(MLB_EXIT_FAIL, "no session '%s'; 'mlb-session ls' lists them", session);
+	if (mlb_session_open(session, 0, &s) < 0)
+		return MLB_EXIT_FAIL;
+	if (mlb_session_log(s, log_commit, &cs) < 0 || mlb_session_panes(s, &panes, &npanes) < 0)
+		goto out;
+	for (size_t i = 0; i < npanes; i++)
+		if (pane_turns(s, panes[i], &cs, &v, &n) < 0)
+			goto out;
+	qsort(v, n, sizeof(*v), turn_cmp);
+	steps = steps_from(v, n);
+	if (!json_object_array_length(steps)) {
+		json_object_put(steps);
+		mlb_error("session '%s' has no prompts to make a template of", session);
+		goto out;
+	}
+	doc = json_object_new_object();
+	mlb_json_set_str(doc, "name", name);
+	text = mlb_xasprintf("the prompts and models of session %s", session);
+	mlb_json_set_str(doc, "description", text);
+	free(text);
+	json_object_object_add(doc, "steps", steps);
+	text = mlb_xasprintf("%s\n", json_object_to_json_string_ext(doc, PRETTY));
+	json_object_put(doc);
+	/* What is written must run: check it as run would (keys aside). */
+	t = mlb_template_parse(text, strlen(text), name);
+	mlb_template_check(t);
+	if (mlb_pipeline_report(t))
+		mlb_error("the template made from session '%s' is not valid (a bug); it was not saved", session);
+	else
+		ret = install(name, text, strlen(text), force);
+	mlb_template_free(t);
+	free(text);
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].pane);
+		free(v[i].prompt);
+		free(v[i].model);
+		free(v[i].system);
+	}
+	free(v);
+	mlb_strv_free(panes);
+	for (size_t i = 0; i < cs.n; i++)
+		free(cs.hex[i]);
+	free(cs.hex);
+	mlb_session_close(s);
+	return ret;
+}
+
+int mlb_pipeline_import(const struct mlb_config *cfg, const char *file, const char *name, int force)
+{
+	size_t len;
+	char *text = read_file(file, &len), *renamed = NULL;
+	struct mlb_template *t;
+	int ret;
+
+	if (!text) {
+		mlb_error("cannot read the template file '%s': %s", file, strerror(errno));
+		return MLB_EXIT_USAGE;
+	}
+	t = mlb_template_parse(text, len, file);
+	mlb_template_env_vars(t, environ);
+	mlb_template_check(t);
+	mlb_pipeline_check_models(cfg, t, 0);
+	if (mlb_pipeline_report(t)) {
+		mlb_template_free(t);
+		free(text);
+		return MLB_EXIT_USAGE;
+	}
+	if (name && !mlb_session_id_valid(name))
+		mlb_die(MLB_EXIT_USAGE, "invalid template name '%s': use letters, digits, '.', '_' and '-'", name);
+	if (name && strcmp(name, t->name)) {
+		/* Keep the name inside the file and the file's name in step. */
+		json_object_object_add(t->json, "name", json_object_new_string(name));
+		renamed = mlb_xasprintf("%s\n", json_object_to_json_string_ext(t->json,
+					PRETTY));
+	}
+	ret = renamed ? install(name, renamed, strlen(renamed), force) : install(t->name, text, len, force);
+	free(renamed);
+	mlb_template_free(t);
+	free(text);
+	return ret;
+}
+
+int mlb_pipeline_export(const char *arg)
+{
+	char *path = mlb_pipeline_find(arg), *text;
+	size_t len;
+
+	if (!path)
+		return MLB_EXIT_USAGE;
+	text = read_file(path, &len);
+	if (!text) {
+		mlb_error("cannot read the template file '%s': %s", path, strerror(errno));
+		free(path);
+		return MLB_EXIT_FAIL;
+	}
+	fwrite(text, 1, len, stdout);
+	free(text);
+	free(path);
+	return MLB_EXIT_OK;
+}
