@@ -144,6 +144,8 @@ static json_object *parse_json(struct mlb_template *t, const char *text, size_t 
 		return NULL;
 	}
 	tok = json_tokener_new();
+	/* Strict: what another JSON tool reads the same way, so no single quotes or raw newlines in strings. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, text, (int)len);
 	end = json_tokener_get_parse_end(tok);
 	if (!o) {

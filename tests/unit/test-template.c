@@ -91,7 +91,7 @@ static void test_json_errors(void)
 	struct mlb_template *t = parse("{\n  \"steps\": [\n    {\"id\": \"a\",, }\n  ]\n}\n");
 
 	CHECK_INT(t->nproblems, 1);
-	CHECK(!strncmp(t->problems[0], "t.json:3:17: malformed JSON: ", 29));
+	CHECK(!strncmp(t->problems[0], "t.json:3:16: malformed JSON: ", 29));
 	mlb_template_free(t);
 	t = parse("{\"steps\": [");
 	CHECK_INT(t->nproblems, 1);
