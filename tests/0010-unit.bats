@@ -27,3 +27,5 @@ run_unit() {
 @test "unit: price table" { run_unit test-price; }
 @test "unit: message files" { run_unit test-msgfile; }
 @test "unit: sha256" { run_unit test-sha256; }
+@test "unit: session store (commits, numbering, concurrency, recovery)" { run_unit test-store; }
+@test "unit: meter aggregation and percentiles" { run_unit test-meter; }
