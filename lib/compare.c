@@ -1086,6 +1086,10 @@ static int output_gone(const struct stream *st)
 	return st->o->json ? mlb_event_failed() : ferror(stdout);
 }
 
+/* Only these are read; every other event is checked and passed through as it is. */
+static const char *const finals_only[] = { "final", NULL };
+static const char *const with_tokens[] = { "final", "token", NULL };
+
 int mlb_compare_stream(const struct mlb_compare_opts *o, int fd)
 {
 	struct stream st = { .o = o, .ref = NONE };
@@ -1103,6 +1107,7 @@ int mlb_compare_stream(const struct mlb_compare_opts *o, int fd)
 		mlb_event_output(devnull);
 	}
 	st.r = mlb_reader_new(fd, NULL);
+	mlb_reader_want(st.r, o->follow ? with_tokens : finals_only);
 	st.last_live = mlb_mono_ms();
 	st.interval = LIVE_INTERVAL_MS;
 	for (;;) {

@@ -178,6 +178,8 @@ struct mlb_reader {
 	long errors;
 	json_tokener *tok;
 	json_object *cur;
+	const char *const *want;	/* the types to parse; NULL: all */
+	char type[64];			/* the type of an event delivered unparsed */
 };
 
 struct mlb_reader *mlb_reader_new(int fd, const struct mlb_reader_limits *limits)
@@ -326,6 +328,233 @@ static json_object *parse_line(struct mlb_reader *r, const char *s, size_t len)
 	return obj;
 }
 
+void mlb_reader_want(struct mlb_reader *r, const char *const *types)
+{
+	r->want = types;
+}
+
+/*
+ * A quick check that a line is one JSON object, without building it, for
+ * the events a filter only passes through.  It is stricter than json-c
+ * (RFC 8259, valid UTF-8 without surrogates, the same depth limit) and says
+ * "unsure" (0) for anything it does not settle, such as exponents, long
+ * numbers and \u escapes: those lines, and every line it rejects, go to
+ * json-c, so json-c alone decides what is malformed and how it is reported.
+ */
+struct scan {
+	const unsigned char *p, *end;
+	int depth, max_depth;
+	const char *type;
+	size_t type_len;
+};
+
+static void scan_ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n'))
+		s->p++;
+}
+
+/* A valid UTF-8 sequence at p (not overlong, no surrogates, at most U+10FFFF): its length, else 0. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+	unsigned cp;
+
+	if (!n || c > 0xf4 || (size_t)(end - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	cp = n == 2 ? (c & 0x1f) << 6 | (p[1] & 0x3f)
+	   : n == 3 ? (c & 0x0f) << 12 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f)
+	   : (c & 0x07) << 18 | (p[1] & 0x3f) << 12 | (p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A string at s->p (on its quote); 1 with its raw bytes, 0 if unsure or bad. */
+static int scan_string(struct scan *s, const char **start, size_t *len)
+{
+	const unsigned char *q;
+
+	s->p++;
+	*start = (const char *)s->p;
+	while (s->p < s->end) {
+		unsigned c = *s->p;
+
+		if (c == '"') {
+			*len = (size_t)((const char *)s->p - *start);
+			s->p++;
+			return 1;
+		}
+		if (c == '\\') {
+			if (s->p + 1 >= s->end || !strchr("\"\\/bfnrt", s->p[1]) || !s->p[1])
+				return 0;	/* \u and anything odd: json-c decides */
+			s->p += 2;
+			continue;
+		}
+		if (c < 0x20)
+			return 0;
+		if (c < 0x80) {
+			/* the common case: run over plain ASCII */
+			for (q = s->p + 1; q < s->end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\'; q++)
+				;
+			s->p = q;
+			continue;
+		}
+		c = (unsigned)utf8_seq(s->p, s->end);
+		if (!c)
+			return 0;
+		s->p += c;
+	}
+	return 0;
+}
+
+static int scan_number(struct scan *s)
+{
+	const unsigned char *start = s->p;
+
+	if (*s->p == '-')
+		s->p++;
+	if (s->p >= s->end)
+		return 0;
+	if (*s->p == '0')
+		s->p++;
+	else if (*s->p >= '1' && *s->p <= '9')
+		while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+			s->p++;
+	else
+		return 0;
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		if (s->p >= s->end || *s->p < '0' || *s->p > '9')
+			return 0;
+		while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+			s->p++;
+	}
+	/* Exponents and long numbers can overflow: let json-c judge those. */
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
+		return 0;
+	return s->p - start <= 15;
+}
+
+static int scan_value(struct scan *s, int top);
+
+static int scan_literal(struct scan *s, const char *word, size_t n)
+{
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n))
+		return 0;
+	s->p += n;
+	return 1;
+}
+
+static int scan_container(struct scan *s, int top)
+{
+	int object = *s->p == '{';
+	char close = object ? '}' : ']';
+
+	if (++s->depth >= s->max_depth)
+		return 0;
+	s->p++;
+	scan_ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		s->depth--;
+		return 1;
+	}
+	for (;;) {
+		if (object) {
+			const char *key;
+			size_t klen;
+
+			if (s->p >= s->end || *s->p != '"' || !scan_string(s, &key, &klen))
+				return 0;
+			scan_ws(s);
+			if (s->p >= s->end || *s->p != ':')
+				return 0;
+			s->p++;
+			scan_ws(s);
+			if (top && klen == 4 && !memcmp(key, "type", 4)) {
+				const char *v;
+				size_t vlen;
+
+				/* the last "type" wins, as it does in json-c */
+				if (s->p >= s->end || *s->p != '"' || !scan_string(s, &v, &vlen) || memchr(v, '\\', vlen))
+					return 0;
+				s->type = v;
+				s->type_len = vlen;
+			} else if (!scan_value(s, 0)) {
+				return 0;
+			}
+		} else if (!scan_value(s, 0)) {
+			return 0;
+		}
+		scan_ws(s);
+		if (s->p >= s->end)
+			return 0;
+		if (*s->p == close) {
+			s->p++;
+			s->depth--;
+			return 1;
+		}
+		if (*s->p != ',')
+			return 0;
+		s->p++;
+		scan_ws(s);
+	}
+}
+
+static int scan_value(struct scan *s, int top)
+{
+	const char *str;
+	size_t len;
+
+	if (s->p >= s->end)
+		return 0;
+	switch (*s->p) {
+	case '{':
+	case '[':
+		return scan_container(s, top);
+	case '"':
+		return scan_string(s, &str, &len);
+	case 't':
+		return scan_literal(s, "true", 4);
+	case 'f':
+		return scan_literal(s, "false", 5);
+	case 'n':
+		return scan_literal(s, "null", 4);
+	default:
+		return scan_number(s);
+	}
+}
+
+/* 1 when the line is surely one well-formed object whose "type" is set. */
+static int quick_scan(const struct mlb_reader *r, const char *line, size_t len, const char **type, size_t *tlen)
+{
+	struct scan s = { (const unsigned char *)line, (const unsigned char *)line + len, 0,
+			  r->lim.max_depth, NULL, 0 };
+
+	scan_ws(&s);
+	if (s.p >= s.end || *s.p != '{' || !scan_value(&s, 1))
+		return 0;
+	scan_ws(&s);
+	if (s.p != s.end || !s.type)
+		return 0;
+	*type = s.type;
+	*tlen = s.type_len;
+	return 1;
+}
+
+static int wanted(const struct mlb_reader *r, const char *type, size_t len)
+{
+	for (const char *const *w = r->want; *w; w++)
+		if (strlen(*w) == len && !memcmp(*w, type, len))
+			return 1;
+	return 0;
+}
+
 int mlb_reader_next(struct mlb_reader *r, struct mlb_event_in *ev)
 {
 	json_object_put(r->cur);
@@ -371,6 +600,22 @@ int mlb_reader_next(struct mlb_reader *r, struct mlb_event_in *ev)
 		r->lineno++;
 		if (blank(s, len))
 			continue;
+		if (r->want) {
+			const char *type;
+			size_t tlen;
+
+			if (quick_scan(r, s, len, &type, &tlen) && tlen < sizeof(r->type) && !wanted(r, type, tlen)) {
+				memcpy(r->type, type, tlen);
+				r->type[tlen] = '\0';
+				ev->obj = NULL;
+				ev->type = r->type;
+				ev->line = s;
+				ev->len = len;
+				ev->lineno = r->lineno;
+				mlb_event_autoflush(!mlb_reader_buffered(r));
+				return 1;
+			}
+		}
 		r->cur = parse_line(r, s, len);
 		if (!r->cur)
 			continue;

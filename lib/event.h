@@ -70,7 +70,7 @@ const char *mlb_json_line(json_object *o, size_t *len);
 
 /* One event read from the input. */
 struct mlb_event_in {
-	json_object *obj;	/* the parsed object, owned by the reader */
+	json_object *obj;	/* the parsed object, owned by the reader; NULL for unwanted types */
 	const char *type;	/* its "type" member */
 	const char *line;	/* the raw line, without its newline */
 	size_t len;
@@ -89,6 +89,10 @@ struct mlb_reader_limits {
 
 /* Read events from fd; limits may be NULL for the defaults. */
 struct mlb_reader *mlb_reader_new(int fd, const struct mlb_reader_limits *limits);
+/* Parse only events of these types (a NULL-terminated list the caller keeps);
+ * others are checked to be well-formed and delivered with obj NULL, for
+ * passing through.  Most of a stream is tokens a filter does not look at. */
+void mlb_reader_want(struct mlb_reader *r, const char *const *types);
 /* Next event: 1 with *ev filled, 0 at end of input, -1 on a read error. */
 int mlb_reader_next(struct mlb_reader *r, struct mlb_event_in *ev);
 /* Copy the event unchanged to the event output. */

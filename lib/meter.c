@@ -623,6 +623,9 @@ static void finish(struct mlb_meter *m)
 	}
 }
 
+/* Only these are read; every other event is checked and passed through as it is. */
+static const char *const counted[] = { "meter", "error", NULL };
+
 int mlb_meter_filter(struct mlb_meter *m, int fd)
 {
 	int64_t step = (int64_t)llround(m->o.interval * 1000), next = 0;
@@ -640,6 +643,7 @@ int mlb_meter_filter(struct mlb_meter *m, int fd)
 		mlb_event_output(sink);
 	}
 	m->reader = mlb_reader_new(fd, NULL);
+	mlb_reader_want(m->reader, counted);
 	if (step > 0)
 		next = mlb_mono_ms() + step;
 	for (;;) {

@@ -7,7 +7,10 @@
 #include "msg.h"
 
 #include <stdlib.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+static const char *const *want_types;
 
 /* Read everything in `in` with limits; return what the reader passed and wrote. */
 static char *through(const char *in, size_t inlen, const struct mlb_reader_limits *lim, long *nevents, long *errors)
@@ -23,6 +26,8 @@ static char *through(const char *in, size_t inlen, const struct mlb_reader_limit
 	rewind(src);
 	mlb_event_output(out);
 	r = mlb_reader_new(fileno(src), lim);
+	if (want_types)
+		mlb_reader_want(r, want_types);
 	*nevents = 0;
 	while (mlb_reader_next(r, &ev) > 0) {
 		(*nevents)++;
@@ -135,6 +140,91 @@ static void test_writer(void)
 	fclose(out);
 }
 
+static unsigned long long rng = 88172645463325252ull;
+
+static unsigned next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)rng;
+}
+
+/*
+ * The quick check for unwanted types must decide exactly as json-c does:
+ * the same lines pass, the same lines are reported.  Mutate real event
+ * lines at random and compare the reader's output with and without it.
+ */
+static void test_quick_scan_agrees(void)
+{
+	static const char *const nothing[] = { "none-of-these", NULL };
+	static const char *const seeds[] = {
+		"{\"type\":\"token\",\"ts\":\"2026-11-22T02:22:15.123Z\",\"pane\":\"a\",\"text\":\" caf\u00e9 \u65e5\"}",
+		"{\"type\":\"meter\",\"prompt_tokens\":12,\"cost_usd\":0.000123,\"x\":[true,false,null,-0.5,{}],\"y\":1e-7}",
+		"{ \"text\" : \"a\\\"b\\\\c\\/d\\n\" , \"type\" : \"final\" , \"n\":[[[]]] }",
+		"{\"type\":\"status\",\"stage\":\"retry\",\"nested\":{\"a\":{\"b\":[1,2,3]}},\"s\":\"\xe6\x97\xa5\xf0\x9f\x98\x80\"}",
+	};
+	const char bytes[] = "{}[]\":,\\ tfn0-.e9\"\x80\xc3\xff\x01";
+	int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+
+	/* thousands of expected parse errors: keep them off the test log */
+	dup2(devnull, 2);
+
+	for (int round = 0; round < 20000; round++) {
+		const char *seed = seeds[next_rand() % 4];
+		char line[512];
+		size_t len = strlen(seed);
+		int edits = 1 + (int)(next_rand() % 3);
+		long n1, e1, n2, e2;
+		char *slow, *fast;
+
+		memcpy(line, seed, len);
+		for (int k = 0; k < edits; k++) {
+			size_t at = next_rand() % len;
+
+			switch (next_rand() % 3) {
+			case 0:
+				line[at] = bytes[next_rand() % (sizeof(bytes) - 1)];
+				break;
+			case 1:
+				memmove(line + at, line + at + 1, len - at - 1);
+				len--;
+				break;
+			default:
+				if (len + 1 < sizeof(line)) {
+					memmove(line + at + 1, line + at, len - at);
+					line[at] = bytes[next_rand() % (sizeof(bytes) - 1)];
+					len++;
+				}
+			}
+		}
+		for (size_t i = 0; i < len; i++)
+			if (line[i] == '\n' || line[i] == '\0')
+				line[i] = ' ';
+		line[len++] = '\n';
+		want_types = NULL;
+		slow = through(line, len, NULL, &n1, &e1);
+		want_types = nothing;
+		fast = through(line, len, NULL, &n2, &e2);
+		want_types = NULL;
+		CHECK_INT(n2, n1);
+		CHECK_INT(e2, e1);
+		/* the error events carry timestamps: compare what was passed, and whether it was an error */
+		CHECK_INT(strstr(fast, "\"code\":\"parse\"") != NULL, strstr(slow, "\"code\":\"parse\"") != NULL);
+		if (n1 == 1)
+			CHECK_STR(fast, slow);
+		if (n2 != n1 || e2 != e1) {
+			fprintf(stderr, "disagreement on: %.*s", (int)len, line);
+			break;
+		}
+		free(slow);
+		free(fast);
+	}
+	dup2(saved, 2);
+	close(saved);
+	close(devnull);
+}
+
 int main(void)
 {
 	mlb_set_progname("test-event");
@@ -142,5 +232,6 @@ int main(void)
 	test_malformed();
 	test_limits();
 	test_writer();
+	test_quick_scan_agrees();
 	return unit_done();
 }
