@@ -25,6 +25,8 @@ clean_world() {
 	export LC_ALL=C TZ=UTC
 	export TMPDIR="$BATS_TEST_TMPDIR"
 	mkdir -p "$HOME"
+	# files a test writes land in its own directory, never in the checkout
+	cd "$BATS_TEST_TMPDIR"
 	unset MLB_CONFIG MLB_MODEL MLB_MODELS MLB_SESSION NO_COLOR
 	# Point every provider at nothing real: the server helper sets the URLs.
 	local v
