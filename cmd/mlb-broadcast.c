@@ -173,16 +173,69 @@ static char *summary(const struct mlb_turn_result *r, size_t n, const char *sess
 			     session ? "; session " : "", session ? session : "");
 }
 
+/* The live view on a terminal (or --text): the same turn, drawn for a person. */
+static int run_with_view(const struct mlb_config *cfg, struct mlb_turn_opts *o,
+			 struct mlb_pane_turn *panes, size_t n)
+{
+	const char **names = mlb_xcalloc(n, sizeof(*names)), **models = mlb_xcalloc(n, sizeof(*models));
+	struct mlb_turn_result res;
+	struct mlb_view *view;
+	char *line;
+	int status;
+
+	for (size_t i = 0; i < n; i++) {
+		names[i] = panes[i].pane;
+		models[i] = panes[i].model;
+	}
+	view = mlb_view_new(n, names, models, mlb_cli_color());
+	o->emit = mlb_view_event;
+	o->emit_ctx = view;
+	status = mlb_turn_run(cfg, o, panes, n, &res);
+	line = summary(&res, n, o->session);
+	mlb_view_finish(view, line);
+	free(line);
+	free(names);
+	free(models);
+	return status;
+}
+
+static int broadcast(const struct mlb_config *cfg, struct args *a, struct mlb_pane_turn *panes,
+		     const struct mlb_prices *prices)
+{
+	struct mlb_turn_opts o = { 0 };
+	struct mlb_turn_result res;
+	const char *env = getenv("MLB_SESSION");
+	char *run = mlb_session_new_id();
+	int status;
+
+	o.tool = mlb_progname;
+	if (!a->no_store && (a->session || (env && *env)))
+		o.session = mlb_xstrdup(a->session ? a->session : env);
+	o.store = !a->no_store;
+	o.system = a->system;
+	o.options = a->options;
+	o.run = run;
+	o.policy = a->policy;
+	o.deadline_s = a->deadline;
+	o.first = a->first;
+	o.quorum = a->quorum;
+	o.prices = prices;
+	if (mlb_cli_json())
+		status = mlb_turn_run(cfg, &o, panes, a->nmodels, &res);
+	else
+		status = run_with_view(cfg, &o, panes, a->nmodels);
+	free(run);
+	free(o.session);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = { 0 };
-	struct mlb_turn_opts o = { 0 };
 	struct mlb_pane_turn *panes;
-	struct mlb_turn_result res;
 	struct mlb_config *cfg;
 	struct mlb_prices *prices;
-	struct mlb_view *view = NULL;
-	char *prompt, *run;
+	char *prompt;
 	int status;
 
 	mlb_cli_init(argc, argv, usage);
@@ -201,7 +254,6 @@ int main(int argc, char **argv)
 	prompt = mlb_read_prompt(argc - optind, argv + optind, 1);
 	if (!prompt)
 		mlb_usage_error("no prompt: give it as operands or on stdin");
-
 	panes = mlb_xcalloc(a.nmodels, sizeof(*panes));
 	name_panes(&a, panes);
 	for (size_t i = 0; i < a.nmodels; i++) {
@@ -210,48 +262,14 @@ int main(int argc, char **argv)
 	}
 	prices = mlb_prices_default(cfg);
 	if (a.budget > 0 && mlb_budget_refuse(prices, (const char *const *)a.models, a.nmodels, prompt, a.budget))
-		return MLB_EXIT_BUDGET;
-	run = mlb_session_new_id();
-	o.tool = mlb_progname;
-	o.session = a.no_store ? NULL : a.session ? mlb_xstrdup(a.session) :
-		    getenv("MLB_SESSION") && *getenv("MLB_SESSION") ? mlb_xstrdup(getenv("MLB_SESSION")) : NULL;
-	o.store = !a.no_store;
-	o.system = a.system;
-	o.options = a.options;
-	o.run = run;
-	o.policy = a.policy;
-	o.deadline_s = a.deadline;
-	o.first = a.first;
-	o.quorum = a.quorum;
-	o.prices = prices;
-	if (!mlb_cli_json()) {
-		const char **names = mlb_xcalloc(a.nmodels, sizeof(*names)), **models = mlb_xcalloc(a.nmodels, sizeof(*models));
+		status = MLB_EXIT_BUDGET;
+	else
+		status = broadcast(cfg, &a, panes, prices);
 
-		for (size_t i = 0; i < a.nmodels; i++) {
-			names[i] = panes[i].pane;
-			models[i] = panes[i].model;
-		}
-		view = mlb_view_new(a.nmodels, names, models, mlb_cli_color());
-		o.emit = mlb_view_event;
-		o.emit_ctx = view;
-		status = mlb_turn_run(cfg, &o, panes, a.nmodels, &res);
-		{
-			char *s = summary(&res, a.nmodels, o.session);
-
-			mlb_view_finish(view, s);
-			free(s);
-		}
-		free(names);
-		free(models);
-	} else {
-		status = mlb_turn_run(cfg, &o, panes, a.nmodels, &res);
-	}
 	for (size_t i = 0; i < a.nmodels; i++)
 		mlb_pane_turn_clear(&panes[i]);
 	free(panes);
 	free(prompt);
-	free(run);
-	free(o.session);
 	mlb_strv_free(a.models);
 	mlb_prices_free(prices);
 	json_object_put(a.options);

@@ -96,6 +96,31 @@ static char *pick_session(const struct send_args *a)
 	return id;
 }
 
+/* The user message (the prompt, the moved message, or both), the model and the pane; 0 or an exit status. */
+static int build_pane(const struct mlb_config *cfg, const struct send_args *a, const char *session,
+		      char *prompt, struct mlb_pane_turn *pane)
+{
+	if (a->from) {
+		int usage_err;
+
+		pane->from = mlb_transfer_resolve(a->from, session, &usage_err);
+		if (!pane->from) {
+			free(prompt);
+			return usage_err ? MLB_EXIT_USAGE : MLB_EXIT_FAIL;
+		}
+		pane->prompt = prompt ? mlb_xasprintf("%s\n\n%s", prompt, pane->from->content)
+				      : mlb_xstrdup(pane->from->content);
+		free(prompt);
+	} else if (!(pane->prompt = prompt)) {
+		mlb_usage_error("no prompt: give it as operands or on stdin");
+	}
+	pane->model = mlb_default_model(cfg, a->model, session, a->pane);
+	if (!pane->model)
+		mlb_usage_error("no model: use -m provider:model, or set MLB_MODEL or core.model in the config");
+	pane->pane = a->pane ? mlb_xstrdup(a->pane) : mlb_pane_from_model(pane->model);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct send_args a = { 0 };
@@ -103,7 +128,7 @@ int main(int argc, char **argv)
 	struct mlb_pane_turn pane = { 0 };
 	struct mlb_turn_result res;
 	struct mlb_config *cfg;
-	struct mlb_prices *prices;
+	struct mlb_prices *prices = NULL;
 	char *prompt;
 	int status;
 
@@ -111,9 +136,7 @@ int main(int argc, char **argv)
 	a.options = json_object_new_object();
 	mlb_policy_defaults(&a.policy);
 	cfg = mlb_config_load();
-	if (!cfg)
-		return MLB_EXIT_FAIL;
-	if (mlb_policy_configure(&a.policy, cfg) < 0)
+	if (!cfg || mlb_policy_configure(&a.policy, cfg) < 0)
 		return MLB_EXIT_FAIL;
 	parse_args(argc, argv, &a);
 	if (a.session && a.cont)
@@ -125,32 +148,17 @@ int main(int argc, char **argv)
 	o.session = a.no_store ? NULL : pick_session(&a);
 	/* With --from -, stdin carries events, so the prompt can only be operands. */
 	prompt = mlb_read_prompt(argc - optind, argv + optind, !(a.from && !strcmp(a.from, "-")));
-	if (a.from) {
-		int usage_err;
-
-		pane.from = mlb_transfer_resolve(a.from, o.session, &usage_err);
-		if (!pane.from)
-			return usage_err ? MLB_EXIT_USAGE : MLB_EXIT_FAIL;
-		pane.prompt = prompt ? mlb_xasprintf("%s\n\n%s", prompt, pane.from->content)
-				     : mlb_xstrdup(pane.from->content);
-		free(prompt);
-	} else if (!(pane.prompt = prompt)) {
-		mlb_usage_error("no prompt: give it as operands or on stdin");
+	status = build_pane(cfg, &a, o.session, prompt, &pane);
+	if (status == 0) {
+		prices = mlb_prices_default(cfg);
+		o.tool = mlb_progname;
+		o.store = !a.no_store;
+		o.system = a.system;
+		o.options = a.options;
+		o.policy = a.policy;
+		o.prices = prices;
+		status = mlb_turn_run(cfg, &o, &pane, 1, &res);
 	}
-	pane.model = mlb_default_model(cfg, a.model, o.session, a.pane);
-	if (!pane.model)
-		mlb_usage_error("no model: use -m provider:model, or set MLB_MODEL or core.model in %s", "the config");
-	pane.pane = a.pane ? mlb_xstrdup(a.pane) : mlb_pane_from_model(pane.model);
-
-	prices = mlb_prices_default(cfg);
-	o.tool = mlb_progname;
-	o.store = !a.no_store;
-	o.system = a.system;
-	o.options = a.options;
-	o.policy = a.policy;
-	o.prices = prices;
-	status = mlb_turn_run(cfg, &o, &pane, 1, &res);
-
 	mlb_pane_turn_clear(&pane);
 	mlb_prices_free(prices);
 	json_object_put(a.options);

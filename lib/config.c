@@ -1,5 +1,6 @@
 #include "config.h"
 #include "buf.h"
+#include "event.h"
 #include "msg.h"
 
 #include <errno.h>
@@ -119,8 +120,10 @@ static const char *git_message(void)
 static char *normalised_copy(const char *path, int *err)
 {
 	FILE *in = fopen(path, "r"), *out;
-	char line[8192], *tmp;
-	int fd;
+	char *line = NULL, *tmp;
+	size_t cap = 0, len;
+	ssize_t got;
+	int fd, continued = 0;
 	const char *tmpdir = getenv("TMPDIR");
 
 	*err = 0;
@@ -139,18 +142,36 @@ static char *normalised_copy(const char *path, int *err)
 		free(tmp);
 		return NULL;
 	}
-	while (fgets(line, sizeof(line), in)) {
+	/*
+	 * Whole lines of any length, NULs and all (fgets into a fixed buffer cut
+	 * long lines and fputs dropped what followed a NUL, newline included),
+	 * and only the key: a line that a backslash continues belongs to the
+	 * value above it, whose '_' must stay.
+	 */
+	while ((got = getline(&line, &cap, in)) > 0) {
 		char *p = line + strspn(line, " \t");
+		int entry = !continued && *p != '[' && *p != '#' && *p != ';';
+		size_t bs, e;
 
-		if (*p != '[' && *p != '#' && *p != ';') {
+		len = (size_t)got;
+		if (entry) {
 			char *stop = p + strcspn(p, "= \t\r\n");
 
 			for (char *q = p; q < stop; q++)
-				if (*q == '_')
-					memmove(q, q + 1, strlen(q)), stop--, q--;
+				if (*q == '_') {
+					memmove(q, q + 1, len - (size_t)(q - line));
+					len--, stop--, q--;
+				}
 		}
-		fputs(line, out);
+		/* An odd run of backslashes before the line end continues the value. */
+		for (e = len; e > 0 && (line[e - 1] == '\n' || line[e - 1] == '\r'); e--)
+			;
+		for (bs = 0; bs < e && line[e - 1 - bs] == '\\'; bs++)
+			;
+		continued = (entry || continued) && e < len && bs % 2 == 1;
+		fwrite(line, 1, len, out);
 	}
+	free(line);
 	fclose(in);
 	if (fclose(out) != 0) {
 		*err = errno;
@@ -259,6 +280,30 @@ static int fill_provider(struct mlb_config *c, struct mlb_provider *p)
 	return 0;
 }
 
+/*
+ * limit.lineBytes and limit.jsonDepth bound what a tool reads from a pipe.
+ * Every tool that reads events loads the configuration first, so setting
+ * the readers' defaults here reaches all of them without each passing the
+ * limits along.
+ */
+static int reader_limits(const struct mlb_config *c)
+{
+	struct mlb_reader_limits lim;
+	double line, depth;
+
+	if (mlb_config_double(c, "limit.lineBytes", MLB_READER_MAX_LINE, &line) < 0 ||
+	    mlb_config_double(c, "limit.jsonDepth", MLB_READER_MAX_DEPTH, &depth) < 0)
+		return -1;
+	if (!(line >= 1 && line <= INT_MAX - 1 && line == (double)(size_t)line))
+		return mlb_error("configuration 'limit.lineBytes' must be a whole number of bytes from 1 to %d", INT_MAX - 1);
+	if (!(depth >= 1 && depth <= MLB_READER_DEPTH_CAP && depth == (double)(int)depth))
+		return mlb_error("configuration 'limit.jsonDepth' must be a whole number from 1 to %d", MLB_READER_DEPTH_CAP);
+	lim.max_line = (size_t)line;
+	lim.max_depth = (int)depth;
+	mlb_reader_defaults(&lim);
+	return 0;
+}
+
 struct mlb_config *mlb_config_load(void)
 {
 	struct mlb_config *c = mlb_xcalloc(1, sizeof(*c));
@@ -281,6 +326,8 @@ struct mlb_config *mlb_config_load(void)
 		mlb_config_each(c, "^provider\\..*\\.", collect_provider, c);
 	for (size_t i = 0; !bad && i < c->nproviders; i++)
 		bad |= fill_provider(c, &c->providers[i]);
+	if (!bad)
+		bad |= reader_limits(c);
 	if (bad) {
 		mlb_config_free(c);
 		return NULL;
@@ -482,6 +529,9 @@ static int collect_multi(const git_config_entry *e, void *ctx)
 {
 	struct multi_ctx *m = ctx;
 
+	/* A key with no '=' ("[group \"fast\"] model") has no value at all: nothing to add. */
+	if (!e->value)
+		return 0;
 	m->v = mlb_xrealloc(m->v, (m->n + 2) * sizeof(*m->v));
 	m->v[m->n++] = mlb_xstrdup(e->value);
 	m->v[m->n] = NULL;

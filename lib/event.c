@@ -182,16 +182,27 @@ struct mlb_reader {
 	char type[64];			/* the type of an event delivered unparsed */
 };
 
+/* What the configuration asked for; tools make readers with NULL limits. */
+static struct mlb_reader_limits configured = { MLB_READER_MAX_LINE, MLB_READER_MAX_DEPTH };
+
+void mlb_reader_defaults(const struct mlb_reader_limits *limits)
+{
+	configured.max_line = limits->max_line ? limits->max_line : MLB_READER_MAX_LINE;
+	configured.max_depth = limits->max_depth > 0 ? limits->max_depth : MLB_READER_MAX_DEPTH;
+}
+
 struct mlb_reader *mlb_reader_new(int fd, const struct mlb_reader_limits *limits)
 {
 	struct mlb_reader *r = mlb_xcalloc(1, sizeof(*r));
 
 	r->fd = fd;
-	r->lim.max_line = limits && limits->max_line ? limits->max_line : MLB_READER_MAX_LINE;
+	r->lim.max_line = limits && limits->max_line ? limits->max_line : configured.max_line;
 	/* json-c takes a line's length as an int. */
 	if (r->lim.max_line > (size_t)INT_MAX - 1)
 		r->lim.max_line = (size_t)INT_MAX - 1;
-	r->lim.max_depth = limits && limits->max_depth > 0 ? limits->max_depth : MLB_READER_MAX_DEPTH;
+	r->lim.max_depth = limits && limits->max_depth > 0 ? limits->max_depth : configured.max_depth;
+	if (r->lim.max_depth > MLB_READER_DEPTH_CAP)
+		r->lim.max_depth = MLB_READER_DEPTH_CAP;
 	/*
 	 * The buffer holds at most one line and its newline, so a line longer
 	 * than max_line fills it and is caught in fill(); starting it at 64 KiB
@@ -298,7 +309,19 @@ static json_object *parse_line(struct mlb_reader *r, const char *s, size_t len)
 	obj = json_tokener_parse_ex(r->tok, s, (int)len);
 	err = json_tokener_get_error(r->tok);
 	if (!obj && err == json_tokener_continue) {
-		report(r, "truncated JSON; each event must be one whole JSON object per line");
+		/*
+		 * json-c waits for the byte after a bare number or literal ("42",
+		 * "null") before it ends it, so only a line that opens an object is
+		 * truncated; anything else was never going to be an event.
+		 */
+		size_t i = 0;
+
+		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+			i++;
+		if (i < len && s[i] == '{')
+			report(r, "truncated JSON; each event must be one whole JSON object per line");
+		else
+			report(r, "not a JSON object; events are objects with a \"type\"");
 		return NULL;
 	}
 	if (err != json_tokener_success) {

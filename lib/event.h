@@ -86,6 +86,12 @@ struct mlb_reader_limits {
 };
 #define MLB_READER_MAX_LINE (16u << 20)
 #define MLB_READER_MAX_DEPTH 64
+/* The most limit.jsonDepth may ask for: json-c allocates its parse stack up front. */
+#define MLB_READER_DEPTH_CAP 10000
+
+/* The limits of readers made without any (zero members keep the built-in ones); mlb_config_load()
+ * sets them from limit.lineBytes and limit.jsonDepth. */
+void mlb_reader_defaults(const struct mlb_reader_limits *limits);
 
 /* Read events from fd; limits may be NULL for the defaults. */
 struct mlb_reader *mlb_reader_new(int fd, const struct mlb_reader_limits *limits);

@@ -347,12 +347,13 @@ static json_object *read_usage(void)
 
 int mlb_pipeline_count_use(const char *name)
 {
-	char *dir = locks_dir(), *lock = mlb_xasprintf("%s/pipeline-usage.lock", dir), *path = usage_path();
+	char *dir = locks_dir(), *lock = mlb_xasprintf("%s/.pipeline-usage.lock", dir), *path = usage_path();
 	json_object *all, *entry;
 	char ts[32];
 	int fd = -1, ret = 0;
 
-	/* Two runs that start together must both be counted: read, add and write under a lock. */
+	/* Two runs that start together must both be counted: read, add and write under a lock
+	 * (whose name starts with '.', which no template name does). */
 	if (make_dirs(dir) < 0 || mlb_lock_acquire(lock, mlb_lock_timeout(10), &fd) < 0) {
 		mlb_warn("cannot lock the usage counts (%s): %s; this run is not counted", lock, strerror(errno));
 		free(dir);
@@ -456,15 +457,17 @@ static void print_text(struct mlb_job *job, const char *step, json_object *ev)
 		       mlb_json_bool(ev, "partial") ? " [partial]" : "", content,
 		       len && content[len - 1] == '\n' ? "" : "\n");
 		fflush(stdout);
+	} else if (!strcmp(type, "error") && job) {
+		mlb_error("step '%s': %s: %s", step, job->model.spec, mlb_json_str(ev, "message"));
 	} else if (!strcmp(type, "error")) {
-		mlb_error("step '%s': %s: %s", step ? step : "?", job ? job->model.spec : "storage",
-			  mlb_json_str(ev, "message"));
+		mlb_error("step '%s': %s", step ? step : "-", mlb_json_str(ev, "message"));
 	} else if (!strcmp(type, "status") && stage && !strcmp(stage, "retry")) {
 		mlb_warn("step '%s': %s: %s; retrying in %.1f s", step, job->model.spec, mlb_json_str(ev, "message"),
 			 mlb_json_int(ev, "retry_in_ms", 0) / 1000.0);
 	} else if (!strcmp(type, "status") && stage && !strcmp(stage, "step_start")) {
-		note("step '%s': asking %zu model%s", step, json_object_array_length(json_object_object_get(ev, "models")),
-		     json_object_array_length(json_object_object_get(ev, "models")) == 1 ? "" : "s");
+		size_t n = json_object_array_length(json_object_object_get(ev, "models"));
+
+		note("step '%s': asking %zu model%s", step, n, n == 1 ? "" : "s");
 	}
 }
 
@@ -793,8 +796,6 @@ static void budget_over(struct run *run, struct step *st)
 	ev = mlb_event_error(&tag, "budget", msg);
 	mlb_json_set_bool(ev, "retryable", 0);
 	mlb_json_set_str(ev, "step", st->def->id);
-	if (!mlb_cli_json())
-		mlb_error("%s", msg);
 	out(run, NULL, st->def->id, ev);
 }
 
@@ -1208,7 +1209,7 @@ int mlb_pipeline_dry_run(const struct mlb_template *t)
 int mlb_pipeline_show(const struct mlb_template *t, const char *path)
 {
 	if (mlb_cli_json()) {
-		json_object *o = json_object_new_object();
+		json_object *o = mlb_event_new("template", NULL);
 
 		mlb_json_set_str(o, "name", t->name);
 		mlb_json_set_str(o, "path", path);
@@ -1287,7 +1288,7 @@ int mlb_pipeline_list(void)
 		json_object_object_get_ex(usage, t ? t->name : v[i].name, &u);
 		uses = mlb_json_int(u, "uses", 0);
 		if (mlb_cli_json()) {
-			json_object *o = json_object_new_object();
+			json_object *o = mlb_event_new("template", NULL);
 
 			mlb_json_set_str(o, "name", v[i].name);
 			mlb_json_set_str(o, "description", desc);
@@ -1547,7 +1548,7 @@ int mlb_pipeline_import(const struct mlb_config *cfg, const char *file, const ch
 	if (name && !mlb_session_id_valid(name))
 		mlb_die(MLB_EXIT_USAGE, "invalid template name '%s': use letters, digits, '.', '_' and '-'", name);
 	if (name && strcmp(name, t->name)) {
-		/* Keep the name inside the file and the file's name in step. */
+		/* The name inside the file must match the name of the file. */
 		json_object_object_add(t->json, "name", json_object_new_string(name));
 		renamed = mlb_xasprintf("%s\n", json_object_to_json_string_ext(t->json,
 					PRETTY));

@@ -44,6 +44,8 @@ struct mlb_runner {
 	size_t active;
 	double deadline_s;
 	uint64_t rng;
+	int running;		/* inside mlb_runner_run */
+	int added;		/* a job came in while running: start it without waiting */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -541,6 +543,11 @@ void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job)
 	}
 	r->jobs = mlb_xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
 	r->jobs[r->njobs++] = job;
+	if (r->running) {
+		/* added by a hook (a pipeline's next step): its clock starts now */
+		job->t_start = mlb_mono_ms();
+		r->added = 1;
+	}
 	emit(job, status_event(job, "queued"));
 }
 
@@ -604,6 +611,8 @@ static long tend(struct mlb_runner *r, int64_t now, int *all_ended)
 		} else if (st->waiting && st->retry_at > now) {
 			if (st->retry_at - now < wait)
 				wait = (long)(st->retry_at - now);
+		} else if (!job->attempts && job->error_code) {
+			end_job(job, MLB_JOB_FAILED, 0);	/* no key, or too large: never sent */
 		} else if (r->active < (size_t)r->policy.max_transfers) {
 			start_attempt(job);
 		}
@@ -653,13 +662,9 @@ int mlb_runner_run(struct mlb_runner *r)
 	sigaction(SIGTERM, &sa, &old_term);
 	interrupted = 0;
 	mlb_event_autoflush(0);
-	for (size_t i = 0; i < r->njobs; i++) {
-		struct mlb_job *job = r->jobs[i];
-
-		job->t_start = t0;
-		if (job->error_code)	/* no key, or too large: refused before sending */
-			end_job(job, MLB_JOB_FAILED, 0);
-	}
+	r->running = 1;
+	for (size_t i = 0; i < r->njobs; i++)
+		r->jobs[i]->t_start = t0;
 	for (;;) {
 		int64_t now = mlb_mono_ms();
 		long wait, curl_wait = -1;
@@ -679,9 +684,14 @@ int mlb_runner_run(struct mlb_runner *r)
 		if (curl_wait >= 0 && curl_wait < wait)
 			wait = curl_wait;
 		/* Nothing in flight (the last job just ended, or a retry is due): no wait. */
+		if (r->added) {
+			r->added = 0;
+			continue;	/* start the new jobs now, not after a poll */
+		}
 		if (wait > 0 && (r->active > 0 || !all_done(r)))
 			curl_multi_poll(r->multi, NULL, 0, (int)wait, NULL);
 	}
+	r->running = 0;
 	mlb_event_autoflush(1);
 	mlb_event_flush();
 	sigaction(SIGINT, &old_int, NULL);

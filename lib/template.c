@@ -31,6 +31,10 @@ void mlb_template_problem(struct mlb_template *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* A problem is one line, also when it quotes a bad id or key holding a line break. */
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
 	mlb_buf_addf(&b, "%s: %s", t->label, line);
 	add_problem(t, mlb_buf_detach(&b));
 }
@@ -139,7 +143,10 @@ static json_object *parse_json(struct mlb_template *t, const char *text, size_t 
 		mlb_template_problem(t, "the file holds a NUL byte; a template is JSON text");
 		return NULL;
 	}
-	if (strspn(text, " \t\r\n") == len) {
+	/* Bounded: text need not end in a NUL (strspn read one past an all-blank file). */
+	for (end = 0; end < len && strchr(" \t\r\n", text[end]); end++)
+		;
+	if (end == len) {
 		mlb_template_problem(t, "the file is empty; a template is a JSON object with \"steps\" (see mlb-pipeline(5))");
 		return NULL;
 	}

@@ -277,8 +277,10 @@ static long retry_info(json_object *err)
 			char *end;
 			double secs = strtod(delay, &end);
 
+			/* "1e30s" or "infs" must not overflow the conversion (undefined behaviour);
+			 * a week is already far beyond any wait the runner honours. */
 			if (end != delay && secs >= 0)
-				return (long)(secs * 1000);
+				return secs < 7 * 86400.0 ? (long)(secs * 1000) : 7 * 86400L * 1000;
 		}
 	}
 	return -1;

@@ -30,3 +30,4 @@ run_unit() {
 @test "unit: session store (commits, numbering, concurrency, recovery)" { run_unit test-store; }
 @test "unit: meter aggregation and percentiles" { run_unit test-meter; }
 @test "unit: answer comparison (staged word diff)" { run_unit test-compare; }
+@test "unit: pipeline templates" { run_unit test-template; }

@@ -70,8 +70,7 @@ review='{"name": "review", "description": "draft twice, check facts, critique, b
 	assert_equal "$(jq -r 'select(.type=="final") | "\(.step) \(.commit)"' <<<"$output" | sort -u | wc -l)" "4"
 	assert_equal "$(jq -r 'select(.type=="final" and .step=="draft").commit' <<<"$output" | sort -u | wc -l)" "1"
 	git -C "$MLB_HOME/sessions/rev" log --format=%s | grep -q '^mlb-pipeline: 2 panes: Write about tides.$'
-	run git -C "$MLB_HOME/sessions/rev" fsck --strict
-	assert_success
+	git -C "$MLB_HOME/sessions/rev" fsck --strict
 	# the summarize step summarized the answers of what it needs, with provenance
 	brief=$(prompt_of echo)
 	[[ $brief == *"$(head -n 1 "$MLB_SRC/share/mlb/prompts/executive.txt")"* ]]
@@ -338,8 +337,8 @@ mlb-pipeline: many.json: step 'a': model 'anthropic:y': no key: set ANTHROPIC_AP
 	: >"$MLB_SERVER_LOG"
 	run --separate-stderr mlb-pipeline run again -s replay --json
 	assert_success
-	assert_equal "$(jq -r "$LAST_USER" "$MLB_SERVER_LOG" | sort | uniq -c | awk '{print $1, $2, $3}' | tr '\n' ' ')" \
-		"2 first {{question}} 2 second "
+	assert_equal "$(jq -r "$LAST_USER" "$MLB_SERVER_LOG" | sort | uniq -c | sed 's/^ *//' | tr '\n' '|')" \
+		"2 first {{question}}|2 second|"
 	# an existing template is kept unless --force
 	run -1 --separate-stderr mlb-pipeline save --from-session replay --name again
 	[[ $stderr == *"there is already a template 'again'"*"--force"* ]]
@@ -443,6 +442,59 @@ mlb-pipeline: many.json: step 'a': model 'anthropic:y': no key: set ANTHROPIC_AP
 	assert_line "== brief (openai:echo) =="
 	refute_output --partial '"type"'
 	[[ $stderr == *"review: 4 of 4 steps done, 0 failed, 0 cancelled, 0 skipped"* ]]
+}
+
+@test "the crontab line and the CI step of the documentation run as written" {
+	tpl nightly-review '{"name": "nightly-review", "steps": [
+		{"id": "a", "models": ["openai:alpha", "anthropic:beta"], "prompt": "look"},
+		{"id": "b", "needs": ["a"], "summarize": "bullet", "models": ["openai:echo"]}]}'
+	mlb-pipeline import nightly-review.json 2>/dev/null
+	mkdir -p "$HOME/mlb"
+	# as cron runs it: sh, no terminal, nothing on stdin
+	run sh -c '0<&- mlb-pipeline run nightly-review --lock --budget 1 --log "$HOME/mlb/nightly.ndjson" >/dev/null 2>>"$HOME/mlb/nightly.err"'
+	assert_success
+	assert_equal "$(jq -r 'select(.stage=="run_done").exit' "$HOME/mlb/nightly.ndjson")" "0"
+	assert_equal "$(cat "$HOME/mlb/nightly.err")" "mlb-pipeline: session $(jq -r 'select(.stage=="run_done").session' "$HOME/mlb/nightly.ndjson")"
+	mkdir ci
+	tpl ci/review '{"vars": {"notes": "none"}, "steps": [{"id": "review", "models": ["openai:echo", "anthropic:echo"], "prompt": "Review:\n{{notes}}"}]}'
+	printf 'v1.2: faster tides\n' >NOTES.md
+	export GITHUB_RUN_ID=4242
+	run bash -ec 'mlb-pipeline validate ci/review.json
+		mlb-pipeline run ci/review.json --var notes="$(cat NOTES.md)" -s "ci-$GITHUB_RUN_ID" \
+			--budget 0.50 --log review.ndjson --text'
+	assert_success
+	assert_line "== review-1 (openai:echo) =="
+	assert_line "v1.2: faster tides"
+	[ -d "$MLB_HOME/sessions/ci-4242/panes/review-2" ]
+	assert_equal "$(jq -r 'select(.type=="final").content' review.ndjson | sort -u)" $'Review:\nv1.2: faster tides'
+	# a failing step fails the job
+	tpl ci/review '{"steps": [{"id": "review", "models": ["openai:x+fault=500"], "prompt": "p"}]}'
+	run bash -ec 'mlb-pipeline run ci/review.json --retries 0 --text; echo unreachable'
+	assert_failure 1
+	refute_output --partial unreachable
+}
+
+@test "Ctrl-C cancels what runs, starts nothing more, stores the partials and exits 130" {
+	tpl slow '{"steps": [
+		{"id": "a", "models": ["openai:s+tokens=400+delay=20", "gemini:s+tokens=400+delay=20"], "prompt": "p"},
+		{"id": "b", "needs": ["a"], "models": ["openai:echo"], "prompt": "{{a}}"}]}'
+	mlb-pipeline run slow.json -s intr --json >out 2>err &
+	pid=$!
+	for _ in $(seq 1 100); do grep -q '"token"' out 2>/dev/null && break; sleep 0.05; done
+	sleep 0.3
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" "130"
+	output=$(cat out)
+	assert_equal "$(stage a)" step_cancelled
+	assert_equal "$(stage b)" step_skipped
+	assert_equal "$(jq -r 'select(.stage=="run_done").exit' out)" "130"
+	for p in a-1 a-2; do
+		grep -qx "Cancelled: true" "$MLB_HOME/sessions/intr/panes/$p/000002.msg"
+	done
+	[ ! -d "$MLB_HOME/sessions/intr/panes/b" ]
+	git -C "$MLB_HOME/sessions/intr" fsck --strict
 }
 
 @test "usage errors exit 2" {
