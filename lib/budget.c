@@ -1,5 +1,8 @@
 #include "budget.h"
+#include "event.h"
 #include "msg.h"
+
+#include <stdio.h>
 
 #include <string.h>
 
@@ -43,4 +46,14 @@ int mlb_budget_refuse(const struct mlb_prices *prices, const char *const *models
 		return 1;
 	}
 	return 0;
+}
+
+void mlb_cost_text(json_object *meter, char *out, size_t size)
+{
+	double cost = mlb_json_double(meter, "cost_usd", -1);
+
+	if (cost >= 0)
+		snprintf(out, size, "$%.6f", cost);
+	else
+		snprintf(out, size, "unpriced");
 }

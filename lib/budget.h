@@ -10,6 +10,8 @@
 
 #include "price.h"
 
+#include <json-c/json.h>
+
 struct mlb_budget {
 	double limit;		/* USD; 0 means none */
 	double warn_fraction;	/* warn at this share of the limit */
@@ -29,5 +31,8 @@ double mlb_budget_prompt_cost(const struct mlb_prices *prices, const char *const
 /* 1 (after a one-line error) when that estimate is already over limit; else 0. */
 int mlb_budget_refuse(const struct mlb_prices *prices, const char *const *models, size_t n,
 		      const char *prompt, double limit);
+
+/* A meter event's cost for a person: "$0.000123", or "unpriced" when it has none. */
+void mlb_cost_text(json_object *meter, char *out, size_t size);
 
 #endif

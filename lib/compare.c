@@ -983,16 +983,8 @@ static void finish_pairs(struct stream *st)
 /* A final event that cannot be compared: report it like the reader reports a bad line. */
 static void bad_final(struct stream *st, const struct mlb_event_in *ev, const char *what)
 {
-	json_object *err;
-	char msg[256];
-
 	st->bad++;
-	snprintf(msg, sizeof(msg), "line %ld: %s", ev->lineno, what);
-	mlb_error("%s", msg);
-	err = mlb_event_error(NULL, "parse", msg);
-	mlb_json_set_int(err, "line", ev->lineno);
-	mlb_json_set_bool(err, "retryable", 0);
-	mlb_event_write(err);
+	mlb_event_bad_line(ev->lineno, what);
 }
 
 static void on_final(struct stream *st, const struct mlb_event_in *ev)

@@ -237,18 +237,23 @@ int mlb_reader_buffered(const struct mlb_reader *r)
 	return r->end > r->start;
 }
 
-static void report(struct mlb_reader *r, const char *what)
+void mlb_event_bad_line(long lineno, const char *what)
 {
 	json_object *ev;
 	char msg[256];
 
-	r->errors++;
-	snprintf(msg, sizeof(msg), "line %ld: %s", r->lineno, what);
+	snprintf(msg, sizeof(msg), "line %ld: %s", lineno, what);
 	mlb_error("%s", msg);
 	ev = mlb_event_error(NULL, "parse", msg);
-	mlb_json_set_int(ev, "line", r->lineno);
+	mlb_json_set_int(ev, "line", lineno);
 	mlb_json_set_bool(ev, "retryable", 0);
 	mlb_event_write(ev);
+}
+
+static void report(struct mlb_reader *r, const char *what)
+{
+	r->errors++;
+	mlb_event_bad_line(r->lineno, what);
 }
 
 /* Read more input, first making room; flushes output before it may block. */

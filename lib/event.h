@@ -50,6 +50,9 @@ int mlb_event_flush(void);
 /* Whether a write to the event output has failed (a closed pipe, a full disk). */
 int mlb_event_failed(void);
 
+/* Report a bad input line: "<tool>: line N: what" on stderr and an error event with code parse. */
+void mlb_event_bad_line(long lineno, const char *what);
+
 /* Shorthands for adding fields; a NULL string adds JSON null. */
 void mlb_json_set_str(json_object *o, const char *key, const char *val);
 void mlb_json_set_int(json_object *o, const char *key, long long val);

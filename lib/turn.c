@@ -1,4 +1,5 @@
 #include "turn.h"
+#include "budget.h"
 #include "cli.h"
 #include "clock.h"
 #include "msg.h"
@@ -153,13 +154,9 @@ void mlb_pane_turn_clear(struct mlb_pane_turn *p)
 
 static void print_footer(struct mlb_job *job, json_object *ev)
 {
-	double cost = mlb_json_double(ev, "cost_usd", -1);
 	char costs[32];
 
-	if (cost >= 0)
-		snprintf(costs, sizeof(costs), "$%.6f", cost);
-	else
-		snprintf(costs, sizeof(costs), "unpriced");
+	mlb_cost_text(ev, costs, sizeof(costs));
 	fprintf(stderr, "[%s] %lld+%lld tokens%s, %s, %.2f s",
 		job->model.spec, mlb_json_int(ev, "prompt_tokens", 0), mlb_json_int(ev, "completion_tokens", 0),
 		mlb_json_bool(ev, "estimated") ? " (estimated)" : "",

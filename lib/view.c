@@ -1,4 +1,5 @@
 #include "view.h"
+#include "budget.h"
 #include "buf.h"
 #include "clock.h"
 #include "msg.h"
@@ -224,13 +225,9 @@ static void draw(struct mlb_view *v)
 
 static void set_footer(struct pane_view *p, json_object *ev)
 {
-	double cost = mlb_json_double(ev, "cost_usd", -1);
 	char costs[32];
 
-	if (cost >= 0)
-		snprintf(costs, sizeof(costs), "$%.6f", cost);
-	else
-		snprintf(costs, sizeof(costs), "unpriced");
+	mlb_cost_text(ev, costs, sizeof(costs));
 	snprintf(p->footer, sizeof(p->footer), "%lld tok, %s, %.2f s, %s",
 		 mlb_json_int(ev, "completion_tokens", 0), costs,
 		 mlb_json_int(ev, "latency_ms", 0) / 1000.0, p->state);
