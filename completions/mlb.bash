@@ -48,8 +48,8 @@ _mlb_tool_opts()
 		args='--budget --warn --by --interval --prices -s --session'
 		;;
 	mlb-pipeline)
-		long="--var --session --budget --dry-run --lock --log --from-session --name $policy $common"
-		short='-s -h'
+		long="--var --session --budget --dry-run --lock --log --from-session --name --force $policy $common"
+		short='-s -f -h'
 		args="--var -s --session --budget --log --from-session --name $policy_args"
 		;;
 	mlb-session)
@@ -120,18 +120,22 @@ _mlb_groups()
 	[[ -r $f ]] && sed -n 's/^[[:space:]]*\[group[[:space:]]*"\([^"]*\)".*/\1/p' "$f"
 }
 
-# The pipeline templates known by name.
+# The pipeline templates known by name: the user's, then the shipped ones
+# (in $MLB_SHARE_DIR, else in share/mlb beside the mlb-pipeline on PATH).
 _mlb_templates()
 {
-	local d f
-	for d in "${XDG_CONFIG_HOME:-$HOME/.config}/mlb/pipelines" ${MLB_SHARE_DIR:+"$MLB_SHARE_DIR/pipelines"}; do
+	local d f share=$MLB_SHARE_DIR bin
+	if [[ -z $share ]] && bin=$(type -P mlb-pipeline); then
+		share=${bin%/*}/../share/mlb
+	fi
+	for d in "${XDG_CONFIG_HOME:-$HOME/.config}/mlb/pipelines" ${share:+"$share/pipelines"}; do
 		[[ -d $d ]] || continue
 		for f in "$d"/*.json; do
 			[[ -f $f ]] || continue
 			f=${f##*/}
 			printf '%s\n' "${f%.json}"
 		done
-	done
+	done | sort -u
 }
 
 # _mlb_reply WORDS...: offer the words that start with $cur.
@@ -259,11 +263,9 @@ _mlb_complete()
 			_mlb_reply run validate show list save export import
 		elif ((${#operands[@]} == 1)); then
 			case ${operands[0]} in
-			run|validate|show)
+			run|validate|show|export)
 				_mlb_reply "$(_mlb_templates)"
 				_mlb_reply_files ;;
-			export)
-				_mlb_reply "$(_mlb_templates)" ;;
 			import)
 				_mlb_reply_files ;;
 			esac

@@ -79,6 +79,8 @@ function __mlb_from
     end
 end
 
+# The user's templates, then the shipped ones (in $MLB_SHARE_DIR, else in
+# share/mlb beside the mlb-pipeline on PATH).
 function __mlb_templates
     set -l dirs
     if set -q XDG_CONFIG_HOME[1]; and test -n "$XDG_CONFIG_HOME"
@@ -86,12 +88,16 @@ function __mlb_templates
     else
         set dirs $HOME/.config/mlb/pipelines
     end
-    set -q MLB_SHARE_DIR[1]; and set -a dirs $MLB_SHARE_DIR/pipelines
+    if set -q MLB_SHARE_DIR[1]; and test -n "$MLB_SHARE_DIR"
+        set -a dirs $MLB_SHARE_DIR/pipelines
+    else if set -l bin (command -s mlb-pipeline)
+        set -a dirs (dirname $bin[1])/../share/mlb/pipelines
+    end
     for d in $dirs
         for f in $d/*.json
             basename $f .json
         end
-    end
+    end | sort -u
 end
 
 # __mlb_opt CMD COMPLETE-ARGS...: an option of mlb-CMD, and of `mlb CMD`.
@@ -213,11 +219,11 @@ __mlb_opt meter -l text -d 'write text'
 set -l __mlb_pipeline_cmds run validate show list save export import
 complete -c mlb-pipeline -f
 complete -c mlb-pipeline -n "not __fish_seen_subcommand_from $__mlb_pipeline_cmds" -a "$__mlb_pipeline_cmds"
-complete -c mlb-pipeline -n '__fish_seen_subcommand_from run validate show' -F -a '(__mlb_templates)'
-complete -c mlb-pipeline -n '__fish_seen_subcommand_from export' -a '(__mlb_templates)'
+complete -c mlb-pipeline -n '__fish_seen_subcommand_from run validate show export' -F -a '(__mlb_templates)'
 complete -c mlb-pipeline -n '__fish_seen_subcommand_from import' -F
 complete -c mlb -n "__fish_seen_subcommand_from pipeline; and not __fish_seen_subcommand_from $__mlb_pipeline_cmds" -a "$__mlb_pipeline_cmds"
-complete -c mlb -n '__fish_seen_subcommand_from pipeline; and __fish_seen_subcommand_from run validate show' -F -a '(__mlb_templates)'
+complete -c mlb -n '__fish_seen_subcommand_from pipeline; and __fish_seen_subcommand_from run validate show export' -F -a '(__mlb_templates)'
+complete -c mlb -n '__fish_seen_subcommand_from pipeline; and __fish_seen_subcommand_from import' -F
 __mlb_opt pipeline -l var -x -d 'set a template variable'
 __mlb_opt pipeline -s s -l session -x -a '(__mlb_sessions)' -d 'the session to store in'
 __mlb_opt pipeline -l budget -x -d 'refuse or stop beyond this cost'
@@ -226,6 +232,7 @@ __mlb_opt pipeline -l lock -d 'refuse to start while the template runs'
 __mlb_opt pipeline -l log -r -F -d 'append every event to file'
 __mlb_opt pipeline -l from-session -x -a '(__mlb_sessions)' -d 'the session to turn into a template'
 __mlb_opt pipeline -l name -x -d 'the name of the saved template'
+__mlb_opt pipeline -s f -l force -d 'let save and import replace a template of that name'
 __mlb_opt pipeline -l retries -x -d 'retries after a failed attempt'
 __mlb_opt pipeline -l connect-timeout -x -d 'seconds to connect'
 __mlb_opt pipeline -l first-token-timeout -x -d 'seconds to the first token'
