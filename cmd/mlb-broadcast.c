@@ -28,7 +28,7 @@ static const char usage[] =
 	"      --first              stop when the first model finishes; cancel the rest\n"
 	"      --quorum <n>         stop when n models finished; cancel the rest\n"
 	"      --deadline <s>       cancel whatever still runs after s seconds\n"
-	"      --budget <usd>       refuse to start when the prompt alone would cost more\n"
+	"      --budget <usd>       refuse to start when the prompt alone costs more; stop at the limit\n"
 	"      --no-store           do not store the turn\n"
 	MLB_POLICY_USAGE
 	"  -h, --help               show this help\n"
@@ -220,6 +220,7 @@ static int broadcast(const struct mlb_config *cfg, struct args *a, struct mlb_pa
 	o.first = a->first;
 	o.quorum = a->quorum;
 	o.prices = prices;
+	o.budget = a->budget;
 	if (mlb_cli_json())
 		status = mlb_turn_run(cfg, &o, panes, a->nmodels, &res);
 	else

@@ -216,6 +216,9 @@ int mlb_msgfile_parse(const char *data, size_t len, struct mlb_msgfile *m)
 			h = &m->headers[m->nheaders - 1];
 			while (p < le && (*p == ' ' || *p == '\t'))
 				p++;
+			/* As for a header line: "%.*s" would silently cut the value at a NUL. */
+			if (memchr(p, '\0', (size_t)(le - p)))
+				goto bad;
 			joined = mlb_xasprintf("%s%s%.*s", h->value, *h->value ? " " : "", (int)(le - p), p);
 			free(h->value);
 			h->value = tidy(joined);

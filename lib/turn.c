@@ -213,6 +213,8 @@ struct mlb_turn_state {
 	struct mlb_pane_turn **done_order;
 	size_t ndone, nok;
 	int store_failed;
+	struct mlb_budget budget;
+	int over_budget;
 };
 
 static void emit(struct mlb_turn_state *t, struct mlb_job *job, json_object *ev)
@@ -231,6 +233,27 @@ void mlb_turn_event(void *ctx, struct mlb_job *job, json_object *ev)
 	emit(p->turn, job, ev);
 }
 
+/* The same running total as mlb-meter --budget: at the limit, say so and stop the rest. */
+static int over_budget(struct mlb_turn_state *t, struct mlb_job *job)
+{
+	double cost;
+	json_object *ev;
+	char msg[160];
+
+	t->budget.limit = t->o->budget;
+	if (!mlb_job_cost(job, t->o->prices, &cost) || mlb_budget_add(&t->budget, cost) != MLB_BUDGET_OVER)
+		return 0;
+	t->over_budget = 1;
+	snprintf(msg, sizeof(msg), "spent $%.6f of a $%.6f budget; the other replies are cancelled (raise --budget)",
+		 t->budget.spent, t->budget.limit);
+	ev = mlb_event_error(&job->tag, "budget", msg);
+	mlb_json_set_double(ev, "spent", t->budget.spent);
+	mlb_json_set_double(ev, "budget", t->budget.limit);
+	mlb_json_set_bool(ev, "retryable", 0);
+	emit(t, job, ev);
+	return 1;
+}
+
 int mlb_turn_done(void *ctx, struct mlb_job *job)
 {
 	struct mlb_pane_turn *p = job->user;
@@ -240,6 +263,11 @@ int mlb_turn_done(void *ctx, struct mlb_job *job)
 	t->done_order[t->ndone++] = p;
 	if (job->outcome == MLB_JOB_OK)
 		t->nok++;
+	/* The meter goes out now, not after the commit: a budget downstream must see it in time. */
+	if (job->outcome != MLB_JOB_FAILED || job->attempts > 0)
+		emit(t, job, mlb_job_meter_event(job, t->o->prices));
+	if (t->o->budget > 0 && !t->over_budget && over_budget(t, job))
+		return 1;
 	if (t->o->first && t->nok >= 1)
 		return 1;
 	return t->o->quorum > 0 && t->nok >= (size_t)t->o->quorum;
@@ -578,6 +606,7 @@ int mlb_turn_finish(struct mlb_turn_state *t, int interrupted, struct mlb_turn_r
 	memset(res, 0, sizeof(*res));
 	res->interrupted = interrupted;
 	res->store_failed = t->store_failed;
+	res->over_budget = t->over_budget;
 	if (t->s && store_turn(t->s, o, t->panes, t->n, res) < 0)
 		res->store_failed = 1;
 	if (res->store_failed)
@@ -599,13 +628,13 @@ int mlb_turn_finish(struct mlb_turn_state *t, int interrupted, struct mlb_turn_r
 			mlb_json_set_str(ev, "commit", p->message_path ? res->commit : NULL);
 			emit(t, job, ev);
 		}
-		if (job->outcome != MLB_JOB_FAILED || job->attempts > 0)
-			emit(t, job, mlb_job_meter_event(job, o->prices));
 	}
 	mlb_session_close(t->s);
 	t->s = NULL;
 	if (res->interrupted)
 		return 130;	/* as a shell reports SIGINT */
+	if (res->over_budget)
+		return MLB_EXIT_BUDGET;
 	if (res->ok == 0 || res->store_failed)
 		return MLB_EXIT_FAIL;
 	if (res->failed == 0 && (res->cancelled == 0 || o->first || o->quorum))

@@ -48,6 +48,7 @@ struct mlb_turn_opts {
 	int first;			/* stop when the first pane finishes */
 	int quorum;			/* stop after this many panes finished, 0: off */
 	const struct mlb_prices *prices;
+	double budget;			/* USD: cancel the rest once finished replies cost this much, 0: off */
 	mlb_emit_fn emit;		/* where events go; NULL: mlb_turn_print */
 	void *emit_ctx;
 	int quiet;			/* no "session <id>" line on stderr */
@@ -58,6 +59,7 @@ struct mlb_turn_result {
 	int ok, failed, cancelled;
 	int interrupted;
 	int store_failed;
+	int over_budget;
 	char commit[41];
 };
 

@@ -250,6 +250,9 @@ void mlb_view_event(void *ctx, struct mlb_job *job, json_object *ev)
 			snprintf(p->state, sizeof(p->state), "retrying");
 		else if (!strcmp(stage, "cancelled"))
 			snprintf(p->state, sizeof(p->state), "cancelled");
+		else if (!strcmp(stage, "done") && (!strcmp(p->state, "streaming") || !strcmp(p->state, "waiting") ||
+						    !strcmp(p->state, "retrying")))
+			snprintf(p->state, sizeof(p->state), "done");
 	} else if (p && !strcmp(type, "error")) {
 		snprintf(p->state, sizeof(p->state), "failed");
 		snprintf(p->footer, sizeof(p->footer), "%s", mlb_json_str(ev, "message"));

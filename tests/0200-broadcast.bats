@@ -162,3 +162,28 @@ finals() {
 	assert_success
 	run -2 mlb-broadcast --no-store --budget lots -m openai:echo "x"
 }
+
+@test "--budget stops the rest once finished replies cost that much (exit 4)" {
+	mkdir -p "$XDG_CONFIG_HOME/mlb"
+	printf '[price "openai:fast+ttft=300"]\n\tinput = 0.001\n\toutput = 0.001\n' >"$XDG_CONFIG_HOME/mlb/config"
+	run -4 --separate-stderr mlb-broadcast -s budget --budget 0.005 -m openai:fast+ttft=300 \
+		-m gemini:slow+tokens=200+delay=30 --panes fast,slow "go"
+	assert_equal "$(jq -r 'select(.type=="error").code' <<<"$output")" "budget"
+	assert_equal "$(jq -r 'select(.type=="status" and .stage=="cancelled").pane' <<<"$output")" "slow"
+	grep -qx "Cancelled: true" "$MLB_HOME/sessions/budget/panes/slow/000002.msg"
+}
+
+@test "mlb-broadcast | mlb-meter --budget: the meter stops, the broadcast stops too and keeps its partials" {
+	mkdir -p "$XDG_CONFIG_HOME/mlb"
+	printf '[price "openai:fast+ttft=300"]\n\tinput = 0.001\n\toutput = 0.001\n' >"$XDG_CONFIG_HOME/mlb/config"
+	start=$(date +%s)
+	bash -c 'mlb-broadcast -s piped -m openai:fast+ttft=300 -m gemini:slow+tokens=400+delay=25 --panes fast,slow "go" 2>/dev/null |
+		mlb-meter --budget 0.005 >out 2>err; echo "${PIPESTATUS[*]}" >codes' || true
+	assert_equal "$(cut -d" " -f2 codes)" "4"
+	# the slow one would take 10 s; the closed pipe stops it early
+	[ $(( $(date +%s) - start )) -lt 8 ]
+	grep -q '"code":"budget"' out
+	grep -qx "Cancelled: true" "$MLB_HOME/sessions/piped/panes/slow/000002.msg"
+	run git -C "$MLB_HOME/sessions/piped" fsck --strict
+	assert_success
+}

@@ -93,6 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (mlb_msgfile_parse(s, size, &m) == 0) {
 		FUZZ_CHECK(m.nheaders > 0);
+		/* A header block with a NUL is refused, folded lines included: no value is cut short. */
+		FUZZ_CHECK(!memchr(s, '\0', size - m.content_len));
 		for (size_t i = 0; i < m.nheaders; i++) {
 			FUZZ_CHECK(*m.headers[i].name);
 			FUZZ_CHECK(!strpbrk(m.headers[i].name, ": \t\r\n"));
