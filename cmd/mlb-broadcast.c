@@ -252,7 +252,7 @@ int main(int argc, char **argv)
 	if (a.session && !mlb_session_id_valid(a.session))
 		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': use letters, digits, '.', '_' and '-', not starting with '.'",
 			a.session);
-	prompt = mlb_read_prompt(argc - optind, argv + optind, 1);
+	prompt = mlb_read_prompt(argc - optind, argv + optind, 1, a.policy.max_request);
 	if (!prompt)
 		mlb_usage_error("no prompt: give it as operands or on stdin");
 	panes = mlb_xcalloc(a.nmodels, sizeof(*panes));

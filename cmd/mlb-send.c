@@ -147,7 +147,8 @@ int main(int argc, char **argv)
 		mlb_die(MLB_EXIT_USAGE, "invalid pane name '%s': use letters, digits, '.', '_' and '-'", a.pane);
 	o.session = a.no_store ? NULL : pick_session(&a);
 	/* With --from -, stdin carries events, so the prompt can only be operands. */
-	prompt = mlb_read_prompt(argc - optind, argv + optind, !(a.from && !strcmp(a.from, "-")));
+	prompt = mlb_read_prompt(argc - optind, argv + optind, !(a.from && !strcmp(a.from, "-")),
+				 a.policy.max_request);
 	status = build_pane(cfg, &a, o.session, prompt, &pane);
 	if (status == 0) {
 		prices = mlb_prices_default(cfg);

@@ -9,12 +9,23 @@
 
 char *mlb_read_all(int fd, size_t *len)
 {
+	return mlb_read_upto(fd, 0, len);
+}
+
+char *mlb_read_upto(int fd, size_t max, size_t *len)
+{
 	struct mlb_buf b = MLB_BUF_INIT;
 	char chunk[65536];
 	ssize_t n;
 
 	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
+		size_t want = sizeof(chunk);
+
+		if (max && max - b.len < want)
+			want = max - b.len;
+		if (max && !want)
+			break;
+		n = read(fd, chunk, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -33,7 +44,7 @@ char *mlb_read_all(int fd, size_t *len)
 	return mlb_buf_detach(&b);
 }
 
-char *mlb_read_prompt(int argc, char **argv, int use_stdin)
+char *mlb_read_prompt(int argc, char **argv, int use_stdin, size_t max)
 {
 	struct mlb_buf b = MLB_BUF_INIT;
 
@@ -47,7 +58,7 @@ char *mlb_read_prompt(int argc, char **argv, int use_stdin)
 	}
 	if (use_stdin && !isatty(STDIN_FILENO)) {
 		size_t len;
-		char *s = mlb_read_all(STDIN_FILENO, &len);
+		char *s = mlb_read_upto(STDIN_FILENO, max ? max + 1 : 0, &len);
 
 		if (!s)
 			mlb_die(MLB_EXIT_FAIL, "cannot read the prompt from stdin: %s", strerror(errno));

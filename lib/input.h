@@ -7,8 +7,13 @@
 
 #include <stddef.h>
 
-/* The operands joined by spaces, or all of stdin; NULL when there is none. */
-char *mlb_read_prompt(int argc, char **argv, int use_stdin);
+/* The operands joined by spaces, or stdin; NULL when there is none.  At most
+ * max + 1 bytes of stdin are read (0: no bound): enough for the request limit
+ * to refuse a prompt that is too large without holding all of it. */
+char *mlb_read_prompt(int argc, char **argv, int use_stdin, size_t max);
+
+/* Read all of fd, or at most max bytes when max is not 0; NULL with errno set on a read error. */
+char *mlb_read_upto(int fd, size_t max, size_t *len);
 
 /* Read all of fd; NULL with errno set on a read error. */
 char *mlb_read_all(int fd, size_t *len);
