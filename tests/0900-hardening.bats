@@ -204,11 +204,11 @@ check_prompt() {
 			>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" && st=0 || st=$?
 		assert_equal "$st" 1
 		grep -q 'limit.requestBytes' "$BATS_TEST_TMPDIR/out"
+		# Only a little past the limit is read: memory stays bounded.
+		rss=$(tail -1 "$BATS_TEST_TMPDIR/rss")
+		[ "$rss" -lt 204800 ] || fail "${tool%% *}: a 64 MiB prompt cost $rss kB before limit.requestBytes refused it"
 	done
 	assert_equal "$(wc -l <"$MLB_SERVER_LOG")" 0
-	# Only a little past the limit is read: memory stays bounded.
-	rss=$(tail -1 "$BATS_TEST_TMPDIR/rss")
-	[ "$rss" -lt 204800 ] || fail "a 64 MiB prompt cost $rss kB before limit.requestBytes refused it"
 }
 
 # kill_drill SESSION CMD...: start CMD five times and kill -9 it at a random moment;
