@@ -113,11 +113,12 @@ static int from_session(const char *id, char **panes, size_t npanes, struct sour
 	return ret;
 }
 
-/* final events on stdin; every event passes through first, as filters do. */
-static void from_stdin(struct sources *s)
+/* final events on stdin; every event passes through first, as filters do; the number of malformed lines. */
+static long from_stdin(struct sources *s)
 {
 	struct mlb_reader *r = mlb_reader_new(STDIN_FILENO, NULL);
 	struct mlb_event_in ev;
+	long bad;
 
 	while (mlb_reader_next(r, &ev) > 0) {
 		if (mlb_cli_json())
@@ -129,7 +130,9 @@ static void from_stdin(struct sources *s)
 		if (!s->session && mlb_json_str(ev.obj, "session"))
 			s->session = mlb_xstrdup(mlb_json_str(ev.obj, "session"));
 	}
+	bad = mlb_reader_errors(r);
 	mlb_reader_free(r);
+	return bad;
 }
 
 /* summary-<n>, n one past the summaries the session already has. */
@@ -192,6 +195,7 @@ int main(int argc, char **argv)
 	struct mlb_config *cfg;
 	struct mlb_prices *prices;
 	int c, no_store = 0, explicit_session = 0, status;
+	long bad_lines = 0;
 
 	mlb_cli_init(argc, argv, usage);
 	mlb_policy_defaults(&policy);
@@ -215,7 +219,7 @@ int main(int argc, char **argv)
 		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': use letters, digits, '.', '_' and '-'", session);
 	/* -s names the session; else final events on stdin; else MLB_SESSION. */
 	if (!explicit_session && optind == argc && !isatty(STDIN_FILENO))
-		from_stdin(&src);
+		bad_lines = from_stdin(&src);
 	if (!src.n && session && *session) {
 		if (from_session(session, argv + optind, (size_t)(argc - optind), &src) < 0)
 			return MLB_EXIT_FAIL;
@@ -243,6 +247,8 @@ int main(int argc, char **argv)
 	o.prices = prices;
 	report_sources(&src, &pane, o.session);
 	status = mlb_turn_run(cfg, &o, &pane, 1, &res);
+	if (status == MLB_EXIT_OK && bad_lines)
+		status = MLB_EXIT_FAIL;	/* the summary is made; the exit status remembers the bad input */
 
 	mlb_pane_turn_clear(&pane);
 	mlb_summary_sources_free(src.v, src.n);

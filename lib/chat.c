@@ -75,6 +75,11 @@ static json_object *typed_value(const char *v)
 	return json_object_new_string(v);
 }
 
+/* Request members that carry the conversation itself: an option must not replace them. */
+static const char *const reserved[] = {
+	"model", "messages", "contents", "system", "systemInstruction", "stream_options", NULL
+};
+
 int mlb_option_parse(json_object *opts, const char *kv)
 {
 	const char *eq = strchr(kv, '=');
@@ -83,6 +88,13 @@ int mlb_option_parse(json_object *opts, const char *kv)
 	if (!eq || eq == kv)
 		return mlb_error("option '%s' is not key=value; e.g. -o temperature=0.2", kv);
 	key = mlb_xstrndup(kv, (size_t)(eq - kv));
+	for (const char *const *r = reserved; *r; r++)
+		if (!strcmp(key, *r)) {
+			mlb_error("option '%s' is set by mlb itself (from -m, the session and the prompt); drop -o %s",
+				  key, key);
+			free(key);
+			return -1;
+		}
 	json_object_object_add(opts, key, typed_value(eq + 1));
 	free(key);
 	return 0;

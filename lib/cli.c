@@ -10,7 +10,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "event.h"
 
 #ifndef MLB_VERSION
 #define MLB_VERSION "0.0.0"
@@ -111,13 +114,20 @@ int mlb_cli_color(void)
 
 int mlb_cli_finish(int status)
 {
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		if (errno == EPIPE)
-			return status;	/* the reader went away: not our failure */
-		mlb_error("cannot write output: %s", strerror(errno));
-		return status ? status : MLB_EXIT_FAIL;
-	}
-	return status;
+	int err = 0;
+	struct stat st;
+
+	if (fflush(stdout) == EOF)
+		err = errno;
+	else if (ferror(stdout))
+		err = mlb_event_errno();	/* an earlier write failed; errno is long gone */
+	if (!err && !ferror(stdout))
+		return status;
+	/* The reader went away (a closed pipe): not our failure, and nobody to tell. */
+	if (err == EPIPE || (!err && fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode)))
+		return status;
+	mlb_error("cannot write output: %s", err ? strerror(err) : "write error");
+	return status ? status : MLB_EXIT_FAIL;
 }
 
 double mlb_parse_seconds(const char *s)

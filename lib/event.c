@@ -10,6 +10,7 @@
 static FILE *out_stream;
 static int autoflush = 1;
 static int write_failed;
+static int write_errno;
 
 void mlb_event_output(FILE *f)
 {
@@ -31,10 +32,17 @@ int mlb_event_failed(void)
 	return write_failed || ferror(output());
 }
 
+int mlb_event_errno(void)
+{
+	return write_errno;
+}
+
 int mlb_event_flush(void)
 {
-	if (fflush(output()) == EOF)
+	if (fflush(output()) == EOF) {
 		write_failed = 1;
+		write_errno = errno;
+	}
 	return mlb_event_failed() ? -1 : 0;
 }
 
@@ -46,6 +54,7 @@ int mlb_event_write_raw(const char *line, size_t len)
 		return -1;
 	if (fwrite(line, 1, len, f) != len || putc('\n', f) == EOF) {
 		write_failed = 1;
+		write_errno = errno;
 		return -1;
 	}
 	return autoflush ? mlb_event_flush() : 0;

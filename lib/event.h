@@ -47,6 +47,9 @@ void mlb_event_autoflush(int on);
 /* Flush the event output; -1 when writing failed (for instance EPIPE). */
 int mlb_event_flush(void);
 
+/* The errno of the first failed write to the event output, or 0. */
+int mlb_event_errno(void);
+
 /* Whether a write to the event output has failed (a closed pipe, a full disk). */
 int mlb_event_failed(void);
 

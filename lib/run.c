@@ -70,24 +70,37 @@ void mlb_policy_defaults(struct mlb_policy *p)
 	p->insecure = 0;
 }
 
+/* One numeric setting within [min, max]; -1 after an error naming it and the range. */
+static int setting(const struct mlb_config *c, const char *key, double def, double min, double max, double *out)
+{
+	if (mlb_config_double(c, key, def, out) < 0)
+		return -1;
+	if (!(*out >= min && *out <= max)) {
+		mlb_error("configuration '%s' is %g; it must be from %g to %g", key, *out, min, max);
+		*out = def;
+		return -1;
+	}
+	return 0;
+}
+
 int mlb_policy_configure(struct mlb_policy *p, const struct mlb_config *c)
 {
 	double v;
 	int bad = 0;
 
-	bad |= mlb_config_double(c, "retry.count", p->retries, &v);
+	bad |= setting(c, "retry.count", p->retries, 0, 100, &v);
 	p->retries = (int)v;
-	bad |= mlb_config_double(c, "retry.maxWait", p->max_wait_s, &p->max_wait_s);
-	bad |= mlb_config_double(c, "timeout.connect", p->connect_s, &p->connect_s);
-	bad |= mlb_config_double(c, "timeout.firstToken", p->first_token_s, &p->first_token_s);
-	bad |= mlb_config_double(c, "timeout.idle", p->idle_s, &p->idle_s);
-	bad |= mlb_config_double(c, "timeout.total", p->total_s, &p->total_s);
-	bad |= mlb_config_double(c, "limit.replyBytes", (double)p->max_reply, &v);
+	bad |= setting(c, "retry.maxWait", p->max_wait_s, 0, 86400, &p->max_wait_s);
+	bad |= setting(c, "timeout.connect", p->connect_s, 0, 86400, &p->connect_s);
+	bad |= setting(c, "timeout.firstToken", p->first_token_s, 0, 86400, &p->first_token_s);
+	bad |= setting(c, "timeout.idle", p->idle_s, 0, 86400, &p->idle_s);
+	bad |= setting(c, "timeout.total", p->total_s, 0, 86400 * 7, &p->total_s);
+	bad |= setting(c, "limit.replyBytes", (double)p->max_reply, 1024, 1 << 30, &v);
 	p->max_reply = (size_t)v;
-	bad |= mlb_config_double(c, "limit.requestBytes", (double)p->max_request, &v);
+	bad |= setting(c, "limit.requestBytes", (double)p->max_request, 1024, 1 << 30, &v);
 	p->max_request = (size_t)v;
-	bad |= mlb_config_double(c, "limit.transfers", p->max_transfers, &v);
-	p->max_transfers = v < 1 ? 1 : (int)v;
+	bad |= setting(c, "limit.transfers", p->max_transfers, 1, 100000, &v);
+	p->max_transfers = (int)v;
 	return bad ? -1 : 0;
 }
 

@@ -398,6 +398,10 @@ static int build_chat(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 			return -1;
 		for (size_t i = 0; i < n; i++) {
 			const char *role = mlb_msgfile_get(&msgs[i], "Role");
+			const char *unanswered = mlb_msgfile_get(&msgs[i], "Unanswered");
+
+			if (unanswered && !strcmp(unanswered, "true"))
+				continue;	/* kept in the session, not sent as history */
 
 			if (role)
 				mlb_chat_add(chat, role, msgs[i].content ? msgs[i].content : "");
@@ -451,9 +455,10 @@ static int store_turn(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 		struct mlb_msgfile *m;
 		size_t k = 0;
 
-		/* A reply that never started leaves nothing worth keeping in the pane. */
-		if (p->job.outcome != MLB_JOB_OK && !p->job.reply.content.len)
-			continue;
+		/* A reply that never started: keep the question (nothing is lost), marked so
+		 * that it is not sent as history: a question with no answer would confuse. */
+		int unanswered = p->job.outcome != MLB_JOB_OK && !p->job.reply.content.len;
+
 		m = mlb_xcalloc(3, sizeof(*m));
 		if (o->system) {
 			char ts[32];
@@ -465,8 +470,15 @@ static int store_turn(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 			mlb_msgfile_set_content(&m[k], o->system, strlen(o->system));
 			k++;
 		}
-		user_message(o, p, &m[k++]);
-		reply_message(o, p, &m[k++]);
+		user_message(o, p, &m[k]);
+		if (unanswered) {
+			mlb_msgfile_set(&m[k], "Unanswered", "true");
+			mlb_msgfile_set(&m[k], "Error", p->job.error_message ? p->job.error_message :
+					p->job.outcome == MLB_JOB_CANCELLED ? "cancelled before the first token" : "failed");
+		}
+		k++;
+		if (!unanswered)
+			reply_message(o, p, &m[k++]);
 		app[napp].pane = p->pane;
 		app[napp].model = p->model;
 		app[napp].options = o->options;

@@ -38,7 +38,15 @@ finals() {
 	assert_equal "$(jq -r 'select(.type=="final").commit' <<<"$output" | sort -u | wc -l)" "1"
 	[ -f "$MLB_HOME/sessions/deg/panes/openai-alpha/000002.msg" ]
 	grep -qx "Partial: true" "$MLB_HOME/sessions/deg/panes/anthropic-gamma-fault-cut-tokens-6-cut_after-2/000002.msg"
-	[ ! -d "$MLB_HOME/sessions/deg/panes/gemini-beta-fault-500" ]
+	# the failed pane keeps the question, marked unanswered, and no answer
+	f="$MLB_HOME/sessions/deg/panes/gemini-beta-fault-500/000001.msg"
+	grep -qx "Unanswered: true" "$f"
+	grep -q "^Error: HTTP 500" "$f"
+	[ ! -e "$MLB_HOME/sessions/deg/panes/gemini-beta-fault-500/000002.msg" ]
+	# and it is not sent as history next time
+	: >"$MLB_SERVER_LOG"
+	mlb-broadcast -s deg -m gemini:beta+fault=500 --retries 0 "again" >/dev/null 2>&1 || true
+	assert_equal "$(jq -c '[.body.contents[].parts[0].text]' "$MLB_SERVER_LOG")" '["again"]'
 	run -1 --separate-stderr mlb-broadcast --no-store --retries 0 -m openai:a+fault=500 -m gemini:b+fault=401 "go"
 }
 
