@@ -165,8 +165,11 @@ review='{"name": "review", "description": "draft twice, check facts, critique, b
 	[[ $stderr == *"  skipped   dep: needs 'bad', which failed"* ]]
 	[[ $stderr == *"  skipped   dep2: needs 'dep', which was skipped"* ]]
 	[[ $stderr == *"  done      other: 1 of 2 models answered"* ]]
-	# stored: the session's first commit, ok1 and other
-	assert_equal "$(git -C "$MLB_HOME/sessions/fl" rev-list --count HEAD)" "3"
+	# stored: the session's first commit, ok1, other, and the failed step's questions, unanswered
+	assert_equal "$(git -C "$MLB_HOME/sessions/fl" rev-list --count HEAD)" "4"
+	grep -qx "Unanswered: true" "$MLB_HOME/sessions/fl/panes/bad-1/000001.msg"
+	[ ! -e "$MLB_HOME/sessions/fl/panes/bad-1/000002.msg" ]
+	[ ! -e "$MLB_HOME/sessions/fl/panes/dep" ]
 	# nothing succeeded at all: exit 1
 	tpl none '{"steps": [{"id": "a", "models": ["openai:x+fault=500"], "prompt": "p"},
 		{"id": "b", "needs": ["a"], "models": ["openai:echo"], "prompt": "q"}]}'
