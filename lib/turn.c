@@ -190,6 +190,11 @@ void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev)
 		at_line_start = 1;
 		fflush(stdout);
 	} else if (!strcmp(type, "meter")) {
+		/* The meter comes as the reply ends, before the final: end the text's line first. */
+		if (!at_line_start)
+			putchar('\n');
+		at_line_start = 1;
+		fflush(stdout);
 		print_footer(job, ev);
 	} else if (!strcmp(type, "error")) {
 		mlb_error("%s: %s", job ? job->model.spec : "error", mlb_json_str(ev, "message"));
