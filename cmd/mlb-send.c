@@ -159,6 +159,8 @@ int main(int argc, char **argv)
 		o.policy = a.policy;
 		o.prices = prices;
 		status = mlb_turn_run(cfg, &o, &pane, 1, &res);
+		if (status == MLB_EXIT_OK && pane.from && pane.from->bad_lines)
+			status = MLB_EXIT_FAIL;	/* answered, but the input had bad lines */
 	}
 	mlb_pane_turn_clear(&pane);
 	mlb_prices_free(prices);

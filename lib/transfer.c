@@ -51,6 +51,8 @@ static struct mlb_provenance *from_stdin(void)
 		if (mlb_json_str(ev.obj, "model"))
 			p->model = mlb_xstrdup(mlb_json_str(ev.obj, "model"));
 	}
+	if (p)
+		p->bad_lines = mlb_reader_errors(r);
 	mlb_reader_free(r);
 	if (!p)
 		mlb_error("--from -: no final or message event with content on stdin");

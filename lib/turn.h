@@ -19,6 +19,7 @@
 struct mlb_provenance {
 	char *session, *pane, *model, *ts, *hash;
 	char *content;		/* the moved text */
+	long bad_lines;		/* malformed lines read on the way (--from -) */
 };
 
 struct mlb_turn_state;

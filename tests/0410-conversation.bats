@@ -146,6 +146,11 @@ two"
 	assert_equal "$(jq -r 'select(.type=="final").content' <<<"$output")" "piped answer"
 	run -1 bash -c 'echo "{\"type\":\"token\",\"text\":\"x\"}" | mlb-send --no-store -m openai:echo --from -'
 	assert_output --partial "no final or message event"
+	# a malformed line is reported; the answer is still made; the exit status remembers it
+	run -1 --separate-stderr bash -c '{ echo "not json"; mlb-send --no-store -m gemini:echo "still here"; } |
+		mlb-send --no-store -m openai:echo --from -'
+	assert_equal "$(jq -r 'select(.type=="final").content' <<<"$output")" "still here"
+	[[ "$stderr" == *"mlb-send: line 1: invalid JSON"* ]]
 }
 
 @test "a partial reply is committed with Partial: true" {
