@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "event.h"
+#include "file.h"
 #include "input.h"
 #include "lock.h"
 #include "msg.h"
@@ -62,77 +63,20 @@ static char *read_file(const char *path, size_t *len)
 
 static int make_dirs(const char *path)
 {
-	char *p = mlb_xstrdup(path);
-
-	for (char *c = p + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*c = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-		free(p);
-		return -1;
-	}
-	free(p);
-	return 0;
+	return mlb_mkdirs(path, 0755);
 }
 
-/* Write a file whole or not at all: a temporary file beside it, fsync, rename. */
+/* Write a file whole or not at all, and make its name last too; -1 with errno set. */
 static int write_atomic(const char *path, const char *data, size_t len)
 {
-	char *tmp = mlb_xasprintf("%s.tmp.XXXXXX", path), *slash;
-	int fd = mkstemp(tmp), e;
-	size_t done = 0;
+	char *dir;
 
-	if (fd < 0)
-		goto fail;
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail_close;
-		done += (size_t)n;
-	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
-		goto fail_close;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail_unlink;
-	}
-	if (rename(tmp, path) < 0)
-		goto fail_unlink;
-	/* The rename itself must reach the disk too. */
-	slash = strrchr(tmp, '/');
-	if (slash) {
-		*slash = '\0';
-		fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			fsync(fd);
-			close(fd);
-		}
-	}
-	free(tmp);
+	if (mlb_file_replace(path, data, len, 0644, 0, NULL) < 0)
+		return -1;
+	dir = mlb_dir_of(path);
+	mlb_sync_dir(dir);
+	free(dir);
 	return 0;
-fail_close:
-	e = errno;
-	close(fd);
-	errno = e;
-fail_unlink:
-	e = errno;
-	unlink(tmp);
-	errno = e;
-fail:
-	e = errno;
-	free(tmp);
-	errno = e;
-	return -1;
 }
 
 /* ---- finding and checking templates ---- */

@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "config.h"
 #include "event.h"
+#include "file.h"
 #include "lock.h"
 #include "msg.h"
 #include "sha256.h"
@@ -26,7 +27,6 @@
 
 #define MAIN_REF "refs/heads/main"
 #define MARKER "mlb-worktree"		/* in .git: the commit the work tree shows */
-#define TMP_PREFIX ".mlb-tmp-"		/* temporary files, beside their final name */
 #define LOCK_TIMEOUT_DEFAULT 30.0
 /* Tree loads that `show` may spend finding which commit added each message. */
 #define ADDED_BY_BUDGET 2000
@@ -47,19 +47,6 @@ static const char *git_why(void)
 	return e && e->message ? e->message : "unknown error";
 }
 
-/* Report "session '<id>': <what> (<libgit2's reason>)"; return -1. */
-static int gerr(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int gerr(const char *id, const char *fmt, ...)
-{
-	char what[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return mlb_error("session '%s': %s (%s)", id, what, git_why());
-}
-
 /* Report "session '<id>': <what>"; return -1. */
 static int serr(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int serr(const char *id, const char *fmt, ...)
@@ -71,6 +58,19 @@ static int serr(const char *id, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	return mlb_error("session '%s': %s", id, what);
+}
+
+/* Report "session '<id>': <what> (<libgit2's reason>)"; return -1. */
+static int gerr(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int gerr(const char *id, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return serr(id, "%s (%s)", what, git_why());
 }
 
 /* libgit2 is reference counted: every opener pairs these two. */
@@ -225,116 +225,19 @@ int mlb_session_exists(const char *id)
 /* mkdir -p, private: conversations are nobody else's business. */
 static int make_dirs(const char *path)
 {
-	char *p = mlb_xstrdup(path), *q;
-	int ret = 0;
-
-	for (q = p + 1; ; q++) {
-		if (*q == '/' || *q == '\0') {
-			char c = *q;
-
-			*q = '\0';
-			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-				ret = mlb_error("cannot create '%s': %s", p, strerror(errno));
-				break;
-			}
-			*q = c;
-			if (!c)
-				break;
-		}
-	}
-	free(p);
-	return ret;
+	if (mlb_mkdirs(path, 0700) < 0)
+		return mlb_error("cannot create '%s': %s", path, strerror(errno));
+	return 0;
 }
 
 /* ---- files ---- */
 
-/* fsync a directory, so that a rename in it survives a crash. */
-static void sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? mlb_xstrndup(path, (size_t)(slash - path)) : mlb_xstrdup(".");
-}
-
-/* Replace path with data all at once: a temporary file beside it, fsync, rename.
- * link: make a symbolic link to data instead.  *st gets the new file's status. */
+/* mlb_file_replace, saying which file could not be written. */
 static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, int link, struct stat *st)
 {
-	static unsigned long counter;
-	const char *base = strrchr(path, '/');
-	char *dir = dir_of(path), *tmp = NULL;
-	const char *p = data;
-	int fd = -1, tries, e;
-
-	base = base ? base + 1 : path;
-	for (tries = 0; tries < 100; tries++) {
-		free(tmp);
-		tmp = mlb_xasprintf("%s/" TMP_PREFIX "%ld-%lu-%s", dir, (long)getpid(), counter++, base);
-		if (link) {
-			char *target = mlb_xstrndup(data, len);
-			int r = symlink(target, tmp);
-
-			free(target);
-			if (r == 0)
-				break;
-		} else {
-			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-			if (fd >= 0)
-				break;
-		}
-		if (errno != EEXIST)
-			goto fail;
-	}
-	if (fd < 0 && !link)
-		goto fail;
-	while (!link && len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fd >= 0) {
-		if (fsync(fd) < 0)
-			goto fail;
-		if (close(fd) < 0) {
-			fd = -1;
-			goto fail;
-		}
-		fd = -1;
-	}
-	if (rename(tmp, path) < 0)
-		goto fail;
-	if (st && lstat(path, st) < 0)
-		goto fail;
-	free(tmp);
-	free(dir);
+	if (mlb_file_replace(path, data, len, mode, link, st) < 0)
+		return mlb_error("cannot write '%s': %s", path, strerror(errno));
 	return 0;
-fail:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	mlb_error("cannot write '%s': %s", path, strerror(e));
-	free(tmp);
-	free(dir);
-	errno = e;
-	return -1;
 }
 
 /* Read a small file whole; NULL (errno set) on failure. */
@@ -559,7 +462,7 @@ static int safe_name(const char *name)
 {
 	return *name && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
 	       strcasecmp(name, ".git") != 0 && !strchr(name, '/') &&
-	       strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0;
+	       strncmp(name, MLB_TMP_PREFIX, strlen(MLB_TMP_PREFIX)) != 0;
 }
 
 static void index_entry_from_stat(git_index_entry *e, const struct stat *st, const char *rel,
@@ -612,7 +515,7 @@ static int put_blob(struct wt *w, const char *rel, const git_oid *id, git_filemo
 	if (write_atomic(path, git_blob_rawcontent(blob), size,
 			 mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0777 : 0666, link, &st) < 0)
 		goto out;
-	dir = dir_of(rel);
+	dir = mlb_dir_of(rel);
 	dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
 	free(dir);
 record:
@@ -639,7 +542,7 @@ static int drop_blob(struct wt *w, const char *rel)
 		return -1;
 	}
 	free(path);
-	dir = dir_of(rel);
+	dir = mlb_dir_of(rel);
 	dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
 	free(dir);
 	if (git_index_remove(w->index, rel, 0) < 0 && git_error_last())
@@ -677,7 +580,7 @@ static int update_subtree(struct wt *w, const git_tree_entry *from, const git_tr
 			goto out;
 		}
 		if (made) {
-			char *dir = dir_of(rel);
+			char *dir = mlb_dir_of(rel);
 
 			dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
 			free(dir);
@@ -820,7 +723,7 @@ static void remove_temps(struct mlb_session *s, const char *dir)
 
 	if (d) {
 		while ((de = readdir(d)))
-			if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+			if (strncmp(de->d_name, MLB_TMP_PREFIX, strlen(MLB_TMP_PREFIX)) == 0)
 				unlinkat(dirfd(d), de->d_name, 0);
 		closedir(d);
 	}
@@ -856,7 +759,7 @@ static int worktree_advance(struct mlb_session *s, git_tree *from, git_tree *to,
 
 		if (scan)
 			remove_temps(s, w.dirs.v[i]);
-		sync_dir(path);
+		mlb_sync_dir(path);
 		free(path);
 	}
 	if (scan) {
@@ -1213,8 +1116,7 @@ static void complete_message(struct mlb_session *s, const char *pane, unsigned l
 		mlb_msgfile_set(m, "Message-Id", mid);
 		free(mid);
 	}
-	memcpy(hash, "sha256:", 7);
-	mlb_sha256_hex(m->content, m->content_len, hash + 7);
+	mlb_content_hash(m->content, m->content_len, hash);
 	mlb_msgfile_set(m, "Content-Hash", hash);
 	/* Whatever order the writer set them in, every file starts the same way. */
 	mlb_msgfile_order(m, first);
@@ -1550,7 +1452,7 @@ static int publish(const char *id, const char *tmp)
 		else
 			ret = serr(id, "cannot move '%s' to '%s': %s", tmp, path, strerror(errno));
 	} else {
-		sync_dir(dir);
+		mlb_sync_dir(dir);
 	}
 	free(dir);
 	free(path);
