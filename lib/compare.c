@@ -1033,24 +1033,12 @@ static void on_token(struct stream *st, const struct mlb_event_in *ev)
 }
 
 /* Wait for input while live comparisons fall due; 1 when input is ready, 0 at a live tick. */
-static int wait_input(struct stream *st, int fd)
+static int wait_input(struct stream *st)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	int timeout, n;
-
-	if (mlb_reader_buffered(st->r))
+	if (mlb_reader_wait(st->r, live_timeout(st)))
 		return 1;
-	timeout = live_timeout(st);
-	mlb_event_flush();
-	fflush(stdout);
-	do
-		n = poll(&pfd, 1, timeout);
-	while (n < 0 && errno == EINTR);
-	if (n == 0) {
-		live(st);
-		return 0;
-	}
-	return 1;
+	live(st);
+	return 0;
 }
 
 static void stream_free(struct stream *st)
@@ -1103,7 +1091,7 @@ int mlb_compare_stream(const struct mlb_compare_opts *o, int fd)
 	st.last_live = mlb_mono_ms();
 	st.interval = LIVE_INTERVAL_MS;
 	for (;;) {
-		if (o->follow && !wait_input(&st, fd))
+		if (o->follow && !wait_input(&st))
 			continue;
 		rc = mlb_reader_next(st.r, &ev);
 		if (rc <= 0)

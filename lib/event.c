@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -244,6 +245,27 @@ long mlb_reader_errors(const struct mlb_reader *r)
 int mlb_reader_buffered(const struct mlb_reader *r)
 {
 	return r->end > r->start;
+}
+
+int mlb_reader_wait(struct mlb_reader *r, long timeout_ms)
+{
+	struct pollfd p = { .fd = r->fd, .events = POLLIN };
+	int64_t deadline = mlb_mono_ms() + timeout_ms;
+	int n;
+
+	if (mlb_reader_buffered(r))
+		return 1;
+	/* whatever was written reaches the pipe or the screen before we sleep */
+	mlb_event_flush();
+	fflush(stdout);
+	do {
+		int64_t left = deadline - mlb_mono_ms();
+
+		if (timeout_ms >= 0 && left <= 0)
+			return 0;
+		n = poll(&p, 1, timeout_ms < 0 ? -1 : left > INT_MAX ? INT_MAX : (int)left);
+	} while (n < 0 && errno == EINTR);
+	return n != 0;
 }
 
 void mlb_event_bad_line(long lineno, const char *what)

@@ -111,6 +111,9 @@ int mlb_reader_next(struct mlb_reader *r, struct mlb_event_in *ev);
 int mlb_reader_pass(struct mlb_reader *r, const struct mlb_event_in *ev);
 /* How many malformed lines were reported so far. */
 long mlb_reader_errors(const struct mlb_reader *r);
+/* Wait up to timeout_ms (negative: no limit) for input, flushing all output first:
+ * 1 when there is input (or an error, for the read to report), 0 on time-out. */
+int mlb_reader_wait(struct mlb_reader *r, long timeout_ms);
 /* Whether more input is already buffered (so output need not be flushed yet). */
 int mlb_reader_buffered(const struct mlb_reader *r);
 void mlb_reader_free(struct mlb_reader *r);

@@ -584,23 +584,6 @@ void mlb_meter_report(struct mlb_meter *m, FILE *f, int color)
 
 /* ---- filtering ---- */
 
-/* Wait for input until the monotonic deadline: 1 when there is some (or an end), 0 at the deadline. */
-static int wait_input(int fd, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int n;
-
-	mlb_event_flush();	/* whatever was written reaches the pipe before we sleep */
-	do {
-		int64_t left = deadline - mlb_mono_ms();
-
-		if (left <= 0)
-			return 0;
-		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-	} while (n < 0 && errno == EINTR);
-	return n != 0;	/* an error is left for the read to report */
-}
-
 /* The aggregates so far: events, or the table when only a person is reading. */
 static void interim(struct mlb_meter *m)
 {
@@ -647,7 +630,7 @@ int mlb_meter_filter(struct mlb_meter *m, int fd)
 	if (step > 0)
 		next = mlb_mono_ms() + step;
 	for (;;) {
-		if (step > 0 && !mlb_reader_buffered(m->reader) && !wait_input(fd, next)) {
+		if (step > 0 && !mlb_reader_wait(m->reader, (long)(next - mlb_mono_ms()))) {
 			interim(m);
 			next += step;
 			continue;

@@ -93,12 +93,6 @@ const char *mlb_msgfile_get(const struct mlb_msgfile *m, const char *name)
 	return h ? h->value : NULL;
 }
 
-static void content_hash(const char *content, size_t len, char out[72])
-{
-	memcpy(out, "sha256:", 7);
-	mlb_sha256_hex(content, len, out + 7);
-}
-
 void mlb_msgfile_set_content(struct mlb_msgfile *m, const char *content, size_t len)
 {
 	char hash[72];
@@ -109,7 +103,7 @@ void mlb_msgfile_set_content(struct mlb_msgfile *m, const char *content, size_t 
 		memcpy(m->content, content, len);
 	m->content[len] = '\0';
 	m->content_len = len;
-	content_hash(m->content, len, hash);
+	mlb_content_hash(m->content, len, hash);
 	mlb_msgfile_set(m, "Content-Hash", hash);
 }
 
@@ -142,7 +136,7 @@ int mlb_msgfile_verify(const struct mlb_msgfile *m)
 
 	if (!have)
 		return 0;
-	content_hash(m->content, m->content_len, want);
+	mlb_content_hash(m->content, m->content_len, want);
 	return strcasecmp(have, want) == 0;
 }
 

@@ -124,3 +124,9 @@ void mlb_sha256_hex(const void *data, size_t len, char out[65])
 	}
 	out[64] = '\0';
 }
+
+void mlb_content_hash(const void *data, size_t len, char out[72])
+{
+	memcpy(out, "sha256:", 7);
+	mlb_sha256_hex(data, len, out + 7);
+}

@@ -29,5 +29,7 @@ void mlb_sha256_final(struct mlb_sha256 *c, unsigned char out[32]);
 void mlb_sha256(const void *data, size_t len, unsigned char out[32]);
 /* The digest of data as 64 lower-case hex digits and a NUL. */
 void mlb_sha256_hex(const void *data, size_t len, char out[65]);
+/* The content hash as sessions and events write it: "sha256:<64 hex digits>" (72 bytes with the NUL). */
+void mlb_content_hash(const void *data, size_t len, char out[72]);
 
 #endif

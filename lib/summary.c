@@ -110,10 +110,7 @@ char *mlb_summary_headers(const struct mlb_summary_source *src, size_t n)
 
 void mlb_summary_hash(struct mlb_summary_source *src)
 {
-	char hex[65];
-
-	mlb_sha256_hex(src->content, strlen(src->content), hex);
-	snprintf(src->hash, sizeof(src->hash), "sha256:%s", hex);
+	mlb_content_hash(src->content, strlen(src->content), src->hash);
 }
 
 void mlb_summary_sources_free(struct mlb_summary_source *src, size_t n)

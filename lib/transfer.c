@@ -12,12 +12,12 @@
 
 static struct mlb_provenance *finish(struct mlb_provenance *p)
 {
-	char ts[32], hex[65];
+	char ts[32], hash[72];
 
 	mlb_now_rfc3339(ts);
 	p->ts = mlb_xstrdup(ts);
-	mlb_sha256_hex(p->content, strlen(p->content), hex);
-	p->hash = mlb_xasprintf("sha256:%s", hex);
+	mlb_content_hash(p->content, strlen(p->content), hash);
+	p->hash = mlb_xstrdup(hash);
 	return p;
 }
 
