@@ -7,6 +7,7 @@
 #include "msg.h"
 #include "store.h"
 #include "turn.h"
+#include "utf8.h"
 #include "view.h"
 
 #include <stdlib.h>
@@ -82,7 +83,10 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 'm': add_model(a, optarg); break;
 		case 'g': a->group = optarg; break;
 		case 's': a->session = optarg; break;
-		case 'S': a->system = optarg; break;
+		case 'S':
+			mlb_require_utf8("the system prompt (-S)", optarg, strlen(optarg));
+			a->system = optarg;
+			break;
 		case 'o':
 			if (mlb_option_parse(a->options, optarg) < 0)
 				exit(MLB_EXIT_USAGE);

@@ -7,6 +7,7 @@
 #include "store.h"
 #include "transfer.h"
 #include "turn.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,10 @@ static void parse_args(int argc, char **argv, struct send_args *a)
 		case 's': a->session = optarg; break;
 		case 'c': a->cont = 1; break;
 		case 'p': a->pane = optarg; break;
-		case 'S': a->system = optarg; break;
+		case 'S':
+			mlb_require_utf8("the system prompt (-S)", optarg, strlen(optarg));
+			a->system = optarg;
+			break;
 		case 'o':
 			if (mlb_option_parse(a->options, optarg) < 0)
 				exit(MLB_EXIT_USAGE);

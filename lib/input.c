@@ -1,6 +1,7 @@
 #include "input.h"
 #include "buf.h"
 #include "msg.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ char *mlb_read_prompt(int argc, char **argv, int use_stdin, size_t max)
 				mlb_buf_addc(&b, ' ');
 			mlb_buf_adds(&b, argv[i]);
 		}
+		mlb_require_utf8("the prompt", b.s, b.len);
 		return mlb_buf_detach(&b);
 	}
 	if (use_stdin && !isatty(STDIN_FILENO)) {
@@ -64,6 +66,7 @@ char *mlb_read_prompt(int argc, char **argv, int use_stdin, size_t max)
 			mlb_die(MLB_EXIT_FAIL, "cannot read the prompt from stdin: %s", strerror(errno));
 		if (strlen(s) != len)
 			mlb_die(MLB_EXIT_USAGE, "the prompt on stdin contains a NUL byte; prompts are text");
+		mlb_require_utf8("the prompt on stdin", s, len);
 		if (len)
 			return s;
 		free(s);

@@ -3,6 +3,7 @@
 #include "msg.h"
 #include "store.h"
 #include "summary.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,7 +153,7 @@ static json_object *parse_json(struct mlb_template *t, const char *text, size_t 
 	}
 	tok = json_tokener_new();
 	/* Strict: what another JSON tool reads the same way, so no single quotes or raw newlines in strings. */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, text, (int)len);
 	end = json_tokener_get_parse_end(tok);
 	if (!o) {
@@ -600,8 +601,17 @@ int mlb_template_set_var(struct mlb_template *t, const char *name, const char *v
 {
 	struct mlb_tpl_var *v = NULL;
 
+	size_t len = strlen(value), bad;
+
 	if (!mlb_template_name_valid(name))
 		return -1;
+	/* a provider refuses a request that is not UTF-8: say so before any is sent */
+	if ((bad = mlb_utf8_check(value, len)) < len) {
+		static const char *const from[] = { "\"vars\"", "MLB_VAR_", "--var " };
+
+		mlb_template_problem(t, "%s%s is not valid UTF-8 (byte %zu is 0x%02x); convert it, e.g. with iconv -f latin1 -t utf-8",
+				     from[src], name, bad + 1, (unsigned char)value[bad]);
+	}
 	for (size_t i = 0; i < t->nvars && !v; i++)
 		if (!strcmp(t->vars[i].name, name))
 			v = &t->vars[i];

@@ -186,13 +186,34 @@ check_prompt() {
 			head -c 300 "$BATS_TEST_TMPDIR/prompt" >"$BATS_TEST_TMPDIR/want"
 			cmp -s "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want" || fail "$name did not echo the $kind prompt"
 		done
-		# Invalid UTF-8: an error that says so, as an event, and a failure status.
+		# Invalid UTF-8: refused before anything is sent, naming the byte.
 		printf 'caf\xc3 \xff\xfe bad\n' >"$BATS_TEST_TMPDIR/prompt"
 		# shellcheck disable=SC2086
 		check_prompt utf8 $tool
-		[ "$st" -eq 1 ] || [ "$st" -eq 2 ] || fail "$name: status $st on an invalid UTF-8 prompt"
-		jq -r 'select(.type=="error").message' "$BATS_TEST_TMPDIR/out" | grep -q . || grep -q . "$BATS_TEST_TMPDIR/err"
+		assert_equal "$st" 2
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" \
+			"$name: the prompt on stdin is not valid UTF-8 (byte 4 is 0xc3); convert it first, e.g. with iconv -f latin1 -t utf-8"
 	done
+}
+
+@test "invalid UTF-8 in an operand, a system prompt or a pipeline variable: exit 2 before any request" {
+	start_server
+	run -2 mlb-send --no-store -m openai:echo $'caf\xe9 au lait'
+	assert_output "mlb-send: the prompt is not valid UTF-8 (byte 4 is 0xe9); convert it first, e.g. with iconv -f latin1 -t utf-8"
+	run -2 mlb-broadcast --no-store -m openai:echo -S $'be \xed\xa0\x80 brief' hi
+	assert_output --partial "mlb-broadcast: the system prompt (-S) is not valid UTF-8 (byte 4 is 0xed)"
+	printf '{"name":"u","steps":[{"id":"a","models":["openai:echo"],"prompt":"about {{topic}}"}]}' >u.json
+	MLB_VAR_topic=$'\xff' run -2 mlb-pipeline run u.json
+	assert_output --partial "MLB_VAR_topic is not valid UTF-8 (byte 1 is 0xff)"
+	run -2 mlb-pipeline run u.json --var $'topic=ok\xc0\xaf'
+	assert_output --partial "--var topic is not valid UTF-8 (byte 3 is 0xc0)"
+	printf '{"name":"u","steps":[{"id":"a","models":["openai:echo"],"prompt":"caf\xe9"}]}' >bad.json
+	run -2 mlb-pipeline run bad.json
+	assert_output --partial "bad.json"
+	[ "$(requests | grep -c .)" = 0 ] || fail "a request was sent: $(requests)"
+	# valid multi-byte text goes through untouched
+	run -0 mlb-send --no-store --text -m openai:echo 'café ✓ 😀'
+	assert_line --index 0 'café ✓ 😀'
 }
 
 @test "a 64 MiB prompt is refused by limit.requestBytes, nothing sent" {
