@@ -1,10 +1,12 @@
 #include "config.h"
 #include "buf.h"
 #include "event.h"
+#include "gitconfig.h"
+#include "input.h"
 #include "msg.h"
 
 #include <errno.h>
-#include <git2.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
@@ -17,8 +19,14 @@
 #define MLB_SHARE_DEFAULT "/usr/local/share/mlb"
 #endif
 
+struct config_entry {
+	char *name;	/* canonical: see gitconfig.h */
+	char *value;	/* NULL for a key without '=' */
+};
+
 struct mlb_config {
-	git_config *git;
+	struct config_entry *entries;	/* in reading order: the table, then the user's file */
+	size_t nentries;
 	struct mlb_provider *providers;
 	size_t nproviders;
 };
@@ -104,105 +112,34 @@ char *mlb_config_path(void)
 	return path;
 }
 
-static const char *git_message(void)
+static int add_entry(const char *name, const char *value, void *ctx)
 {
-	const git_error *e = git_error_last();
+	struct mlb_config *c = ctx;
 
-	return e && e->message ? e->message : "unknown error";
+	c->entries = mlb_xrealloc(c->entries, (c->nentries + 1) * sizeof(*c->entries));
+	c->entries[c->nentries].name = mlb_xstrdup(name);
+	c->entries[c->nentries].value = value ? mlb_xstrdup(value) : NULL;
+	c->nentries++;
+	return 0;
 }
 
-/*
- * git-config names cannot hold '_', but DESIGN.md and users write base_url.
- * Give libgit2 a copy with '_' removed from key names (names are
- * case-insensitive, so base_url reads as baseurl = baseUrl), line for line so
- * that its error messages still point at the user's lines.
- */
-static char *normalised_copy(const char *path, int *err)
+/* Add the settings of the file at path; a file that does not exist adds nothing. */
+static int add_file(struct mlb_config *c, const char *path)
 {
-	FILE *in = fopen(path, "r"), *out;
-	char *line = NULL, *tmp;
-	size_t cap = 0, len;
-	ssize_t got;
-	int fd, continued = 0;
-	const char *tmpdir = getenv("TMPDIR");
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+	char *text, err[320];
+	size_t len;
 
-	*err = 0;
-	if (!in) {
-		if (errno != ENOENT)
-			*err = errno;
-		return NULL;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : mlb_error("cannot read '%s': %s", path, strerror(errno));
+	text = mlb_read_all(fd, &len);
+	if (!text) {
+		ret = mlb_error("cannot read '%s': %s", path, strerror(errno));
+	} else if (mlb_gitconfig_parse(text, len, add_entry, c, err, sizeof(err)) < 0) {
+		ret = mlb_error("cannot parse '%s': %s", path, err);
 	}
-	tmp = mlb_xasprintf("%s/mlb-config.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	fd = mkstemp(tmp);
-	if (fd < 0 || !(out = fdopen(fd, "w"))) {
-		*err = errno;
-		if (fd >= 0)
-			close(fd);
-		fclose(in);
-		free(tmp);
-		return NULL;
-	}
-	/*
-	 * Whole lines of any length, NULs and all (fgets into a fixed buffer cut
-	 * long lines and fputs dropped what followed a NUL, newline included),
-	 * and only the key: a line that a backslash continues belongs to the
-	 * value above it, whose '_' must stay.
-	 */
-	while ((got = getline(&line, &cap, in)) > 0) {
-		char *p = line + strspn(line, " \t");
-		int entry = !continued && *p != '[' && *p != '#' && *p != ';';
-		size_t bs, e;
-
-		len = (size_t)got;
-		if (entry) {
-			char *stop = p + strcspn(p, "= \t\r\n");
-
-			for (char *q = p; q < stop; q++)
-				if (*q == '_') {
-					memmove(q, q + 1, len - (size_t)(q - line));
-					len--, stop--, q--;
-				}
-		}
-		/* An odd run of backslashes before the line end continues the value. */
-		for (e = len; e > 0 && (line[e - 1] == '\n' || line[e - 1] == '\r'); e--)
-			;
-		for (bs = 0; bs < e && line[e - 1 - bs] == '\\'; bs++)
-			;
-		continued = (entry || continued) && e < len && bs % 2 == 1;
-		fwrite(line, 1, len, out);
-	}
-	free(line);
-	fclose(in);
-	if (fclose(out) != 0) {
-		*err = errno;
-		unlink(tmp);
-		free(tmp);
-		return NULL;
-	}
-	return tmp;
-}
-
-static int add_file(git_config *cfg, const char *path, git_config_level_t level)
-{
-	int err;
-	char *copy = normalised_copy(path, &err);
-	int ret = 0;
-
-	if (!copy) {
-		if (err)
-			return mlb_error("cannot read '%s': %s", path, strerror(err));
-		return 0;	/* no such file: nothing to add */
-	}
-	if (git_config_add_file_ondisk(cfg, copy, level, NULL, 0) < 0) {
-		/* libgit2 names the temporary copy; name the user's file instead. */
-		const char *msg = git_message(), *in = strstr(msg, " (in ");
-
-		ret = mlb_error("cannot parse '%s': %.*s%s", path,
-				in ? (int)(in - msg) : (int)strlen(msg), msg,
-				in && strrchr(in, ':') ? strrchr(in, ':') : "");
-	}
-	unlink(copy);
-	free(copy);
+	close(fd);
+	free(text);
 	return ret;
 }
 
@@ -311,14 +248,11 @@ struct mlb_config *mlb_config_load(void)
 	char *user = mlb_config_path();
 	int bad = 0;
 
-	git_libgit2_init();
-	if (git_config_new(&c->git) < 0)
-		mlb_die(MLB_EXIT_FAIL, "cannot set up configuration: %s", git_message());
 	if (access(table, R_OK) != 0) {
 		bad = mlb_error("cannot read the provider table '%s'; set MLB_SHARE_DIR to the share/mlb directory", table);
 	} else {
-		bad |= add_file(c->git, table, GIT_CONFIG_LEVEL_SYSTEM);
-		bad |= add_file(c->git, user, GIT_CONFIG_LEVEL_GLOBAL);
+		bad |= add_file(c, table);
+		bad |= add_file(c, user);
 	}
 	free(table);
 	free(user);
@@ -347,9 +281,12 @@ void mlb_config_free(struct mlb_config *c)
 		free(c->providers[i].key_cmd);
 	}
 	free(c->providers);
-	git_config_free(c->git);
+	for (size_t i = 0; i < c->nentries; i++) {
+		free(c->entries[i].name);
+		free(c->entries[i].value);
+	}
+	free(c->entries);
 	free(c);
-	git_libgit2_shutdown();
 }
 
 size_t mlb_config_nproviders(const struct mlb_config *c)
@@ -487,18 +424,25 @@ char *mlb_provider_key(const struct mlb_provider *p, char **missing)
 	return NULL;
 }
 
+/* The last entry named key (the user's file comes after the table), or NULL. */
+static const struct config_entry *last_entry(const struct mlb_config *c, const char *key)
+{
+	char *name = mlb_gitconfig_key(key);
+	const struct config_entry *e = NULL;
+
+	for (size_t i = c->nentries; i-- > 0 && !e;)
+		if (!strcmp(c->entries[i].name, name))
+			e = &c->entries[i];
+	free(name);
+	return e;
+}
+
 char *mlb_config_str(const struct mlb_config *c, const char *key)
 {
-	git_buf b = { 0 };
-	char *v;
+	const struct config_entry *e = last_entry(c, key);
 
-	if (git_config_get_string_buf(&b, c->git, key) < 0) {
-		git_error_clear();
-		return NULL;
-	}
-	v = mlb_xstrdup(b.ptr);
-	git_buf_dispose(&b);
-	return v;
+	/* a key without '=' reads as "", as in git */
+	return e ? mlb_xstrdup(e->value ? e->value : "") : NULL;
 }
 
 int mlb_config_double(const struct mlb_config *c, const char *key, double def, double *out)
@@ -520,65 +464,40 @@ int mlb_config_double(const struct mlb_config *c, const char *key, double def, d
 	return 0;
 }
 
-struct multi_ctx {
-	char **v;
-	size_t n;
-};
-
-static int collect_multi(const git_config_entry *e, void *ctx)
-{
-	struct multi_ctx *m = ctx;
-
-	/* A key with no '=' ("[group \"fast\"] model") has no value at all: nothing to add. */
-	if (!e->value)
-		return 0;
-	m->v = mlb_xrealloc(m->v, (m->n + 2) * sizeof(*m->v));
-	m->v[m->n++] = mlb_xstrdup(e->value);
-	m->v[m->n] = NULL;
-	return 0;
-}
-
 size_t mlb_config_multi(const struct mlb_config *c, const char *key, char ***out)
 {
-	struct multi_ctx m = { NULL, 0 };
+	char *name = mlb_gitconfig_key(key);
+	char **v = mlb_xcalloc(1, sizeof(*v));
+	size_t n = 0;
 
-	if (git_config_get_multivar_foreach(c->git, key, NULL, collect_multi, &m) < 0)
-		git_error_clear();
-	if (!m.v)
-		m.v = mlb_xcalloc(1, sizeof(*m.v));
-	*out = m.v;
-	return m.n;
+	for (size_t i = 0; i < c->nentries; i++) {
+		/* A key with no '=' ("[group \"fast\"] model") has no value at all: nothing to add. */
+		if (strcmp(c->entries[i].name, name) || !c->entries[i].value)
+			continue;
+		v = mlb_xrealloc(v, (n + 2) * sizeof(*v));
+		v[n++] = mlb_xstrdup(c->entries[i].value);
+		v[n] = NULL;
+	}
+	free(name);
+	*out = v;
+	return n;
 }
 
-struct each_ctx {
-	int (*fn)(const char *, const char *, void *);
-	void *ctx;
-	regex_t re;
-};
-
-static int each_entry(const git_config_entry *e, void *ctx)
-{
-	struct each_ctx *ec = ctx;
-
-	if (regexec(&ec->re, e->name, 0, NULL, 0) != 0)
-		return 0;
-	return ec->fn(e->name, e->value ? e->value : "", ec->ctx);
-}
-
-/*
- * Not git_config_foreach_match: in libgit2 1.5 it leaks the regex match data
- * of every entry that does not match, which LeakSanitizer rightly reports.
- */
 int mlb_config_each(const struct mlb_config *c, const char *re,
 		    int (*fn)(const char *name, const char *value, void *ctx), void *ctx)
 {
-	struct each_ctx ec = { fn, ctx, { 0 } };
-	int ret;
+	regex_t rx;
+	int ret = 0;
 
-	if (regcomp(&ec.re, re, REG_EXTENDED | REG_NOSUB) != 0)
+	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
 		return mlb_error("bad configuration pattern '%s'", re);
-	ret = git_config_foreach(c->git, each_entry, &ec);
-	regfree(&ec.re);
+	for (size_t i = 0; i < c->nentries && !ret; i++) {
+		const struct config_entry *e = &c->entries[i];
+
+		if (regexec(&rx, e->name, 0, NULL, 0) == 0)
+			ret = fn(e->name, e->value ? e->value : "", ctx);
+	}
+	regfree(&rx);
 	return ret;
 }
 

@@ -4,7 +4,7 @@
  * Settings come, in rising priority, from the default table in
  * share/mlb/providers, the user's file ($MLB_CONFIG, else
  * $XDG_CONFIG_HOME/mlb/config, else ~/.config/mlb/config) and environment
- * variables.  Both files are git-config syntax read with libgit2.  Key names
+ * variables.  Both files are git-config syntax (lib/gitconfig.h).  Key names
  * follow git's rules (baseUrl, keyEnv); the spelling base_url of DESIGN.md
  * is accepted too, since git names cannot hold '_' and users copy examples.
  *

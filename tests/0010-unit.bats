@@ -31,3 +31,4 @@ run_unit() {
 @test "unit: meter aggregation and percentiles" { run_unit test-meter; }
 @test "unit: answer comparison (staged word diff)" { run_unit test-compare; }
 @test "unit: pipeline templates" { run_unit test-template; }
+@test "unit: git-config reader, entry by entry against libgit2" { run_unit test-gitconfig; }

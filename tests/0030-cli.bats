@@ -304,3 +304,28 @@ fish_lines() {
 		fish -n "$MLB_SRC/completions/mlb.fish"
 	fi
 }
+
+@test "config: git-config syntax; a mistake stops every tool with the file and line, exit 1" {
+	start_server
+	mkdir -p "$XDG_CONFIG_HOME/mlb"
+	cfg=$XDG_CONFIG_HOME/mlb/config
+	# quoting, escapes, comments, a continued value, CRLF and old-style names
+	printf '%s\r\n' '# local proxy' '[Provider "Mine"]' '	KIND = openai ; the wire' \
+		"	base_url = \"http://127.0.0.1:$MLB_SERVER_PORT/openai\\" '/v1"  # continued' \
+		'	key_env = MINE_KEY' '[core.model]' >"$cfg"
+	MINE_KEY=k run -0 mlb-send --no-store --text -m Mine:echo 'via my provider'
+	assert_line --index 0 'via my provider'
+	assert_equal "$(jq -r .path "$MLB_SERVER_LOG")" /openai/v1/chat/completions
+	# the subsection keeps its case: "mine" is another provider
+	MINE_KEY=k run -2 mlb-send --no-store -m mine:echo hi
+	assert_output --partial "unknown provider 'mine' (did you mean 'Mine'?)"
+	printf '[core]\n\tmodel = openai:echo\n\tbad = "open quote\n' >"$cfg"
+	: >"$MLB_SERVER_LOG"
+	for tool in "mlb-send --no-store hi" "mlb-broadcast --no-store -m openai:echo hi" "mlb-models" \
+		"mlb-meter" "mlb-summarize" "mlb-pipeline validate x.json"; do
+		# shellcheck disable=SC2086
+		run -1 $tool </dev/null
+		assert_output --partial "cannot parse '$cfg': line 3: a quote is not closed before the end of the line"
+	done
+	[ ! -s "$MLB_SERVER_LOG" ] || fail "a request was sent: $(cat "$MLB_SERVER_LOG")"
+}

@@ -12,7 +12,6 @@
 #include "fuzz.h"
 #include "config.h"
 
-#include <git2.h>
 #include <unistd.h>
 
 #ifndef FUZZ_SHARE_DIR
@@ -37,12 +36,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		setenv("MLB_SHARE_DIR", FUZZ_SHARE_DIR, 1);
 	/* The base URL variables of the table must not leak in from outside. */
 	unsetenv("OPENAI_BASE_URL");
-	/*
-	 * mlb_config_load() and _free() bracket their work with libgit2's
-	 * init and shutdown, and init reads every CA certificate: holding one
-	 * reference for the whole run makes those counts only, 30x faster.
-	 */
-	git_libgit2_init();
 	return 0;
 }
 
