@@ -205,13 +205,12 @@ static inline bool same_bytes(const unsigned char *p, const unsigned char *q, si
 	return len == 0 || (p[0] == q[0] && p[len >> 1] == q[len >> 1] && p[len - 1] == q[len - 1]);
 }
 
-static int intern_init(struct intern *t, size_t bytes)
+/* Distinct tokens are few next to all tokens (a few hundred words in a paragraph's run): start
+ * small and double as they come, so that no call pays for clearing and touching a big table. */
+static int intern_init(struct intern *t)
 {
-	size_t cap = 64;
+	size_t cap = 256;
 
-	/* Distinct tokens are far fewer than bytes: start small and double as they come. */
-	while (cap < bytes / 32 && cap < ((size_t)1 << 20))
-		cap *= 2;
 	*t = (struct intern){ .mask = cap - 1 };
 	t->slot = calloc(cap, sizeof(*t->slot));
 	t->u = malloc(cap / 2 * sizeof(*t->u));
@@ -635,7 +634,7 @@ static int prepare(struct seq *a, struct seq *b, const char *as, size_t alen,
 	struct intern t;
 	int rc = -1;
 
-	if (intern_init(&t, alen + blen) == 0 && tokenise(&t, a, as, alen, unit) == 0 &&
+	if (intern_init(&t) == 0 && tokenise(&t, a, as, alen, unit) == 0 &&
 	    tokenise(&t, b, bs, blen, unit) == 0) {
 		*nuniq = t.nu;
 		rc = 0;
