@@ -682,7 +682,8 @@ int mlb_compare_session(const struct mlb_compare_opts *o, const char *session,
 /* One answer in the stream. */
 struct track {
 	char *session, *pane, *model, *run, *label;
-	struct mlb_buf text;	/* the tokens so far, then the final content */
+	struct mlb_buf text;	/* the tokens so far */
+	json_object *content;	/* the final content, held rather than copied (answers can be megabytes) */
 	unsigned long version;	/* bumped at every change of text */
 	int final;
 };
@@ -726,7 +727,9 @@ static int same(const char *x, const char *y)
 static struct mlb_answer answer(const struct track *t)
 {
 	return (struct mlb_answer){
-		t->session, t->pane, t->model, t->run, t->label, mlb_buf_str(&t->text), t->text.len
+		t->session, t->pane, t->model, t->run, t->label,
+		t->content ? json_object_get_string(t->content) : mlb_buf_str(&t->text),
+		t->content ? (size_t)json_object_get_string_len(t->content) : t->text.len
 	};
 }
 
@@ -1066,8 +1069,9 @@ static void on_final(struct stream *st, const struct mlb_event_in *ev)
 		k = add_track(st, ev->obj);
 	}
 	t = &st->t[k];
-	mlb_buf_reset(&t->text);
-	mlb_buf_add(&t->text, json_object_get_string(content), (size_t)json_object_get_string_len(content));
+	mlb_buf_free(&t->text);
+	json_object_put(t->content);
+	t->content = json_object_get(content);
 	t->version++;
 	t->final = 1;
 	finish_pairs(st);
@@ -1112,6 +1116,7 @@ static void stream_free(struct stream *st)
 		free(t->run);
 		free(t->label);
 		mlb_buf_free(&t->text);
+		json_object_put(t->content);
 	}
 	for (size_t i = 0; i < st->np; i++)
 		mlb_buf_free(&st->p[i].shown);
