@@ -16,12 +16,13 @@
  *
  * Cost cap: a minimal diff of two unrelated texts costs O(N*D) = O(N^2)
  * for N tokens.  Once the search in one sub-problem has taken more than
- * 2*sqrt(N) + 256 steps (each step is one more edit in each direction),
- * it stops and splits at the diagonal that has got furthest so far, as
- * GNU diff does when a diff becomes "too expensive".  Both halves are
- * still diffed, so the result stays a valid diff, just no longer
- * guaranteed minimal; the whole costs about O(N^1.5).  Diffs of fewer than
- * about 4*sqrt(N) + 512 edits never reach the cap and are minimal.
+ * sqrt(N) + 128 steps (each step is one more edit in each direction), it
+ * stops and splits at the diagonal that has got furthest so far, as GNU
+ * diff does when a diff becomes "too expensive".  Both halves are still
+ * diffed, so the result stays a valid diff, just no longer guaranteed
+ * minimal; the whole costs about O(N^1.5), in proportion to the cap.
+ * Diffs of fewer than about 2*sqrt(N) + 256 edits never reach the cap and
+ * are minimal.
  */
 #include "diff.h"
 
@@ -480,8 +481,11 @@ static void compareseq(struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim,
 
 /*
  * The edit cost at which a sub-problem of a problem with n diagonals stops
- * searching: 2*sqrt(n) plus a floor so that ordinary answers (a few hundred
- * edits) always get a minimal diff.  Integer square root, so no libm.
+ * searching: sqrt(n) plus a floor so that ordinary answers (a few hundred
+ * edits) always get a minimal diff.  Unrelated texts pay about the cap per
+ * token (each capped search costs its square and gets about as far as it),
+ * so the cap is no higher than that promise needs.  Integer square root,
+ * so no libm.
  */
 static ptrdiff_t cost_bound(size_t n)
 {
@@ -489,7 +493,7 @@ static ptrdiff_t cost_bound(size_t n)
 
 	while (r * r < n)
 		r++;
-	return (ptrdiff_t)(2 * r) + 256;
+	return (ptrdiff_t)r + 128;
 }
 
 /*
