@@ -371,6 +371,12 @@ static void split_best(const struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim,
 	}
 }
 
+/* lo <= d <= hi in one comparison: the searches check it on every diagonal. */
+static inline bool in_range(ptrdiff_t d, ptrdiff_t lo, ptrdiff_t hi)
+{
+	return (size_t)(d - lo) <= (size_t)(hi - lo);
+}
+
 /*
  * Find the midpoint of the shortest edit script for x[xoff..xlim) and
  * y[yoff..ylim), which must differ at both ends (the caller stripped the
@@ -409,7 +415,7 @@ static void diag(struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim, ptrdiff_t yoff,
 			for (x = x0, y = x0 - d; x < xlim && y < ylim && xv[x] == yv[y]; x++, y++)
 				;
 			fd[d] = x;
-			if (odd && bmin <= d && d <= bmax && bd[d] <= x) {
+			if (odd && in_range(d, bmin, bmax) && bd[d] <= x) {
 				*part = (struct part){ x, y, true, true };
 				return;
 			}
@@ -428,7 +434,7 @@ static void diag(struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim, ptrdiff_t yoff,
 			for (x = x0, y = x0 - d; x > xoff && y > yoff && xv[x - 1] == yv[y - 1]; x--, y--)
 				;
 			bd[d] = x;
-			if (!odd && fmin <= d && d <= fmax && x <= fd[d]) {
+			if (!odd && in_range(d, fmin, fmax) && x <= fd[d]) {
 				*part = (struct part){ x, y, true, true };
 				return;
 			}
