@@ -105,23 +105,53 @@ json_object *mlb_compare_event(const struct mlb_answer *a, const struct mlb_answ
 	return ev;
 }
 
+/* Whether c must be escaped in a JSON string. */
+static int needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
+/*
+ * The length of the start of s that needs no escape, eight bytes at a
+ * time: a byte is below 0x20, '"' or '\\' exactly when one of the three
+ * subtractions borrows into its top bit while its own top bit is clear
+ * (a false hit can only follow a true one in the same word, and the byte
+ * loop then finds the true one).
+ */
+static size_t plain_run(const unsigned char *s, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101u, tops = 0x8080808080808080u;
+	size_t i = 0;
+	uint64_t v;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&v, s + i, sizeof(v));
+		if (((v - ones * 0x20) | ((v ^ ones * '"') - ones) | ((v ^ ones * '\\') - ones)) & ~v & tops)
+			break;
+	}
+	while (i < len && !needs_escape(s[i]))
+		i++;
+	return i;
+}
+
 /* Append s as a JSON string; bytes that need no escape are copied in runs. */
 static void add_json_string(struct mlb_buf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
 
 	mlb_buf_grow(out, len + 2);
 	mlb_buf_addc(out, '"');
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (;;) {
+		size_t run = plain_run(u + i, len - i);
 		char esc[7] = { '\\', 0 };
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		mlb_buf_add(out, s + run, i - run);
-		run = i + 1;
-		switch (c) {
+		mlb_buf_add(out, s + i, run);
+		i += run;
+		if (i == len)
+			break;
+		switch (u[i]) {
 		case '"': esc[1] = '"'; break;
 		case '\\': esc[1] = '\\'; break;
 		case '\n': esc[1] = 'n'; break;
@@ -131,12 +161,12 @@ static void add_json_string(struct mlb_buf *out, const char *s, size_t len)
 		case '\f': esc[1] = 'f'; break;
 		default:
 			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
+			esc[4] = hex[u[i] >> 4];
+			esc[5] = hex[u[i] & 15];
 		}
 		mlb_buf_adds(out, esc);
+		i++;
 	}
-	mlb_buf_add(out, s + run, len - run);
 	mlb_buf_addc(out, '"');
 }
 
@@ -210,8 +240,9 @@ static int space(unsigned char c)
 /*
  * Back p, the length of a prefix that two texts share, up to a point where
  * lib/diff cuts both alike: the start of the token holding byte p - 1.  A
- * word starts where the class of byte changes; a character at any byte
- * that is not a UTF-8 continuation byte, which no token can run into.
+ * word starts where the class of byte changes; a line after a '\n'; a
+ * character at any byte that is not a UTF-8 continuation byte, which no
+ * token can run into.
  */
 static size_t prefix_cut(const unsigned char *s, size_t p, enum mlb_diff_unit unit)
 {
@@ -220,6 +251,9 @@ static size_t prefix_cut(const unsigned char *s, size_t p, enum mlb_diff_unit un
 	p--;
 	if (unit == MLB_DIFF_CHARS) {
 		while (p > 0 && (s[p] & 0xc0) == 0x80)
+			p--;
+	} else if (unit == MLB_DIFF_LINES) {
+		while (p > 0 && s[p - 1] != '\n')
 			p--;
 	} else {
 		int sp = space(s[p]);
@@ -233,9 +267,14 @@ static size_t prefix_cut(const unsigned char *s, size_t p, enum mlb_diff_unit un
 /* Move t, the start of a suffix that two texts of length n share, forward to such a point. */
 static size_t suffix_cut(const unsigned char *s, size_t n, size_t t, enum mlb_diff_unit unit)
 {
+	const unsigned char *nl;
+
 	if (unit == MLB_DIFF_CHARS) {
 		while (t < n && (s[t] & 0xc0) == 0x80)
 			t++;
+	} else if (unit == MLB_DIFF_LINES) {
+		nl = memchr(s + t, '\n', n - t);
+		t = nl ? (size_t)(nl - s) + 1 : n;
 	} else if (t < n) {
 		for (t++; t < n && space(s[t - 1]) == space(s[t]); t++)
 			;
@@ -244,27 +283,43 @@ static size_t suffix_cut(const unsigned char *s, size_t n, size_t t, enum mlb_di
 }
 
 /*
- * Diff one changed run of lines by unit into d.  Its common start and end
- * are cut off first, at token boundaries, so that lib/diff cuts into
- * tokens only the middle, from the first change to the last: a paragraph
- * with one word changed costs a few tokens, not all of them.  lib/diff
- * strips common ends itself, so the ops are the same; only faster.
+ * The bytes x and y share at their start (*pre) and end (*suf), cut back
+ * to token boundaries of unit so that lib/diff would cut the rest alike.
+ * lib/diff strips common tokens at the ends itself, so the ops are the
+ * same with or without this; only the shared ends are never cut into
+ * tokens.
  */
-static int diff_run(struct mlb_diff *d, size_t *cap, const char *x, size_t xl, const char *y, size_t yl,
-		    enum mlb_diff_unit unit)
+static void common_ends(const char *x, size_t xl, const char *y, size_t yl, enum mlb_diff_unit unit,
+			size_t *pre, size_t *suf)
 {
 	const unsigned char *ux = (const unsigned char *)x, *uy = (const unsigned char *)y;
 	size_t n = xl < yl ? xl : yl, p = 0, s = 0;
-	struct mlb_diff sub;
 
 	while (p + 64 <= n && !memcmp(x + p, y + p, 64))
 		p += 64;
 	while (p < n && x[p] == y[p])
 		p++;
+	while (s + 64 <= n - p && !memcmp(x + xl - s - 64, y + yl - s - 64, 64))
+		s += 64;
 	while (s < n - p && ux[xl - 1 - s] == uy[yl - 1 - s])
 		s++;
-	p = prefix_cut(ux, p, unit);
-	s = xl - suffix_cut(ux, xl, xl - s, unit);
+	*pre = prefix_cut(ux, p, unit);
+	*suf = xl - suffix_cut(ux, xl, xl - s, unit);
+}
+
+/*
+ * Diff one changed run of lines by unit into d.  Its common start and end
+ * are cut off first, so that lib/diff cuts into tokens only the middle,
+ * from the first change to the last: a paragraph with one word changed
+ * costs a few tokens, not all of them.
+ */
+static int diff_run(struct mlb_diff *d, size_t *cap, const char *x, size_t xl, const char *y, size_t yl,
+		    enum mlb_diff_unit unit)
+{
+	size_t p, s;
+	struct mlb_diff sub;
+
+	common_ends(x, xl, y, yl, unit, &p, &s);
 	push_op(d, cap, MLB_DIFF_EQUAL, x, p);
 	if (p == xl - s || p == yl - s) {
 		push_op(d, cap, MLB_DIFF_DELETE, x + p, xl - s - p);
@@ -284,13 +339,17 @@ int mlb_compare_diff(const char *a, size_t alen, const char *b, size_t blen,
 		     enum mlb_diff_unit unit, struct mlb_diff *out)
 {
 	struct mlb_diff lines;
-	size_t cap = 0, i = 0, j, pa = 0, pb = 0, a0, b0;
+	size_t cap = 0, i = 0, j, pa, pb, a0, b0, pre, suf;
 
 	if (unit == MLB_DIFF_LINES)
 		return mlb_diff(a, alen, b, blen, unit, out);
 	memset(out, 0, sizeof(*out));
-	if (mlb_diff(a, alen, b, blen, MLB_DIFF_LINES, &lines) < 0)
+	/* Answers that share most of their lines (or all: the same answer twice) are mostly not cut into lines. */
+	common_ends(a, alen, b, blen, MLB_DIFF_LINES, &pre, &suf);
+	if (mlb_diff(a + pre, alen - pre - suf, b + pre, blen - pre - suf, MLB_DIFF_LINES, &lines) < 0)
 		return -1;
+	push_op(out, &cap, MLB_DIFF_EQUAL, a, pre);
+	pa = pb = pre;
 	while (i < lines.nops) {
 		if (lines.ops[i].op == MLB_DIFF_EQUAL) {
 			push_op(out, &cap, MLB_DIFF_EQUAL, a + pa, lines.ops[i].len);
@@ -329,6 +388,7 @@ int mlb_compare_diff(const char *a, size_t alen, const char *b, size_t blen,
 		}
 	}
 	mlb_diff_free(&lines);
+	push_op(out, &cap, MLB_DIFF_EQUAL, a + alen - suf, suf);
 	out->similarity = alen + blen ? 2.0 * (double)out->equal_bytes / ((double)alen + (double)blen) : 1.0;
 	return 0;
 }
@@ -622,7 +682,8 @@ int mlb_compare_session(const struct mlb_compare_opts *o, const char *session,
 /* One answer in the stream. */
 struct track {
 	char *session, *pane, *model, *run, *label;
-	struct mlb_buf text;	/* the tokens so far, then the final content */
+	struct mlb_buf text;	/* the tokens so far */
+	json_object *content;	/* the final content, held rather than copied (answers can be megabytes) */
 	unsigned long version;	/* bumped at every change of text */
 	int final;
 };
@@ -666,7 +727,9 @@ static int same(const char *x, const char *y)
 static struct mlb_answer answer(const struct track *t)
 {
 	return (struct mlb_answer){
-		t->session, t->pane, t->model, t->run, t->label, mlb_buf_str(&t->text), t->text.len
+		t->session, t->pane, t->model, t->run, t->label,
+		t->content ? json_object_get_string(t->content) : mlb_buf_str(&t->text),
+		t->content ? (size_t)json_object_get_string_len(t->content) : t->text.len
 	};
 }
 
@@ -1006,8 +1069,9 @@ static void on_final(struct stream *st, const struct mlb_event_in *ev)
 		k = add_track(st, ev->obj);
 	}
 	t = &st->t[k];
-	mlb_buf_reset(&t->text);
-	mlb_buf_add(&t->text, json_object_get_string(content), (size_t)json_object_get_string_len(content));
+	mlb_buf_free(&t->text);
+	json_object_put(t->content);
+	t->content = json_object_get(content);
 	t->version++;
 	t->final = 1;
 	finish_pairs(st);
@@ -1052,6 +1116,7 @@ static void stream_free(struct stream *st)
 		free(t->run);
 		free(t->label);
 		mlb_buf_free(&t->text);
+		json_object_put(t->content);
 	}
 	for (size_t i = 0; i < st->np; i++)
 		mlb_buf_free(&st->p[i].shown);

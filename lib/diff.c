@@ -16,12 +16,13 @@
  *
  * Cost cap: a minimal diff of two unrelated texts costs O(N*D) = O(N^2)
  * for N tokens.  Once the search in one sub-problem has taken more than
- * 2*sqrt(N) + 256 steps (each step is one more edit in each direction),
- * it stops and splits at the diagonal that has got furthest so far, as
- * GNU diff does when a diff becomes "too expensive".  Both halves are
- * still diffed, so the result stays a valid diff, just no longer
- * guaranteed minimal; the whole costs about O(N^1.5).  Diffs of fewer than
- * about 4*sqrt(N) + 512 edits never reach the cap and are minimal.
+ * sqrt(N) + 128 steps (each step is one more edit in each direction), it
+ * stops and splits at the diagonal that has got furthest so far, as GNU
+ * diff does when a diff becomes "too expensive".  Both halves are still
+ * diffed, so the result stays a valid diff, just no longer guaranteed
+ * minimal; the whole costs about O(N^1.5), in proportion to the cap.
+ * Diffs of fewer than about 2*sqrt(N) + 256 edits never reach the cap and
+ * are minimal.
  */
 #include "diff.h"
 
@@ -42,17 +43,27 @@ struct seq {
 
 /* A distinct token seen while interning. */
 struct uniq {
-	const char *p;
+	const unsigned char *p;
 	size_t len;
-	uint64_t hash;
 };
 
-/* Open-addressing table: slot holds 1 + index into u, 0 when empty. */
+/* A place in the table: id is 1 + the index into u, 0 when the place is empty. */
+struct slot {
+	uint64_t hash;
+	size_t id;
+};
+
+/*
+ * Open addressing with linear probing, kept at most half full; u has room
+ * for that half.  One-byte tokens (a space between words is every other
+ * token of prose) are also kept by their byte, which skips the hash.
+ */
 struct intern {
-	size_t *slot;
+	struct slot *slot;
 	size_t mask;
 	struct uniq *u;
 	size_t nu;
+	size_t byte[256];	/* 1 + the id of each one-byte token, 0 until seen */
 };
 
 /* The tokens of one text that take part in the search. */
@@ -77,10 +88,10 @@ struct part {
 	bool lo_minimal, hi_minimal;
 };
 
-static bool is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
+/* White space, where words end: runs of it, and runs of the rest, are tokens. */
+static const unsigned char space_class[256] = {
+	['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1
+};
 
 /*
  * Length of the UTF-8 sequence at s (n bytes left), or 1 when it is not a
@@ -120,106 +131,201 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 }
 
 /* Offset just past the token that starts at offset i of s. */
-static size_t token_end(const char *s, size_t len, size_t i, enum mlb_diff_unit unit)
+static inline size_t token_end(const unsigned char *s, size_t len, size_t i, enum mlb_diff_unit unit)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	const char *nl;
-	bool space;
+	const unsigned char *nl;
+	unsigned char c;
 
 	switch (unit) {
 	case MLB_DIFF_LINES:
 		nl = memchr(s + i, '\n', len - i);
 		return nl ? (size_t)(nl - s) + 1 : len;
 	case MLB_DIFF_CHARS:
-		return i + utf8_len(u + i, len - i);
+		return i + utf8_len(s + i, len - i);
 	case MLB_DIFF_WORDS:
 	default:
-		space = is_space(u[i]);
-		for (i++; i < len && is_space(u[i]) == space; i++)
+		c = space_class[s[i]];
+		for (i++; i < len && space_class[s[i]] == c; i++)
 			;
 		return i;
 	}
 }
 
-/* Cut s into tokens: count them first so that off is allocated once. */
-static int tokenise(struct seq *q, const char *s, size_t len, enum mlb_diff_unit unit)
+static inline uint64_t load64(const unsigned char *p)
 {
-	size_t i, n = 0;
+	uint64_t v;
 
-	q->text = s;
-	for (i = 0; i < len; i = token_end(s, len, i, unit))
-		n++;
-	q->n = n;
-	q->off = malloc((n + 1) * sizeof(*q->off));
-	q->id = malloc((n ? n : 1) * sizeof(*q->id));
-	q->chg = calloc(n ? n : 1, 1);
-	if (!q->off || !q->id || !q->chg)
-		return -1;
-	n = 0;
-	for (i = 0; i < len; i = token_end(s, len, i, unit))
-		q->off[n++] = i;
-	q->off[n] = len;
-	return 0;
+	memcpy(&v, p, sizeof(v));
+	return v;
 }
 
-/* FNV-1a: simple, and good enough for short tokens of text. */
-static uint64_t hash_bytes(const char *p, size_t len)
+static inline uint64_t load32(const unsigned char *p)
 {
-	uint64_t h = 0xcbf29ce484222325u;
+	uint32_t v;
 
-	while (len--) {
-		h ^= (unsigned char)*p++;
-		h *= 0x100000001b3u;
-	}
-	return h;
+	memcpy(&v, p, sizeof(v));
+	return v;
 }
 
-static int intern_init(struct intern *t, size_t ntokens)
+/* The 64-bit finaliser of MurmurHash3: a bijection that spreads every input bit to every output bit. */
+static inline uint64_t mix(uint64_t x)
 {
-	size_t cap = 16;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdu;
+	x ^= x >> 33;
+	return x;
+}
 
-	/* At most half full, so probe runs stay short. */
-	while (cap / 2 < ntokens) {
-		if (cap > SIZE_MAX / 4 / sizeof(*t->slot))
-			return errno = ENOMEM, -1;
-		cap *= 2;
-	}
+/*
+ * Eight bytes at a time, and the last one to eight bytes in two
+ * overlapping loads, so that a token of a few bytes (most words) costs two
+ * multiplications rather than one per byte, and no load leaves the token.
+ */
+static inline uint64_t hash_bytes(const unsigned char *p, size_t len)
+{
+	uint64_t h = len, v = 0;
+
+	for (; len > 8; p += 8, len -= 8)
+		h = mix(h ^ load64(p));
+	if (len >= 4)
+		v = load32(p) << 32 | load32(p + len - 4);
+	else if (len > 0)
+		v = (uint64_t)p[0] << 16 | (uint64_t)p[len >> 1] << 8 | p[len - 1];
+	return mix(h ^ v);
+}
+
+/* Whether p and q hold the same len bytes; inline, since most tokens are shorter than a call to memcmp. */
+static inline bool same_bytes(const unsigned char *p, const unsigned char *q, size_t len)
+{
+	for (; len > 8; p += 8, q += 8, len -= 8)
+		if (load64(p) != load64(q))
+			return false;
+	if (len >= 4)
+		return load32(p) == load32(q) && load32(p + len - 4) == load32(q + len - 4);
+	/* First, middle and last byte: all of them, up to three. */
+	return len == 0 || (p[0] == q[0] && p[len >> 1] == q[len >> 1] && p[len - 1] == q[len - 1]);
+}
+
+/* Distinct tokens are few next to all tokens (a few hundred words in a paragraph's run): start
+ * small and double as they come, so that no call pays for clearing and touching a big table. */
+static int intern_init(struct intern *t)
+{
+	size_t cap = 256;
+
+	*t = (struct intern){ .mask = cap - 1 };
 	t->slot = calloc(cap, sizeof(*t->slot));
-	t->u = malloc((ntokens ? ntokens : 1) * sizeof(*t->u));
-	t->mask = cap - 1;
-	t->nu = 0;
+	t->u = malloc(cap / 2 * sizeof(*t->u));
 	return t->slot && t->u ? 0 : -1;
 }
 
-/* The number of the token p[0..len), new if it was not seen before. */
-static size_t intern_token(struct intern *t, const char *p, size_t len)
+/* Double the table, moving every entry by the hash it keeps. */
+static int intern_grow(struct intern *t)
 {
-	uint64_t h = hash_bytes(p, len);
-	size_t i = (size_t)h & t->mask;
-	const struct uniq *u;
+	size_t cap = (t->mask + 1) * 2, i, k;
+	struct slot *slot;
+	struct uniq *u;
 
-	for (; t->slot[i]; i = (i + 1) & t->mask) {
-		u = &t->u[t->slot[i] - 1];
-		if (u->hash == h && u->len == len && memcmp(u->p, p, len) == 0)
-			return t->slot[i] - 1;
+	if (cap > SIZE_MAX / sizeof(*slot))
+		return -1;
+	u = realloc(t->u, cap / 2 * sizeof(*u));
+	if (!u)
+		return -1;
+	t->u = u;
+	slot = calloc(cap, sizeof(*slot));
+	if (!slot)
+		return -1;
+	for (i = 0; i <= t->mask; i++) {
+		if (!t->slot[i].id)
+			continue;
+		for (k = (size_t)t->slot[i].hash & (cap - 1); slot[k].id; k = (k + 1) & (cap - 1))
+			;
+		slot[k] = t->slot[i];
 	}
-	t->u[t->nu] = (struct uniq){ p, len, h };
-	t->slot[i] = ++t->nu;
-	return t->nu - 1;
+	free(t->slot);
+	t->slot = slot;
+	t->mask = cap - 1;
+	return 0;
 }
 
-static void intern_seq(struct intern *t, struct seq *q)
+/* The number of the token p[0..len), new if it was not seen before; SIZE_MAX when out of memory. */
+static inline size_t intern_token(struct intern *t, const unsigned char *p, size_t len)
 {
+	uint64_t h;
 	size_t i;
+	const struct uniq *u;
 
-	for (i = 0; i < q->n; i++)
-		q->id[i] = intern_token(t, q->text + q->off[i], q->off[i + 1] - q->off[i]);
+	if (len == 1 && t->byte[p[0]])
+		return t->byte[p[0]] - 1;
+	h = hash_bytes(p, len);
+	i = (size_t)h & t->mask;
+	for (; t->slot[i].id; i = (i + 1) & t->mask) {
+		u = &t->u[t->slot[i].id - 1];
+		if (t->slot[i].hash == h && u->len == len && same_bytes(u->p, p, len))
+			return t->slot[i].id - 1;
+	}
+	t->u[t->nu] = (struct uniq){ p, len };
+	t->slot[i] = (struct slot){ h, ++t->nu };
+	if (len == 1)
+		t->byte[p[0]] = t->nu;
+	/* At most half full, so probe runs stay short (and u has room for the next one). */
+	if (t->nu * 2 > t->mask && intern_grow(t) < 0)
+		return SIZE_MAX;
+	return t->nu - 1;
 }
 
 static void intern_free(struct intern *t)
 {
 	free(t->slot);
 	free(t->u);
+}
+
+/* Make room for at least n tokens and the offset after them. */
+static int seq_reserve(struct seq *q, size_t n, size_t *cap)
+{
+	size_t *off, *id;
+
+	if (n + 1 < *cap)
+		return 0;
+	while (*cap <= n + 1)
+		*cap = *cap ? *cap * 2 : 64;
+	if (*cap > SIZE_MAX / 2 / sizeof(*off))
+		return -1;
+	off = realloc(q->off, *cap * sizeof(*off));
+	if (off)
+		q->off = off;
+	id = realloc(q->id, *cap * sizeof(*id));
+	if (id)
+		q->id = id;
+	return off && id ? 0 : -1;
+}
+
+/*
+ * Cut s into tokens and number each one in the same pass, while its bytes
+ * are still in cache: a text is read once, and the work per token is a
+ * hash of a few loads and, mostly, one probe.
+ */
+static int tokenise(struct intern *t, struct seq *q, const char *s, size_t len, enum mlb_diff_unit unit)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, j, n = 0, cap = 0, id;
+
+	q->text = s;
+	/* A guess from the length, so that most texts never reallocate: in prose the common words
+	 * are short, and every other token is a space. */
+	if (seq_reserve(q, unit == MLB_DIFF_LINES ? len / 32 : unit == MLB_DIFF_WORDS ? len / 2 : len, &cap) < 0)
+		return -1;
+	for (i = 0; i < len; i = j, n++) {
+		j = token_end(u, len, i, unit);
+		id = intern_token(t, u + i, j - i);
+		if (id == SIZE_MAX || (n + 1 >= cap && seq_reserve(q, n + 1, &cap) < 0))
+			return -1;
+		q->off[n] = i;
+		q->id[n] = id;
+	}
+	q->off[n] = len;
+	q->n = n;
+	q->chg = calloc(n ? n : 1, 1);
+	return q->chg ? 0 : -1;
 }
 
 /*
@@ -265,6 +371,12 @@ static void split_best(const struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim,
 	}
 }
 
+/* lo <= d <= hi in one comparison: the searches check it on every diagonal. */
+static inline bool in_range(ptrdiff_t d, ptrdiff_t lo, ptrdiff_t hi)
+{
+	return (size_t)(d - lo) <= (size_t)(hi - lo);
+}
+
 /*
  * Find the midpoint of the shortest edit script for x[xoff..xlim) and
  * y[yoff..ylim), which must differ at both ends (the caller stripped the
@@ -303,7 +415,7 @@ static void diag(struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim, ptrdiff_t yoff,
 			for (x = x0, y = x0 - d; x < xlim && y < ylim && xv[x] == yv[y]; x++, y++)
 				;
 			fd[d] = x;
-			if (odd && bmin <= d && d <= bmax && bd[d] <= x) {
+			if (odd && in_range(d, bmin, bmax) && bd[d] <= x) {
 				*part = (struct part){ x, y, true, true };
 				return;
 			}
@@ -322,7 +434,7 @@ static void diag(struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim, ptrdiff_t yoff,
 			for (x = x0, y = x0 - d; x > xoff && y > yoff && xv[x - 1] == yv[y - 1]; x--, y--)
 				;
 			bd[d] = x;
-			if (!odd && fmin <= d && d <= fmax && x <= fd[d]) {
+			if (!odd && in_range(d, fmin, fmax) && x <= fd[d]) {
 				*part = (struct part){ x, y, true, true };
 				return;
 			}
@@ -375,8 +487,11 @@ static void compareseq(struct ctx *cx, ptrdiff_t xoff, ptrdiff_t xlim,
 
 /*
  * The edit cost at which a sub-problem of a problem with n diagonals stops
- * searching: 2*sqrt(n) plus a floor so that ordinary answers (a few hundred
- * edits) always get a minimal diff.  Integer square root, so no libm.
+ * searching: sqrt(n) plus a floor so that ordinary answers (a few hundred
+ * edits) always get a minimal diff.  Unrelated texts pay about the cap per
+ * token (each capped search costs its square and gets about as far as it),
+ * so the cap is no higher than that promise needs.  Integer square root,
+ * so no libm.
  */
 static ptrdiff_t cost_bound(size_t n)
 {
@@ -384,7 +499,7 @@ static ptrdiff_t cost_bound(size_t n)
 
 	while (r * r < n)
 		r++;
-	return (ptrdiff_t)(2 * r) + 256;
+	return (ptrdiff_t)r + 128;
 }
 
 /*
@@ -526,14 +641,11 @@ static void seq_free(struct seq *q)
 static int prepare(struct seq *a, struct seq *b, const char *as, size_t alen,
 		   const char *bs, size_t blen, enum mlb_diff_unit unit, size_t *nuniq)
 {
-	struct intern t = { 0 };
+	struct intern t;
 	int rc = -1;
 
-	if (tokenise(a, as, alen, unit) < 0 || tokenise(b, bs, blen, unit) < 0)
-		return -1;
-	if (intern_init(&t, a->n + b->n) == 0) {
-		intern_seq(&t, a);
-		intern_seq(&t, b);
+	if (intern_init(&t) == 0 && tokenise(&t, a, as, alen, unit) == 0 &&
+	    tokenise(&t, b, bs, blen, unit) == 0) {
 		*nuniq = t.nu;
 		rc = 0;
 	}

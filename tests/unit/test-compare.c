@@ -298,6 +298,36 @@ static void check_compare_diff(void)
 	mlb_diff_free(&y);
 }
 
+/* Lines both answers start and end with come out as equal spans, and the same answer twice as one. */
+static void check_shared_ends(void)
+{
+	static const char a[] = "same start\nold middle\nsame end", b[] = "same start\nnew middle\nsame end";
+	static const char *const ends[][2] = {
+		{ "x\ny", "x\nz" }, { "p\nq", "r\nq" }, { "a\n", "a\n\n" }, { "\n\n", "\n" },
+		{ "one\ntwo\n", "one\ntwo" }, { "same", "same" }, { "a b\n", "a  b\n" },
+	};
+	struct mlb_diff d;
+
+	CHECK_INT(mlb_compare_diff(a, strlen(a), a, strlen(a), MLB_DIFF_WORDS, &d), 0);
+	CHECK_INT(d.nops, 1);
+	CHECK(d.nops == 1 && d.ops[0].op == MLB_DIFF_EQUAL && d.ops[0].len == strlen(a));
+	CHECK(d.similarity == 1.0);
+	mlb_diff_free(&d);
+	CHECK_INT(mlb_compare_diff(a, strlen(a), b, strlen(b), MLB_DIFF_WORDS, &d), 0);
+	CHECK_INT(d.nops, 4);
+	if (d.nops == 4) {
+		CHECK(d.ops[0].op == MLB_DIFF_EQUAL && d.ops[0].len == strlen("same start\n"));
+		CHECK(d.ops[1].op == MLB_DIFF_DELETE && d.ops[1].len == 3 && !memcmp(d.ops[1].text, "old", 3));
+		CHECK(d.ops[2].op == MLB_DIFF_INSERT && d.ops[2].len == 3 && !memcmp(d.ops[2].text, "new", 3));
+		CHECK(d.ops[3].op == MLB_DIFF_EQUAL && d.ops[3].len == strlen(" middle\nsame end"));
+	}
+	mlb_diff_free(&d);
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		check_staged(ends[i][0], ends[i][1], MLB_DIFF_WORDS);
+		check_staged(ends[i][1], ends[i][0], MLB_DIFF_CHARS);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "populate"))
@@ -307,5 +337,6 @@ int main(int argc, char **argv)
 	check_event();
 	check_text();
 	check_compare_diff();
+	check_shared_ends();
 	return unit_done();
 }
