@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,19 +34,30 @@ struct job_state {
 	size_t received;
 };
 
+/*
+ * libcurl's socket interface over epoll: a wake-up hands libcurl the sockets
+ * that are ready and costs what is ready, not what is open.  The jobs' own
+ * clocks (retries, timeouts) are looked at all together only when one of
+ * them is due, or when a job may start.
+ */
 struct mlb_runner {
 	struct mlb_policy policy;
 	mlb_emit_fn emit;
 	mlb_done_fn done;
 	void *ctx;
 	CURLM *multi;
+	int epfd;
+	int64_t curl_due;	/* when libcurl's timeout is due; -1 for none */
+	int64_t next_tend;	/* when a job's clock is next due */
+	int kick;		/* a job may start now: look at them all */
+	int starved;		/* a job waits for a free transfer */
 	struct mlb_job **jobs;
 	size_t njobs;
+	size_t nended;
 	size_t active;
 	double deadline_s;
 	uint64_t rng;
 	int running;		/* inside mlb_runner_run */
-	int added;		/* a job came in while running: start it without waiting */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -256,6 +268,35 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* Something is due at t: the runner looks at the jobs' clocks then. */
+static void due_at(struct mlb_runner *r, int64_t t)
+{
+	if (t < r->next_tend)
+		r->next_tend = t;
+}
+
+/* The first millisecond past base + seconds (check_timeouts compares strictly). */
+static int64_t past(int64_t base, double seconds)
+{
+	return base + (int64_t)(seconds * 1000) + 1;
+}
+
+/* When a running attempt's next timeout falls, if no byte comes before it. */
+static int64_t attempt_deadline(const struct mlb_job *job)
+{
+	const struct job_state *st = job->st;
+	const struct mlb_policy *p = &st->runner->policy;
+	int64_t t = INT64_MAX;
+
+	if (p->total_s > 0)
+		t = past(job->t_start, p->total_s);
+	if (p->first_token_s > 0 && !job->t_first && past(st->t_attempt, p->first_token_s) < t)
+		t = past(st->t_attempt, p->first_token_s);
+	if (p->idle_s > 0 && past(st->t_last_byte, p->idle_s) < t)
+		t = past(st->t_last_byte, p->idle_s);
+	return t;
+}
+
 static void start_attempt(struct mlb_job *job)
 {
 	struct job_state *st = job->st;
@@ -300,6 +341,7 @@ static void start_attempt(struct mlb_job *job)
 	st->running = 1;
 	st->waiting = 0;
 	st->runner->active++;
+	due_at(st->runner, attempt_deadline(job));
 	emit(job, status_event(job, "request"));
 }
 
@@ -314,6 +356,8 @@ static void stop_transfer(struct mlb_job *job)
 	st->easy = NULL;
 	st->running = 0;
 	st->runner->active--;
+	if (st->runner->starved)
+		st->runner->kick = 1;
 }
 
 static void set_error(struct mlb_job *job, const char *code, const char *message)
@@ -332,6 +376,7 @@ static void end_job(struct mlb_job *job, enum mlb_job_outcome outcome, int retry
 	stop_transfer(job);
 	st->ended = 1;
 	st->waiting = 0;
+	r->nended++;
 	job->outcome = outcome;
 	job->t_end = mlb_mono_ms();
 	job->partial = outcome != MLB_JOB_OK && job->reply.content.len > 0;
@@ -465,6 +510,7 @@ static void schedule_retry(struct mlb_job *job, long delay_ms)
 	stop_transfer(job);
 	st->waiting = 1;
 	st->retry_at = mlb_mono_ms() + delay_ms;
+	due_at(st->runner, st->retry_at);
 	mlb_json_set_int(ev, "retry_in_ms", delay_ms);
 	mlb_json_set_str(ev, "code", job->error_code);
 	mlb_json_set_str(ev, "message", job->error_message);
@@ -499,6 +545,38 @@ static void finish_attempt(struct mlb_job *job, CURLcode res)
 	schedule_retry(job, delay);
 }
 
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *ctx, void *watched)
+{
+	struct mlb_runner *r = ctx;
+	struct epoll_event ev = { 0 };
+	int op = watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		/* closing the socket may have removed it already */
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.fd = fd;
+	/* a descriptor closed and reused under libcurl's feet is in the set, or not, against the mark */
+	if (epoll_ctl(r->epfd, op, fd, &ev) < 0 &&
+	    epoll_ctl(r->epfd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
+		mlb_die(MLB_EXIT_FAIL, "cannot watch a connection: %s", strerror(errno));
+	if (!watched)
+		curl_multi_assign(r->multi, fd, r);
+	return 0;
+}
+
+static int on_timer(CURLM *multi, long ms, void *ctx)
+{
+	struct mlb_runner *r = ctx;
+
+	(void)multi;
+	r->curl_due = ms < 0 ? -1 : mlb_mono_ms() + ms;
+	return 0;
+}
+
 struct mlb_runner *mlb_runner_new(const struct mlb_policy *p, mlb_emit_fn emit_fn, mlb_done_fn done, void *ctx)
 {
 	struct mlb_runner *r = mlb_xcalloc(1, sizeof(*r));
@@ -510,6 +588,15 @@ struct mlb_runner *mlb_runner_new(const struct mlb_policy *p, mlb_emit_fn emit_f
 	r->done = done;
 	r->ctx = ctx;
 	r->multi = curl_multi_init();
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!r->multi || r->epfd < 0)
+		mlb_die(MLB_EXIT_FAIL, "cannot start the transfer loop: %s", strerror(errno));
+	r->curl_due = -1;
+	r->next_tend = INT64_MAX;
+	curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r);
+	curl_multi_setopt(r->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r);
 	r->rng = (uint64_t)mlb_wall_ms() * 2654435761u ^ (uint64_t)getpid();
 	if (!r->rng)
 		r->rng = 88172645463325252ull;
@@ -556,11 +643,10 @@ void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job)
 	}
 	r->jobs = mlb_xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
 	r->jobs[r->njobs++] = job;
-	if (r->running) {
-		/* added by a hook (a pipeline's next step): its clock starts now */
+	/* added by a hook (a pipeline's next step): its clock starts now */
+	if (r->running)
 		job->t_start = mlb_mono_ms();
-		r->added = 1;
-	}
+	r->kick = 1;
 	emit(job, status_event(job, "queued"));
 }
 
@@ -587,13 +673,12 @@ void mlb_runner_cancel_all(struct mlb_runner *r)
 	cancelling = 0;
 }
 
-static void check_timeouts(struct mlb_job *job, int64_t now)
+/* End the attempt if one of its clocks ran out: 1 if it did. */
+static int check_timeouts(struct mlb_job *job, int64_t now)
 {
 	struct job_state *st = job->st;
 	const struct mlb_policy *p = &st->runner->policy;
 
-	if (!st->running)
-		return;
 	if (p->total_s > 0 && now - job->t_start > p->total_s * 1000)
 		st->abort = ABORT_TOTAL;
 	else if (p->first_token_s > 0 && !job->t_first && now - st->t_attempt > p->first_token_s * 1000)
@@ -601,36 +686,59 @@ static void check_timeouts(struct mlb_job *job, int64_t now)
 	else if (p->idle_s > 0 && now - st->t_last_byte > p->idle_s * 1000)
 		st->abort = ABORT_IDLE;
 	else
-		return;
+		return 0;
 	stop_transfer(job);
 	finish_attempt(job, CURLE_OPERATION_TIMEDOUT);
+	return 1;
 }
 
-/* Start what is due, watch the clocks; the milliseconds until something is due again. */
-static long tend(struct mlb_runner *r, int64_t now, int *all_ended)
+/* Start what may start, end what ran out of time, and note when to look again. */
+static void tend(struct mlb_runner *r, int64_t now)
 {
-	long wait = 100;
-
-	*all_ended = 1;
+	r->kick = 0;
+	r->starved = 0;
+	r->next_tend = INT64_MAX;
 	for (size_t i = 0; i < r->njobs; i++) {
 		struct mlb_job *job = r->jobs[i];
 		struct job_state *st = job->st;
 
 		if (st->ended)
 			continue;
-		*all_ended = 0;
 		if (st->running) {
-			check_timeouts(job, now);
+			/* a byte since the deadline was set moved it on */
+			if (!check_timeouts(job, now))
+				due_at(r, attempt_deadline(job));
 		} else if (st->waiting && st->retry_at > now) {
-			if (st->retry_at - now < wait)
-				wait = (long)(st->retry_at - now);
+			due_at(r, st->retry_at);
 		} else if (!job->attempts && job->error_code) {
 			end_job(job, MLB_JOB_FAILED, 0);	/* no key, or too large: never sent */
 		} else if (r->active < (size_t)r->policy.max_transfers) {
 			start_attempt(job);
+		} else {
+			r->starved = 1;
 		}
 	}
-	return wait;
+}
+
+/* Wait up to wait_ms for a socket; hand libcurl those ready, and its timeout if due. */
+static void drive(struct mlb_runner *r, int wait_ms)
+{
+	struct epoll_event evs[128];
+	int n = epoll_wait(r->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), wait_ms), running;
+
+	for (int i = 0; i < n; i++) {
+		uint32_t ev = evs[i].events;
+		int what = (ev & EPOLLIN ? CURL_CSELECT_IN : 0) | (ev & EPOLLOUT ? CURL_CSELECT_OUT : 0);
+
+		/* let libcurl read the error or the end, not just hear of it */
+		if (ev & (EPOLLERR | EPOLLHUP))
+			what |= CURL_CSELECT_IN | CURL_CSELECT_ERR;
+		curl_multi_socket_action(r->multi, evs[i].data.fd, what, &running);
+	}
+	if (r->curl_due >= 0 && mlb_mono_ms() >= r->curl_due) {
+		r->curl_due = -1;
+		curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
 }
 
 static void drain(struct mlb_runner *r)
@@ -655,19 +763,27 @@ static void drain(struct mlb_runner *r)
 	}
 }
 
-static int all_done(const struct mlb_runner *r)
+/* Milliseconds until the first of: libcurl's timeout, a job's clock, the deadline. */
+static int wait_ms(const struct mlb_runner *r, int64_t now, int64_t t0)
 {
-	for (size_t i = 0; i < r->njobs; i++)
-		if (!r->jobs[i]->st->ended)
-			return 0;
-	return 1;
+	/* a signal that lands just before the wait is seen within this bound */
+	int64_t until = now + 100;
+
+	if (r->kick)
+		return 0;
+	if (r->curl_due >= 0 && r->curl_due < until)
+		until = r->curl_due;
+	if (r->next_tend < until)
+		until = r->next_tend;
+	if (r->deadline_s > 0 && t0 + (int64_t)ceil(r->deadline_s * 1000) < until)
+		until = t0 + (int64_t)ceil(r->deadline_s * 1000);
+	return until > now ? (int)(until - now) : 0;
 }
 
 int mlb_runner_run(struct mlb_runner *r)
 {
 	struct sigaction sa, old_int, old_term;
 	int64_t t0 = mlb_mono_ms();
-	int all_ended = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -680,29 +796,19 @@ int mlb_runner_run(struct mlb_runner *r)
 		r->jobs[i]->t_start = t0;
 	for (;;) {
 		int64_t now = mlb_mono_ms();
-		long wait, curl_wait = -1;
-		int running;
 
 		if (interrupted || mlb_event_failed() ||
 		    (r->deadline_s > 0 && now - t0 >= r->deadline_s * 1000))
 			mlb_runner_cancel_all(r);
-		wait = tend(r, now, &all_ended);
-		if (all_ended)
+		/* jobs added by a hook start now, not after a wait */
+		if (r->kick || now >= r->next_tend)
+			tend(r, now);
+		if (r->nended == r->njobs)
 			break;
-		curl_multi_perform(r->multi, &running);
+		drive(r, wait_ms(r, now, t0));
 		drain(r);
 		/* Flush once per round of reads: every token is out before the next read. */
 		mlb_event_flush();
-		curl_multi_timeout(r->multi, &curl_wait);
-		if (curl_wait >= 0 && curl_wait < wait)
-			wait = curl_wait;
-		/* Nothing in flight (the last job just ended, or a retry is due): no wait. */
-		if (r->added) {
-			r->added = 0;
-			continue;	/* start the new jobs now, not after a poll */
-		}
-		if (wait > 0 && (r->active > 0 || !all_done(r)))
-			curl_multi_poll(r->multi, NULL, 0, (int)wait, NULL);
 	}
 	r->running = 0;
 	mlb_event_autoflush(1);
@@ -719,6 +825,7 @@ void mlb_runner_free(struct mlb_runner *r)
 	for (size_t i = 0; i < r->njobs; i++)
 		stop_transfer(r->jobs[i]);
 	curl_multi_cleanup(r->multi);
+	close(r->epfd);
 	free(r->jobs);
 	free(r);
 	curl_global_cleanup();
