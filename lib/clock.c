@@ -13,6 +13,18 @@ int64_t mlb_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t mlb_mono_coarse_ms(void)
+{
+#ifdef CLOCK_MONOTONIC_COARSE
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#else
+	return mlb_mono_ms();
+#endif
+}
+
 int64_t mlb_wall_ms(void)
 {
 	struct timespec ts;

@@ -1,6 +1,7 @@
 #include "event.h"
 #include "clock.h"
 #include "msg.h"
+#include "plain.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -74,6 +75,132 @@ int mlb_event_write(json_object *ev)
 	int ret = mlb_event_write_raw(s, len);
 
 	json_object_put(ev);
+	return ret;
+}
+
+/*
+ * json-c's escaping with JSON_C_TO_STRING_NOSLASHESCAPE: the quote, the
+ * backslash and the control characters, \b \f \n \r \t by name and the rest
+ * as \u00xx in lower case; every other byte, DEL and non-ASCII included, as is.
+ */
+void mlb_json_escape(struct mlb_buf *b, const char *s, size_t len)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const char *end = s + len, *run = s;
+	char *o;
+
+	/* At most six bytes come out for one in, plus the quotes and a NUL. */
+	mlb_buf_grow(b, 6 * len + 3);
+	o = b->s + b->len;
+	*o++ = '"';
+	for (;; s++) {
+		unsigned char c;
+
+		s = (const char *)mlb_plain_end((const unsigned char *)s, (const unsigned char *)end);
+		if (s == end)
+			break;
+		c = (unsigned char)*s;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;	/* DEL and non-ASCII bytes go as they are */
+		memcpy(o, run, (size_t)(s - run));
+		o += s - run;
+		run = s + 1;
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			memcpy(o, "u00", 3);
+			o[3] = hexd[c >> 4];
+			o[4] = hexd[c & 0xf];
+			o += 5;
+		}
+	}
+	memcpy(o, run, (size_t)(end - run));
+	o += end - run;
+	*o++ = '"';
+	*o = '\0';
+	b->len = (size_t)(o - b->s);
+}
+
+/*
+ * The members a tag adds to an event, escaped, and copies of the strings
+ * they were made from: a stream's tokens all carry the same tag, and
+ * comparing it costs less than escaping it again.
+ */
+static struct {
+	char *value[4];
+	int made;
+	struct mlb_buf json;
+} tag_cache;
+
+static const struct mlb_buf *tag_members(const struct mlb_tag *tag)
+{
+	static const char *const keys[4] = { ",\"session\":", ",\"pane\":", ",\"model\":", ",\"run\":" };
+	const char *value[4] = { NULL, NULL, NULL, NULL };
+	int same = tag_cache.made;
+
+	if (tag) {
+		value[0] = tag->session;
+		value[1] = tag->pane;
+		value[2] = tag->model;
+		value[3] = tag->run;
+	}
+	for (int i = 0; i < 4 && same; i++)
+		same = value[i] ? tag_cache.value[i] && !strcmp(value[i], tag_cache.value[i]) : !tag_cache.value[i];
+	if (same)
+		return &tag_cache.json;
+	mlb_buf_reset(&tag_cache.json);
+	for (int i = 0; i < 4; i++) {
+		free(tag_cache.value[i]);
+		tag_cache.value[i] = value[i] ? mlb_xstrdup(value[i]) : NULL;
+		if (value[i]) {
+			mlb_buf_adds(&tag_cache.json, keys[i]);
+			mlb_json_escape(&tag_cache.json, value[i], strlen(value[i]));
+		}
+	}
+	tag_cache.made = 1;
+	return &tag_cache.json;
+}
+
+int mlb_event_write_token(const struct mlb_tag *tag, const char *text, size_t len)
+{
+	/* One buffer for every token: no allocation once it has grown. */
+	static struct mlb_buf line;
+	static const char head[] = "{\"type\":\"token\",\"ts\":\"", mid[] = ",\"text\":";
+	const struct mlb_buf *members = tag_members(tag);
+	char ts[32], *o;
+	size_t tslen;
+	int ret;
+
+	mlb_now_rfc3339(ts);
+	tslen = strlen(ts);
+	mlb_buf_reset(&line);
+	/* Room for all but the text, which mlb_json_escape() makes room for. */
+	mlb_buf_grow(&line, sizeof(head) + tslen + 1 + members->len + sizeof(mid));
+	o = line.s;
+	memcpy(o, head, sizeof(head) - 1);
+	o += sizeof(head) - 1;
+	/* A timestamp needs no escaping. */
+	memcpy(o, ts, tslen);
+	o += tslen;
+	*o++ = '"';
+	memcpy(o, members->s, members->len);
+	o += members->len;
+	memcpy(o, mid, sizeof(mid) - 1);
+	o += sizeof(mid) - 1;
+	line.len = (size_t)(o - line.s);
+	mlb_json_escape(&line, text, len);
+	mlb_buf_addc(&line, '}');
+	ret = mlb_event_write_raw(line.s, line.len);
+	/* A whole non-streamed reply comes as one piece: it should not pin its memory. */
+	if (line.cap > (size_t)1 << 20)
+		mlb_buf_free(&line);
 	return ret;
 }
 

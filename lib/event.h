@@ -3,7 +3,9 @@
  *
  * Writing: build an event with mlb_event_new(), add fields with json-c, and
  * hand it to mlb_event_write(), which prints one line and flushes it, so a
- * token reaches the pipe before the next network read.
+ * token reaches the pipe before the next network read.  Token events, most
+ * of any stream, have mlb_event_write_token(), which formats the same line
+ * without building an object.
  *
  * Reading: mlb_reader_next() yields one event per input line.  A malformed
  * line is reported on stderr as "<tool>: line N: <what>" and as an error
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
+#include "buf.h"
+
 /* What ties an event to one model's reply; NULL members are left out. */
 struct mlb_tag {
 	const char *session;
@@ -31,6 +35,13 @@ json_object *mlb_event_new(const char *type, const struct mlb_tag *tag);
 
 /* Write ev as one line to the event output and release it; -1 on a write error. */
 int mlb_event_write(json_object *ev);
+
+/* Write a token event for tag (what mlb_event_new("token", tag) with a "text" member would
+ * write, byte for byte) without building it: most of a stream is tokens; -1 on a write error. */
+int mlb_event_write_token(const struct mlb_tag *tag, const char *text, size_t len);
+
+/* Append s as a JSON string, quotes included, escaped as json-c escapes it for mlb_json_line(). */
+void mlb_json_escape(struct mlb_buf *b, const char *s, size_t len);
 
 /* Write raw bytes (one line, no newline) as an event line; -1 on a write error. */
 int mlb_event_write_raw(const char *line, size_t len);

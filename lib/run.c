@@ -43,6 +43,7 @@ struct job_state {
 struct mlb_runner {
 	struct mlb_policy policy;
 	mlb_emit_fn emit;
+	mlb_text_fn text;
 	mlb_done_fn done;
 	void *ctx;
 	CURLM *multi;
@@ -170,12 +171,15 @@ static json_object *status_event(struct mlb_job *job, const char *stage)
 static void on_text(void *ctx, const char *text, size_t len)
 {
 	struct mlb_job *job = ctx;
+	struct mlb_runner *r = job->st->runner;
 	json_object *ev;
 
 	if (!job->t_first) {
 		job->t_first = mlb_mono_ms();
 		emit(job, status_event(job, "first_token"));
 	}
+	if (r->text && r->text(r->ctx, job, text, len))
+		return;
 	ev = mlb_event_new("token", &job->tag);
 	json_object_object_add(ev, "text", json_object_new_string_len(text, (int)len));
 	emit(job, ev);
@@ -208,7 +212,8 @@ static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 	struct job_state *st = job->st;
 	size_t len = size * n;
 
-	st->t_last_byte = mlb_mono_ms();
+	/* Called for every HTTP chunk, often one per token: the cheap clock does for the idle timeout. */
+	st->t_last_byte = mlb_mono_coarse_ms();
 	st->received += len;
 	if (st->received > st->runner->policy.max_reply) {
 		st->abort = ABORT_TOO_LARGE;
@@ -611,6 +616,11 @@ static int wants_stream(const struct mlb_chat *chat)
 	json_object *s;
 
 	return !json_object_object_get_ex(chat->options, "stream", &s) || json_object_get_boolean(s);
+}
+
+void mlb_runner_on_text(struct mlb_runner *r, mlb_text_fn fn)
+{
+	r->text = fn;
 }
 
 void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job)

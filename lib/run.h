@@ -100,9 +100,15 @@ typedef void (*mlb_emit_fn)(void *ctx, struct mlb_job *job, json_object *ev);
 /* A job ended; return non-zero to cancel every job still running. */
 typedef int (*mlb_done_fn)(void *ctx, struct mlb_job *job);
 
+/* A piece of text about to become a token event: return 1 when the tool wrote that event
+ * itself (most of a stream is tokens), 0 to have it emitted as usual. */
+typedef int (*mlb_text_fn)(void *ctx, struct mlb_job *job, const char *text, size_t len);
+
 struct mlb_runner;
 
 struct mlb_runner *mlb_runner_new(const struct mlb_policy *p, mlb_emit_fn emit, mlb_done_fn done, void *ctx);
+/* Offer each token's text to fn first (called with the runner's ctx). */
+void mlb_runner_on_text(struct mlb_runner *r, mlb_text_fn fn);
 /* Queue a job; it starts when the runner runs. */
 void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job);
 /* Cancel whatever still runs this many seconds after mlb_runner_run starts. */

@@ -238,6 +238,18 @@ void mlb_turn_event(void *ctx, struct mlb_job *job, json_object *ev)
 	emit(p->turn, job, ev);
 }
 
+/* Token events that would go out as JSON unchanged are written without building them. */
+static int turn_text(void *ctx, struct mlb_job *job, const char *text, size_t len)
+{
+	struct mlb_pane_turn *p = job->user;
+
+	(void)ctx;
+	if (p->turn->o->emit || !mlb_cli_json())
+		return 0;
+	mlb_event_write_token(&job->tag, text, len);
+	return 1;
+}
+
 /* The same running total as mlb-meter --budget: at the limit, say so and stop the rest. */
 static int over_budget(struct mlb_turn_state *t, struct mlb_job *job)
 {
@@ -671,6 +683,7 @@ int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 	if (!t)
 		return status;
 	r = mlb_runner_new(&o->policy, mlb_turn_event, mlb_turn_done, NULL);
+	mlb_runner_on_text(r, turn_text);
 	mlb_turn_start(t, r);
 	if (o->deadline_s > 0)
 		mlb_runner_deadline(r, o->deadline_s);

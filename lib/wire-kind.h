@@ -17,6 +17,9 @@ struct wire_kind {
 	json_object *(*body)(const struct mlb_model *m, const struct mlb_chat *chat, int stream);
 	/* One streamed event: 0, or -1 when malformed. */
 	int (*event)(struct mlb_reply *r, const char *event, json_object *data);
+	/* Optional: the usual shape of a streamed event, decoded without json-c: 1 when
+	 * done, 0 (having changed nothing) to leave it to event. */
+	int (*quick)(struct mlb_reply *r, const char *data, size_t len);
 	/* A whole non-streamed reply: 0, or -1 when malformed. */
 	int (*whole)(struct mlb_reply *r, json_object *body);
 	/* The path that lists models. */
@@ -30,6 +33,7 @@ extern const struct wire_kind mlb_wire_openai, mlb_wire_gemini, mlb_wire_anthrop
 /* Shared by the kinds. */
 json_object *mlb_wire_member(json_object *o, const char *path);	/* "a.b.0.c" */
 void mlb_wire_text(struct mlb_reply *r, const char *text);
+void mlb_wire_text_len(struct mlb_reply *r, const char *text, size_t len);
 void mlb_wire_usage(struct mlb_reply *r, json_object *prompt, json_object *completion);
 void mlb_wire_finish(struct mlb_reply *r, const char *reason);
 /* Copy options into body, renaming the generic names kind by kind (NULL-terminated from/to pairs). */

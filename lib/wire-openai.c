@@ -1,5 +1,6 @@
 /* The openai wire kind: Chat Completions, as OpenAI, LiteLLM, Groq, OpenRouter, Ollama, vLLM and llama.cpp speak it. */
 #include "wire-kind.h"
+#include "wire-scan.h"
 #include "msg.h"
 
 #include <string.h>
@@ -83,6 +84,156 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
 	return 0;
 }
 
+/*
+ * The quick path: almost every chunk of a stream is
+ *   {"id":…,"object":…,"choices":[{"index":0,"delta":{"content":"…"},"finish_reason":null}]}
+ * and event() reads only choices[0].delta.content and choices[0].finish_reason
+ * from it.  Anything event() would read more of (error, usage, x_groq) and
+ * anything json-c might read differently (a member twice, where json-c keeps
+ * the last) is left to event().
+ */
+struct quick {
+	struct wire_str content, finish;
+	int has_content, has_finish;
+	int seen_choices, seen_delta;
+};
+
+typedef int (*quick_member)(struct wire_scan *sc, const struct wire_str *key, struct quick *q);
+
+static int quick_object(struct wire_scan *sc, quick_member member, struct quick *q)
+{
+	struct wire_str key;
+
+	if (!wire_scan_take(sc, '{'))
+		return 0;
+	if (wire_scan_take(sc, '}'))
+		return 1;
+	do {
+		if (!wire_scan_string(sc, &key) || key.escaped || !wire_scan_take(sc, ':') || !member(sc, &key, q))
+			return 0;
+	} while (wire_scan_take(sc, ','));
+	return wire_scan_take(sc, '}');
+}
+
+/* A member read only when it is a string, as mlb_json_str() does; a second one is json-c's to judge. */
+static int quick_string(struct wire_scan *sc, struct wire_str *str, int *has)
+{
+	if (*has)
+		return 0;
+	wire_scan_ws(sc);
+	if (sc->p < sc->end && *sc->p == '"') {
+		*has = 1;
+		return wire_scan_string(sc, str);
+	}
+	*has = -1;	/* seen, not a string */
+	return wire_scan_skip(sc);
+}
+
+static int quick_delta(struct wire_scan *sc, const struct wire_str *key, struct quick *q)
+{
+	if (wire_scan_is(key, "content"))
+		return quick_string(sc, &q->content, &q->has_content);
+	return wire_scan_skip(sc);
+}
+
+static int quick_choice(struct wire_scan *sc, const struct wire_str *key, struct quick *q)
+{
+	if (wire_scan_is(key, "delta"))
+		return !q->seen_delta++ && quick_object(sc, quick_delta, q);
+	if (wire_scan_is(key, "finish_reason"))
+		return quick_string(sc, &q->finish, &q->has_finish);
+	return wire_scan_skip(sc);
+}
+
+static int quick_choices(struct wire_scan *sc, struct quick *q)
+{
+	if (q->seen_choices++ || !wire_scan_take(sc, '['))
+		return 0;
+	if (wire_scan_take(sc, ']'))
+		return 1;
+	if (!quick_object(sc, quick_choice, q))
+		return 0;
+	while (wire_scan_take(sc, ','))
+		if (!wire_scan_skip(sc))
+			return 0;
+	return wire_scan_take(sc, ']');
+}
+
+static int quick_top(struct wire_scan *sc, const struct wire_str *key, struct quick *q)
+{
+	if (wire_scan_is(key, "choices"))
+		return quick_choices(sc, q);
+	if (wire_scan_is(key, "error") || wire_scan_is(key, "usage") || wire_scan_is(key, "x_groq"))
+		return 0;
+	return wire_scan_skip(sc);
+}
+
+/*
+ * The chunks of one stream differ only in their text: the same id, model
+ * and timestamp come before it and the same members after.  A chunk whose
+ * bytes around its text are those of the last chunk read whole, with a
+ * well-formed string between them, is as well-formed as that one and says
+ * the same apart from the text, so only the text needs reading.
+ */
+static int same_frame(struct mlb_reply *r, const char *data, size_t len, struct wire_str *text)
+{
+	const char *frame = r->frame.s;
+	size_t head = r->frame_head, tail = r->frame.len - head;
+	struct wire_scan sc;
+
+	if (!head || len < head + tail + 2 || memcmp(data, frame, head) ||
+	    memcmp(data + len - tail, frame + head, tail))
+		return 0;
+	wire_scan_init(&sc, data + head, len - head - tail);
+	return wire_scan_string(&sc, text) && sc.p == sc.end;
+}
+
+/* Keep the bytes around the text of a chunk read whole, for same_frame(). */
+static void keep_frame(struct mlb_reply *r, const char *data, size_t len, const struct wire_str *text)
+{
+	const char *open = text->s - 1, *after = text->s + text->len + 1;
+
+	mlb_buf_reset(&r->frame);
+	mlb_buf_add(&r->frame, data, (size_t)(open - data));
+	mlb_buf_add(&r->frame, after, (size_t)(data + len - after));
+	r->frame_head = (size_t)(open - data);
+}
+
+static int quick(struct mlb_reply *r, const char *data, size_t len)
+{
+	struct wire_scan sc;
+	struct quick q = { 0 };
+	const char *text = NULL;
+	size_t text_len = 0;
+	char finish[64];
+
+	if (same_frame(r, data, len, &q.content)) {
+		if (!wire_scan_text(&q.content, &r->scratch, &text, &text_len))
+			return 0;
+		mlb_wire_text_len(r, text, text_len);
+		return 1;
+	}
+	wire_scan_init(&sc, data, len);
+	if (!quick_object(&sc, quick_top, &q) || !wire_scan_end(&sc))
+		return 0;
+	if (q.has_content > 0 && !wire_scan_text(&q.content, &r->scratch, &text, &text_len))
+		return 0;
+	/* Only a frame without a finish reason says nothing but its text. */
+	if (q.has_content > 0 && q.has_finish <= 0)
+		keep_frame(r, data, len, &q.content);
+	if (q.has_finish > 0) {
+		/* mlb_wire_finish() wants a C string; a reason is a short word */
+		if (q.finish.escaped || q.finish.len >= sizeof(finish))
+			return 0;
+		memcpy(finish, q.finish.s, q.finish.len);
+		finish[q.finish.len] = '\0';
+	}
+	mlb_wire_text_len(r, text, text_len);
+	if (q.has_finish > 0)
+		mlb_wire_finish(r, finish);
+	return 1;
+}
+
 static int whole(struct mlb_reply *r, json_object *o)
 {
 	json_object *choice = mlb_wire_member(o, "choices.0");
@@ -103,6 +254,6 @@ static int whole(struct mlb_reply *r, json_object *o)
 }
 
 const struct wire_kind mlb_wire_openai = {
-	.url = url, .auth = auth, .body = body, .event = event, .whole = whole,
+	.url = url, .auth = auth, .body = body, .event = event, .quick = quick, .whole = whole,
 	.models_path = "/models", .models_array = "data", .models_id = "id",
 };

@@ -21,12 +21,16 @@ void mlb_reply_reset(struct mlb_reply *r)
 	r->cost_usd = 0;
 	r->has_cost = r->done = r->bad_chunks = r->error_retryable = 0;
 	r->retry_ms = -1;
+	mlb_buf_reset(&r->frame);
+	r->frame_head = 0;
 }
 
 void mlb_reply_free(struct mlb_reply *r)
 {
 	mlb_reply_reset(r);
 	mlb_buf_free(&r->content);
+	mlb_buf_free(&r->scratch);
+	mlb_buf_free(&r->frame);
 }
 
 void mlb_reply_error(struct mlb_reply *r, const char *code, const char *message, int retryable)
@@ -66,15 +70,18 @@ json_object *mlb_wire_member(json_object *o, const char *path)
 	return o;
 }
 
-void mlb_wire_text(struct mlb_reply *r, const char *text)
+void mlb_wire_text_len(struct mlb_reply *r, const char *text, size_t len)
 {
-	size_t len = text ? strlen(text) : 0;
-
 	if (!len)
 		return;
 	mlb_buf_add(&r->content, text, len);
 	if (r->on_text)
 		r->on_text(r->ctx, text, len);
+}
+
+void mlb_wire_text(struct mlb_reply *r, const char *text)
+{
+	mlb_wire_text_len(r, text, text ? strlen(text) : 0);
 }
 
 static int is_number(json_object *o)
@@ -227,6 +234,13 @@ static json_object *parse(const char *s, size_t len)
 	return o;
 }
 
+static int quick_on = 1;
+
+void mlb_wire_quick(int on)
+{
+	quick_on = on;
+}
+
 int mlb_wire_event(enum mlb_kind k, struct mlb_reply *r, const char *event, const char *data, size_t len)
 {
 	json_object *o;
@@ -236,6 +250,8 @@ int mlb_wire_event(enum mlb_kind k, struct mlb_reply *r, const char *event, cons
 		r->done = 1;
 		return 0;
 	}
+	if (quick_on && kinds[k]->quick && kinds[k]->quick(r, data, len))
+		return 0;
 	o = parse(data, len);
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);

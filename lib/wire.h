@@ -35,6 +35,10 @@ struct mlb_reply {
 	char *error_message;
 	int error_retryable;
 	long retry_ms;			/* a retry delay the body asked for, or -1 */
+	/* The quick path's memory (wire-openai.c): room to decode text in, and the bytes
+	 * around the text of the last chunk it read whole. */
+	struct mlb_buf scratch, frame;
+	size_t frame_head;		/* frame holds head bytes before the text, then the tail */
 	/* Called for every piece of text, in order. */
 	void (*on_text)(void *ctx, const char *text, size_t len);
 	void *ctx;
@@ -61,6 +65,9 @@ void mlb_wire_req_free(struct mlb_wire_req *req);
 
 /* Decode one SSE event of kind k into r; 0, or -1 for a malformed chunk (counted, skipped). */
 int mlb_wire_event(enum mlb_kind k, struct mlb_reply *r, const char *event, const char *data, size_t len);
+/* Whether mlb_wire_event() may read the usual chunks without json-c (default 1); tests turn
+ * it off to compare the two ways. */
+void mlb_wire_quick(int on);
 /* Decode a whole non-streamed response body; -1 when malformed. */
 int mlb_wire_body(enum mlb_kind k, struct mlb_reply *r, const char *body, size_t len);
 /* From an HTTP error body: the provider's message (caller frees, may be NULL) and any retry delay in ms (-1 if none). */

@@ -188,6 +188,194 @@ static void test_models(void)
 	mlb_strv_free(ids);
 }
 
+/* ---- the quick path against json-c ---- */
+
+struct seen {
+	struct mlb_buf text;	/* every piece, each followed by | */
+};
+
+static void on_piece(void *ctx, const char *text, size_t len)
+{
+	struct seen *s = ctx;
+
+	mlb_buf_add(&s->text, text, len);
+	mlb_buf_addc(&s->text, '|');
+}
+
+static void reply_init(struct mlb_reply *r, struct seen *s)
+{
+	memset(r, 0, sizeof(*r));
+	memset(s, 0, sizeof(*s));
+	r->on_text = on_piece;
+	r->ctx = s;
+	mlb_reply_reset(r);
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Everything a decoder can tell about a reply must match. */
+static int same_reply(const struct mlb_reply *a, const struct seen *sa, const struct mlb_reply *b,
+		      const struct seen *sb)
+{
+	return a->content.len == b->content.len &&
+	       !memcmp(mlb_buf_str(&a->content), mlb_buf_str(&b->content), a->content.len) &&
+	       !strcmp(mlb_buf_str(&sa->text), mlb_buf_str(&sb->text)) &&
+	       same_str(a->finish_reason, b->finish_reason) && same_str(a->error_code, b->error_code) &&
+	       same_str(a->error_message, b->error_message) && a->prompt_tokens == b->prompt_tokens &&
+	       a->completion_tokens == b->completion_tokens && a->has_cost == b->has_cost &&
+	       a->cost_usd == b->cost_usd && a->done == b->done && a->bad_chunks == b->bad_chunks &&
+	       a->error_retryable == b->error_retryable;
+}
+
+/* Two replies fed the same chunks, one with the quick path and one without. */
+struct pair {
+	struct mlb_reply quick, slow;
+	struct seen sq, ss;
+};
+
+static void pair_init(struct pair *p)
+{
+	reply_init(&p->quick, &p->sq);
+	reply_init(&p->slow, &p->ss);
+}
+
+static void pair_free(struct pair *p)
+{
+	mlb_reply_free(&p->quick);
+	mlb_reply_free(&p->slow);
+	mlb_buf_free(&p->sq.text);
+	mlb_buf_free(&p->ss.text);
+}
+
+/* Feed one chunk to both; 0 (after saying which) when they disagree. */
+static int pair_feed(struct pair *p, const char *data, size_t len)
+{
+	int rq, rs;
+
+	mlb_wire_quick(1);
+	rq = mlb_wire_event(MLB_KIND_OPENAI, &p->quick, "message", data, len);
+	mlb_wire_quick(0);
+	rs = mlb_wire_event(MLB_KIND_OPENAI, &p->slow, "message", data, len);
+	mlb_wire_quick(1);
+	unit_checks++;
+	if (rq == rs && same_reply(&p->quick, &p->sq, &p->slow, &p->ss))
+		return 1;
+	unit_failures++;
+	fprintf(stderr, "quick path disagrees with json-c on: %.*s\n", (int)len, data);
+	fprintf(stderr, "  quick %d [%s] [%s] bad %d / json-c %d [%s] [%s] bad %d\n", rq, mlb_buf_str(&p->sq.text),
+		p->quick.finish_reason ? p->quick.finish_reason : "-", p->quick.bad_chunks, rs, mlb_buf_str(&p->ss.text),
+		p->slow.finish_reason ? p->slow.finish_reason : "-", p->slow.bad_chunks);
+	return 0;
+}
+
+static const char *const chunk_seeds[] = {
+	"{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"m\",\"system_fingerprint\":\"fp\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" brown\"},\"logprobs\":null,\"finish_reason\":null}]}",
+	"{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}",
+	"{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}",
+	"{\"choices\":[{\"delta\":{\"content\":\"a\\n\\\"b\\\\ \\/ \\t\\u00e9\\u65e5 caf\xc3\xa9 \xf0\x9f\x98\x80\"}}]}",
+	"{\"choices\":[{\"delta\":{\"content\":\"y \\u0000 x\"}}]}",
+	"{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5,\"cost\":1.5e-06}}",
+	"{\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],\"x_groq\":{\"id\":\"r\",\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}}",
+	"{\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\",\"code\":null}}",
+	"{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"a\\\":1}\"}}]},\"finish_reason\":null}]}",
+	" { \"choices\" : [ { \"delta\" : { \"content\" : \"x\" } , \"finish_reason\" : \"length\" } , {\"delta\":{\"content\":\"y\"}} ] } \n",
+	"{\"choices\":[{\"delta\":{\"content\":\"a\",\"content\":\"b\"}}],\"choices\":[{\"delta\":{\"content\":\"c\"}}]}",
+	"{\"choices\":[{\"delta\":{\"content\":null},\"finish_reason\":7,\"delta\":{\"content\":\"d\"}}],\"n\":[1,-0.5,1e3,12345678901234567890,true,false,{\"a\":[[]]}]}",
+	"{\"cho\\u0069ces\":[{\"delta\":{\"content\":\"e\"}}],\"choices\":{\"0\":{\"delta\":{\"content\":\"f\"}}}}",
+	"{\"choices\":[null,{\"delta\":{\"content\":5}}],\"usage\":null,\"error\":null}",
+};
+
+/*
+ * Whatever a chunk holds, the quick path must leave the reply exactly as
+ * json-c's path does: realistic chunks, odd ones, and thousands of random
+ * edits of them.  Consecutive chunks share their frame, as in a stream, so
+ * the shortcut for the bytes around the text is exercised too.  There are
+ * no surrogate escapes here: the quick path leaves them to json-c, whose
+ * reading of them depends on the chunk its tokener read before.
+ */
+static void test_quick_agrees(void)
+{
+	const size_t nseeds = sizeof(chunk_seeds) / sizeof(*chunk_seeds);
+	const char bytes[] = "{}[]\":,\\ tfnu0-.e9\"\x80\xc3\xa9\xff\x01\n\x00";
+	unsigned long long rng = 88172645463325252ull;
+	struct pair p;
+
+	pair_init(&p);
+	for (size_t i = 0; i < nseeds; i++)
+		pair_feed(&p, chunk_seeds[i], strlen(chunk_seeds[i]));
+	pair_free(&p);
+
+	for (int round = 0; round < 3000; round++) {
+		pair_init(&p);
+		for (int k = 0; k < 8; k++) {
+			const char *seed = chunk_seeds[k < 4 ? 0 : (rng >> 20) % nseeds];
+			char chunk[600];
+			size_t len = strlen(seed);
+			int edits = (int)(rng % 4);
+
+			memcpy(chunk, seed, len);
+			for (int e = 0; e < edits && len > 1; e++) {
+				size_t at;
+
+				rng ^= rng << 13;
+				rng ^= rng >> 7;
+				rng ^= rng << 17;
+				at = (size_t)(rng % len);
+				switch ((rng >> 32) % 3) {
+				case 0:
+					chunk[at] = bytes[(rng >> 40) % (sizeof(bytes) - 1)];
+					break;
+				case 1:
+					memmove(chunk + at, chunk + at + 1, len - at - 1);
+					len--;
+					break;
+				default:
+					memmove(chunk + at + 1, chunk + at, len - at);
+					chunk[at] = bytes[(rng >> 40) % (sizeof(bytes) - 1)];
+					len++;
+				}
+			}
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			if (!pair_feed(&p, chunk, len))
+				round = 1 << 30;
+		}
+		pair_free(&p);
+	}
+}
+
+/* The frame shortcut must not take two strings, or a changed frame, for one text. */
+static void test_quick_frames(void)
+{
+	static const char *const chunks[] = {
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"a\"},\"finish_reason\":null}]}",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"b\"},\"finish_reason\":null}]}",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"x\",\"content\":\"y\"},\"finish_reason\":null}]}",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"\"},\"finish_reason\":null}]}",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"\\u0000\"},\"finish_reason\":null}]}",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"\xff\"},\"finish_reason\":null}]}",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"q\\\"\"},\"finish_reason\":null}]}",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"c\"},\"finish_reason\":\"stop\"}]}",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"d\"},\"finish_reason\":null}]}",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"e\"},\"finish_reason\":null}]}trailing",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":null},\"finish_reason\":null}]}",
+		"{\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"\"},\"finish_reason\":null}]}",
+	};
+	struct pair p;
+
+	pair_init(&p);
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(*chunks); i++)
+		pair_feed(&p, chunks[i], strlen(chunks[i]));
+	/* json-c takes bytes that are not UTF-8, and ignores what follows the object */
+	CHECK_STR(mlb_buf_str(&p.quick.content), "aby\xffq\"cde");
+	CHECK_STR(p.quick.finish_reason, "stop");
+	pair_free(&p);
+}
+
 int main(void)
 {
 	expect(MLB_KIND_OPENAI, openai, "Hello \xc3\xa9", "stop", 9, 3, 1);
@@ -206,5 +394,7 @@ int main(void)
 	test_errors();
 	test_malformed();
 	test_models();
+	test_quick_agrees();
+	test_quick_frames();
 	return unit_done();
 }

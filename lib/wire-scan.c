@@ -1,0 +1,245 @@
+/* The strict JSON scanner of the wire hot path (see wire-scan.h). */
+#include "wire-scan.h"
+#include "plain.h"
+
+#include <string.h>
+
+/* Deeper values are left to json-c, whose tokener the wire module makes 64 deep. */
+#define MAX_DEPTH 32
+
+void wire_scan_init(struct wire_scan *sc, const char *s, size_t len)
+{
+	sc->p = (const unsigned char *)s;
+	sc->end = sc->p + len;
+	sc->depth = 0;
+}
+
+int wire_scan_end(struct wire_scan *sc)
+{
+	wire_scan_ws(sc);
+	return sc->p == sc->end;
+}
+
+static int hex(unsigned c)
+{
+	if (c >= '0' && c <= '9')
+		return (int)(c - '0');
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? (int)(c - 'a' + 10) : -1;
+}
+
+/* The code point of the four hex digits at p, or -1. */
+static long hex4(const unsigned char *p)
+{
+	long v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int d = hex(p[i]);
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/* The length of the valid UTF-8 sequence (not overlong, no surrogate, at most U+10FFFF) at p, else 0. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+
+	if (!n || c > 0xf4 || (size_t)(end - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* The second byte's range rules out overlong forms, surrogates and what lies past U+10FFFF. */
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+int wire_scan_string(struct wire_scan *sc, struct wire_str *out)
+{
+	const unsigned char *p, *end = sc->end;
+
+	wire_scan_ws(sc);
+	if (sc->p >= end || *sc->p != '"')
+		return 0;
+	p = sc->p + 1;
+	out->s = (const char *)p;
+	out->escaped = 0;
+	for (;;) {
+		size_t n;
+
+		p = mlb_plain_end(p, end);
+		if (p >= end)
+			return 0;
+		if (*p == '"')
+			break;
+		if (*p == '\\') {
+			if (p + 1 >= end)
+				return 0;
+			out->escaped = 1;
+			if (p[1] == 'u') {
+				long cp = p + 6 <= end ? hex4(p + 2) : -1;
+
+				/* json-c makes text of its own from these: it decides */
+				if (cp <= 0 || (cp >= 0xd800 && cp <= 0xdfff))
+					return 0;
+				p += 6;
+			} else if (strchr("\"\\/bfnrt", p[1]) && p[1]) {
+				p += 2;
+			} else {
+				return 0;
+			}
+			continue;
+		}
+		if (*p < 0x80 || !(n = utf8_len(p, end)))
+			return 0;	/* a control character or bad UTF-8 */
+		p += n;
+	}
+	out->len = (size_t)((const char *)p - out->s);
+	sc->p = p + 1;
+	return 1;
+}
+
+static int skip_number(struct wire_scan *sc)
+{
+	const unsigned char *p = sc->p, *end = sc->end;
+
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if (p < end && *p >= '1' && *p <= '9')
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	else
+		return 0;
+	if (p < end && *p == '.') {
+		if (++p >= end || *p < '0' || *p > '9')
+			return 0;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	/* Exponents and long numbers may overflow in json-c: it decides. */
+	if ((p < end && (*p == 'e' || *p == 'E')) || p - sc->p > 15)
+		return 0;
+	sc->p = p;
+	return 1;
+}
+
+static int skip_literal(struct wire_scan *sc, const char *word, size_t n)
+{
+	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, word, n))
+		return 0;
+	sc->p += n;
+	return 1;
+}
+
+static int skip_container(struct wire_scan *sc, char close)
+{
+	int object = close == '}';
+	struct wire_str key;
+
+	if (++sc->depth > MAX_DEPTH)
+		return 0;
+	sc->p++;
+	if (!wire_scan_take(sc, close)) {
+		do {
+			if (object && (!wire_scan_string(sc, &key) || !wire_scan_take(sc, ':')))
+				return 0;
+			if (!wire_scan_skip(sc))
+				return 0;
+		} while (wire_scan_take(sc, ','));
+		if (!wire_scan_take(sc, close))
+			return 0;
+	}
+	sc->depth--;
+	return 1;
+}
+
+int wire_scan_skip(struct wire_scan *sc)
+{
+	struct wire_str str;
+
+	wire_scan_ws(sc);
+	if (sc->p >= sc->end)
+		return 0;
+	switch (*sc->p) {
+	case '{':
+		return skip_container(sc, '}');
+	case '[':
+		return skip_container(sc, ']');
+	case '"':
+		return wire_scan_string(sc, &str);
+	case 't':
+		return skip_literal(sc, "true", 4);
+	case 'f':
+		return skip_literal(sc, "false", 5);
+	case 'n':
+		return skip_literal(sc, "null", 4);
+	default:
+		return skip_number(sc);
+	}
+}
+
+/* Append code point cp (1 to U+FFFF, not a surrogate) as UTF-8. */
+static void add_utf8(struct mlb_buf *b, long cp)
+{
+	char u[3];
+
+	if (cp < 0x80) {
+		mlb_buf_addc(b, (char)cp);
+		return;
+	}
+	if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		mlb_buf_add(b, u, 2);
+		return;
+	}
+	u[0] = (char)(0xe0 | cp >> 12);
+	u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+	u[2] = (char)(0x80 | (cp & 0x3f));
+	mlb_buf_add(b, u, 3);
+}
+
+int wire_scan_text(const struct wire_str *str, struct mlb_buf *scratch, const char **text, size_t *len)
+{
+	const char *p = str->s, *end = str->s + str->len;
+
+	/* A copy even without escapes: on_text hooks have always had a C string. */
+	mlb_buf_reset(scratch);
+	while (p < end) {
+		const char *bs = memchr(p, '\\', (size_t)(end - p));
+		char c;
+
+		if (!bs)
+			bs = end;
+		mlb_buf_add(scratch, p, (size_t)(bs - p));
+		if (bs == end)
+			break;
+		/* wire_scan_string let only well-formed escapes through */
+		c = bs[1];
+		p = bs + 2;
+		switch (c) {
+		case 'b': mlb_buf_addc(scratch, '\b'); break;
+		case 'f': mlb_buf_addc(scratch, '\f'); break;
+		case 'n': mlb_buf_addc(scratch, '\n'); break;
+		case 'r': mlb_buf_addc(scratch, '\r'); break;
+		case 't': mlb_buf_addc(scratch, '\t'); break;
+		case 'u':
+			add_utf8(scratch, hex4((const unsigned char *)p));
+			p += 4;
+			break;
+		default: mlb_buf_addc(scratch, c); break;
+		}
+	}
+	*text = mlb_buf_str(scratch);
+	*len = scratch->len;
+	return 1;
+}
