@@ -2,6 +2,7 @@
 #include "clock.h"
 #include "msg.h"
 #include "plain.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -540,26 +541,6 @@ static void scan_ws(struct scan *s)
 		s->p++;
 }
 
-/* A valid UTF-8 sequence at p (not overlong, no surrogates, at most U+10FFFF): its length, else 0. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-	unsigned cp;
-
-	if (!n || c > 0xf4 || (size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	cp = n == 2 ? (c & 0x1f) << 6 | (p[1] & 0x3f)
-	   : n == 3 ? (c & 0x0f) << 12 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f)
-	   : (c & 0x07) << 18 | (p[1] & 0x3f) << 12 | (p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A string at s->p (on its quote); 1 with its raw bytes, 0 if unsure or bad. */
 static int scan_string(struct scan *s, const char **start, size_t *len)
 {
@@ -590,7 +571,7 @@ static int scan_string(struct scan *s, const char **start, size_t *len)
 			s->p = q;
 			continue;
 		}
-		c = (unsigned)utf8_seq(s->p, s->end);
+		c = (unsigned)mlb_utf8_seq(s->p, s->end);
 		if (!c)
 			return 0;
 		s->p += c;

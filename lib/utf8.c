@@ -5,7 +5,6 @@ size_t mlb_utf8_seq(const unsigned char *p, const unsigned char *end)
 {
 	unsigned c = p[0];
 	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-	unsigned cp;
 
 	if (c < 0x80)
 		return 1;
@@ -14,10 +13,9 @@ size_t mlb_utf8_seq(const unsigned char *p, const unsigned char *end)
 	for (size_t i = 1; i < n; i++)
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
-	cp = n == 2 ? (c & 0x1f) << 6 | (p[1] & 0x3f)
-	   : n == 3 ? (c & 0x0f) << 12 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f)
-	   : (c & 0x07) << 18 | (p[1] & 0x3f) << 12 | (p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+	/* The second byte's range rules out overlong forms, surrogates and what lies past U+10FFFF. */
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
 		return 0;
 	return n;
 }

@@ -1,6 +1,7 @@
 /* The strict JSON scanner of the wire hot path (see wire-scan.h). */
 #include "wire-scan.h"
 #include "plain.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -43,24 +44,6 @@ static long hex4(const unsigned char *p)
 	return v;
 }
 
-/* The length of the valid UTF-8 sequence (not overlong, no surrogate, at most U+10FFFF) at p, else 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-
-	if (!n || c > 0xf4 || (size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	/* The second byte's range rules out overlong forms, surrogates and what lies past U+10FFFF. */
-	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
-	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
-}
-
 int wire_scan_string(struct wire_scan *sc, struct wire_str *out)
 {
 	const unsigned char *p, *end = sc->end;
@@ -97,7 +80,7 @@ int wire_scan_string(struct wire_scan *sc, struct wire_str *out)
 			}
 			continue;
 		}
-		if (*p < 0x80 || !(n = utf8_len(p, end)))
+		if (*p < 0x80 || !(n = mlb_utf8_seq(p, end)))
 			return 0;	/* a control character or bad UTF-8 */
 		p += n;
 	}
