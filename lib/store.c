@@ -73,13 +73,22 @@ static int gerr(const char *id, const char *fmt, ...)
 	return serr(id, "%s (%s)", what, git_why());
 }
 
-/* libgit2 is reference counted: every opener pairs these two. */
+static void git_end(void)
+{
+	git_libgit2_shutdown();
+}
+
+/* libgit2 is reference counted: every opener pairs these two.  The first call also takes a reference
+ * that lasts until exit: initialising libgit2 loads the system's certificates, which costs more than
+ * opening a session, and `mlb-session grep` opens every session one after another. */
 static void git_start(void)
 {
 	static int configured;
 
 	git_libgit2_init();
 	if (!configured) {
+		git_libgit2_init();
+		atexit(git_end);
 		/* Objects and refs must reach the disk before main points at them. */
 		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 		configured = 1;
