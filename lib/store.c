@@ -744,14 +744,13 @@ static void remove_temps(struct mlb_session *s, const char *dir)
 static int worktree_advance(struct mlb_session *s, git_tree *from, git_tree *to, const git_oid *id, int scan)
 {
 	struct wt w = { s, NULL, { NULL, 0, 0 } };
+	char *index_path = mlb_xasprintf("%s/index", s->gitdir);
 	size_t i;
 	int ret = -1;
 
-	if (git_repository_index(&w.index, s->repo) < 0) {
-		gerr(s->id, "cannot open the index");
-		goto out;
-	}
-	if (git_index_read(w.index, 1) < 0) {
+	/* A fresh index object reads the file once; the repository's own would be read, then re-read
+	 * to be sure that no one changed it since (it is as big as the session). */
+	if (git_index_open(&w.index, index_path) < 0) {
 		gerr(s->id, "cannot read the index");
 		goto out;
 	}
@@ -779,6 +778,7 @@ static int worktree_advance(struct mlb_session *s, git_tree *from, git_tree *to,
 out:
 	git_index_free(w.index);
 	dirset_free(&w.dirs);
+	free(index_path);
 	return ret;
 }
 
