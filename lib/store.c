@@ -249,29 +249,6 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
 	return 0;
 }
 
-/* Read a small file whole; NULL (errno set) on failure. */
-static char *read_small(const char *path, size_t max, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf;
-	ssize_t n;
-
-	if (fd < 0)
-		return NULL;
-	buf = mlb_xmalloc(max + 1);
-	do
-		n = read(fd, buf, max);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -388,32 +365,180 @@ static int pane_tree(struct mlb_session *s, const char *pane, git_tree **out)
 	return ret;
 }
 
-/* Which commit the work tree shows, from .git/mlb-worktree: 1 with *id, or 0 when unknown. */
-static int read_marker(struct mlb_session *s, git_oid *id)
-{
-	char *path = mlb_xasprintf("%s/" MARKER, s->gitdir), *text;
-	size_t len;
-	int ok = 0;
+/* One directory of the work tree, as lstat saw it when every file of the marked commit was in it.
+ * Removing or adding a name in a directory changes its ctime (which, unlike mtime, no one can set
+ * back), so while a directory's inode and ctime stay the same none of its files can have gone. */
+struct dirsig {
+	char *path;		/* relative, "" for the top */
+	unsigned long long ino;
+	long long sec;
+	long nsec;
+};
 
-	text = read_small(path, 128, &len);
-	if (text && len >= GIT_OID_HEXSZ && git_oid_fromstrn(id, text, GIT_OID_HEXSZ) == 0)
-		ok = 1;
+/* What .git/mlb-worktree says: the commit the work tree shows and, when complete, a dirsig for
+ * every directory of that commit's tree:
+ *     <commit hex>
+ *     dirs <n>
+ *     <inode> <ctime sec>.<nsec> <path, "." for the top>     (n lines)
+ * Older versions read the first line only. */
+struct marker {
+	int have;		/* id is known */
+	git_oid id;
+	int complete;		/* dirs covers every directory of id's tree */
+	struct dirsig *dirs;
+	size_t n, cap;
+	struct timespec written;	/* the marker's own mtime */
+};
+
+static void marker_free(struct marker *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->dirs[i].path);
+	free(m->dirs);
+	memset(m, 0, sizeof(*m));
+}
+
+static struct dirsig *marker_add(struct marker *m, const char *path)
+{
+	struct dirsig *d;
+
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 8;
+		m->dirs = mlb_xrealloc(m->dirs, m->cap * sizeof(*m->dirs));
+	}
+	d = &m->dirs[m->n++];
+	memset(d, 0, sizeof(*d));
+	d->path = mlb_xstrdup(path);
+	return d;
+}
+
+static char *abs_path(struct mlb_session *s, const char *rel);
+
+/* lstat the directory rel into d: 0, or -1 when it is not a directory. */
+static int dir_stat(struct mlb_session *s, const char *rel, struct dirsig *d)
+{
+	char *path = abs_path(s, rel);
+	struct stat st;
+	int ok = lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+
+	free(path);
+	if (!ok)
+		return -1;
+	d->ino = (unsigned long long)st.st_ino;
+	d->sec = (long long)st.st_ctim.tv_sec;
+	d->nsec = st.st_ctim.tv_nsec;
+	return 0;
+}
+
+static int dirsig_equal(const struct dirsig *a, const struct dirsig *b)
+{
+	return a->ino == b->ino && a->sec == b->sec && a->nsec == b->nsec;
+}
+
+/* Whether every directory of the marked commit is as it was when the marker was written.  A ctime
+ * not older than the marker is no proof: a change within the same tick of a coarse file clock
+ * would leave it as it was ("racy", as git calls it). */
+static int marker_intact(struct mlb_session *s, const struct marker *m)
+{
+	size_t i;
+
+	if (!m->have || !m->complete)
+		return 0;
+	for (i = 0; i < m->n; i++) {
+		const struct dirsig *d = &m->dirs[i];
+		struct dirsig now;
+
+		if (d->sec > (long long)m->written.tv_sec ||
+		    (d->sec == (long long)m->written.tv_sec && d->nsec >= m->written.tv_nsec))
+			return 0;
+		if (dir_stat(s, d->path, &now) < 0 || !dirsig_equal(d, &now))
+			return 0;
+	}
+	return 1;
+}
+
+static void parse_dirs(struct marker *m, char *text)
+{
+	char *line = strchr(text, '\n'), *next;
+	unsigned long n, i;
+
+	if (!line || sscanf(line + 1, "dirs %lu", &n) != 1 || !(line = strchr(line + 1, '\n')))
+		return;
+	for (i = 0, line++; i < n; i++, line = next + 1) {
+		unsigned long long ino;
+		long long sec;
+		long nsec;
+		int used = 0;
+		struct dirsig *d;
+
+		if (!(next = strchr(line, '\n')))
+			return;
+		*next = '\0';
+		if (sscanf(line, "%llu %lld.%ld %n", &ino, &sec, &nsec, &used) != 3 || !used || !line[used])
+			return;
+		d = marker_add(m, strcmp(line + used, ".") == 0 ? "" : line + used);
+		d->ino = ino;
+		d->sec = sec;
+		d->nsec = nsec;
+	}
+	m->complete = 1;
+}
+
+/* Read .git/mlb-worktree into m (m->have is 0 when it is missing or unreadable). */
+static void read_marker(struct mlb_session *s, struct marker *m)
+{
+	char *path = mlb_xasprintf("%s/" MARKER, s->gitdir), *text = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	ssize_t n = -1;
+
+	memset(m, 0, sizeof(*m));
+	/* The size bound only guards against a file that is not ours. */
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size < (1 << 26)) {
+		text = mlb_xmalloc((size_t)st.st_size + 1);
+		do
+			n = read(fd, text, (size_t)st.st_size);
+		while (n < 0 && errno == EINTR);
+		m->written = st.st_mtim;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (n >= GIT_OID_HEXSZ) {
+		text[n] = '\0';
+		if (git_oid_fromstrn(&m->id, text, GIT_OID_HEXSZ) == 0) {
+			m->have = 1;
+			parse_dirs(m, text);
+		}
+	}
 	git_error_clear();
 	free(text);
 	free(path);
-	return ok;
 }
 
-static int write_marker(struct mlb_session *s, const git_oid *id)
+/* Record that the work tree shows commit id; dirs, when not NULL, holds a dirsig for every directory. */
+static int write_marker(struct mlb_session *s, const git_oid *id, const struct marker *dirs)
 {
 	char *path = mlb_xasprintf("%s/" MARKER, s->gitdir);
-	char hex[GIT_OID_HEXSZ + 2];
+	struct mlb_buf b = MLB_BUF_INIT;
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t i;
 	int ret;
 
-	git_oid_fmt(hex, id);
-	hex[GIT_OID_HEXSZ] = '\n';
-	hex[GIT_OID_HEXSZ + 1] = '\0';
-	ret = write_atomic(path, hex, GIT_OID_HEXSZ + 1, 0644, 0, NULL);
+	git_oid_tostr(hex, sizeof(hex), id);
+	mlb_buf_addf(&b, "%s\n", hex);
+	for (i = 0; dirs && i < dirs->n; i++)
+		if (strchr(dirs->dirs[i].path, '\n'))
+			dirs = NULL;	/* such a name would not read back: check every file instead */
+	if (dirs) {
+		mlb_buf_addf(&b, "dirs %zu\n", dirs->n);
+		for (i = 0; i < dirs->n; i++)
+			mlb_buf_addf(&b, "%llu %lld.%09ld %s\n", dirs->dirs[i].ino, dirs->dirs[i].sec, dirs->dirs[i].nsec,
+				     *dirs->dirs[i].path ? dirs->dirs[i].path : ".");
+	}
+	ret = write_atomic(path, b.s, b.len, 0644, 0, NULL);
+	mlb_buf_free(&b);
 	free(path);
 	return ret;
 }
@@ -426,13 +551,20 @@ struct dirset {
 	size_t n, cap;
 };
 
-static void dirset_add(struct dirset *d, const char *dir)
+static int dirset_has(const struct dirset *d, const char *dir)
 {
 	size_t i;
 
 	for (i = 0; i < d->n; i++)
 		if (strcmp(d->v[i], dir) == 0)
-			return;
+			return 1;
+	return 0;
+}
+
+static void dirset_add(struct dirset *d, const char *dir)
+{
+	if (dirset_has(d, dir))
+		return;
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 8;
 		d->v = mlb_xrealloc(d->v, d->cap * sizeof(*d->v));
@@ -453,7 +585,9 @@ static void dirset_free(struct dirset *d)
 struct wt {
 	struct mlb_session *s;
 	git_index *index;
-	struct dirset dirs;
+	struct dirset dirs;	/* where files were written or removed: to be synced */
+	struct dirset seen;	/* directories whose tree was gone through: to be recorded again */
+	struct dirset gone;	/* directories of the old tree that were removed */
 };
 
 static char *join(const char *prefix, const char *name)
@@ -595,6 +729,7 @@ static int update_subtree(struct wt *w, const git_tree_entry *from, const git_tr
 			free(dir);
 		}
 	}
+	dirset_add(b ? &w->seen : &w->gone, rel);
 	ret = update_tree(w, a, b, rel);
 	if (ret == 0 && !b)
 		rmdir(path);	/* only when empty: untracked files of the user stay */
@@ -680,6 +815,7 @@ static int restore_missing(struct wt *w, git_tree *tree, const char *prefix)
 			else if (git_tree_lookup(&sub, w->s->repo, git_tree_entry_id(e)) < 0)
 				ret = gerr(w->s->id, "cannot read tree '%s'", rel);
 			else {
+				dirset_add(&w->seen, rel);
 				ret = restore_missing(w, sub, rel);
 				git_tree_free(sub);
 			}
@@ -692,12 +828,16 @@ static int restore_missing(struct wt *w, git_tree *tree, const char *prefix)
 	return ret;
 }
 
-/* Whether any file of tree is missing from the work tree (lstat only: no file is read). */
-static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix)
+/* Whether any file of tree is missing from the work tree (lstat only: no file is read).  dirs, when
+ * not NULL, gets a dirsig of every directory, taken before its files are looked at: so if none is
+ * missing, a change after the look shows in the dirsig. */
+static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix, struct marker *dirs)
 {
 	size_t i, n = git_tree_entrycount(tree);
 	int missing = 0;
 
+	if (dirs && dir_stat(s, prefix, marker_add(dirs, prefix)) < 0)
+		return 1;
 	for (i = 0; i < n && !missing; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
 		char *rel, *path;
@@ -713,7 +853,7 @@ static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix
 			git_tree *sub;
 
 			if (git_tree_lookup(&sub, s->repo, git_tree_entry_id(e)) == 0) {
-				missing = any_missing(s, sub, rel);
+				missing = any_missing(s, sub, rel, dirs);
 				git_tree_free(sub);
 			}
 		}
@@ -739,21 +879,60 @@ static void remove_temps(struct mlb_session *s, const char *dir)
 	free(path);
 }
 
-/* Bring the work tree and the index from tree from (NULL: unknown) to tree to, then record commit id
- * as shown.  scan: also write back files that vanished, and sweep away temporary files. */
-static int worktree_advance(struct mlb_session *s, git_tree *from, git_tree *to, const git_oid *id, int scan)
+/* The dirsigs to record after an update: with scan every directory was gone through; otherwise the
+ * old record (when it held for from) goes on, less the directories removed, with those gone through
+ * looked at again.  Without a record that holds, none is written and the next open checks every file. */
+static int next_record(struct wt *w, const struct marker *old, int scan, struct marker *out)
 {
-	struct wt w = { s, NULL, { NULL, 0, 0 } };
+	size_t i, k;
+
+	memset(out, 0, sizeof(*out));
+	if (!scan && !old->complete)
+		return -1;
+	for (i = 0; !scan && i < old->n; i++)
+		if (!dirset_has(&w->gone, old->dirs[i].path))
+			marker_add(out, old->dirs[i].path);
+	for (i = 0; i < w->seen.n; i++) {
+		for (k = 0; k < out->n && strcmp(out->dirs[k].path, w->seen.v[i]) != 0; k++)
+			;
+		if (k == out->n)
+			marker_add(out, w->seen.v[i]);
+	}
+	out->complete = 1;
+	for (i = 0; i < out->n; i++)
+		if (dir_stat(w->s, out->dirs[i].path, &out->dirs[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* Bring the work tree and the index from tree from (NULL: unknown) to tree to, then record commit id
+ * as shown.  from_id: the commit that from belongs to, when the marker names it (NULL: none).
+ * scan: also write back files that vanished, and sweep away temporary files. */
+static int worktree_advance(struct mlb_session *s, git_tree *from, const git_oid *from_id, git_tree *to,
+			    const git_oid *id, int scan)
+{
+	struct wt w = { s, NULL, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 } };
+	struct marker old = { 0 }, rec = { 0 };
 	char *index_path = mlb_xasprintf("%s/index", s->gitdir);
 	size_t i;
 	int ret = -1;
 
+	/* The old record goes on only if it held until now: looked at before anything is written. */
+	if (!scan && !from) {
+		old.complete = 1;
+	} else if (!scan && from_id) {
+		read_marker(s, &old);
+		if (!git_oid_equal(&old.id, from_id) || !marker_intact(s, &old))
+			old.complete = 0;
+	}
 	/* A fresh index object reads the file once; the repository's own would be read, then re-read
 	 * to be sure that no one changed it since (it is as big as the session). */
 	if (git_index_open(&w.index, index_path) < 0) {
 		gerr(s->id, "cannot read the index");
 		goto out;
 	}
+	if (to)
+		dirset_add(&w.seen, "");
 	if (from != to && update_tree(&w, from, to, "") < 0)
 		goto out;
 	if (scan && to && restore_missing(&w, to, "") < 0)
@@ -774,10 +953,14 @@ static int worktree_advance(struct mlb_session *s, git_tree *from, git_tree *to,
 		remove_temps(s, "");
 		remove_temps(s, ".git");
 	}
-	ret = write_marker(s, id);
+	ret = write_marker(s, id, to && next_record(&w, &old, scan, &rec) == 0 ? &rec : NULL);
 out:
+	marker_free(&rec);
+	marker_free(&old);
 	git_index_free(w.index);
 	dirset_free(&w.dirs);
+	dirset_free(&w.seen);
+	dirset_free(&w.gone);
 	free(index_path);
 	return ret;
 }
@@ -842,14 +1025,17 @@ static void clear_stale_locks(struct mlb_session *s, const struct holder *prev)
 	}
 }
 
-static int take_lock(struct mlb_session *s, int *fd)
+/* Take the session lock; without wait, only when it is free at once (and quietly when it is not). */
+static int take_lock(struct mlb_session *s, int wait, int *fd)
 {
 	char *path = mlb_xasprintf("%s/mlb.lock", s->gitdir);
 	struct holder prev;
 	int ret = 0;
 
-	if (mlb_lock_acquire(path, mlb_lock_timeout(LOCK_TIMEOUT_DEFAULT), fd) < 0) {
-		if (errno == ETIMEDOUT)
+	if (mlb_lock_acquire(path, wait ? mlb_lock_timeout(LOCK_TIMEOUT_DEFAULT) : 0, fd) < 0) {
+		if (!wait && (errno == ETIMEDOUT || errno == EWOULDBLOCK))
+			ret = -1;
+		else if (errno == ETIMEDOUT)
 			ret = mlb_error("session '%s' is busy (locked by another writer); try again", s->id);
 		else
 			ret = serr(s->id, "cannot lock '%s': %s", path, strerror(errno));
@@ -868,25 +1054,26 @@ static int repair(struct mlb_session *s, int scan)
 {
 	git_commit *head = NULL, *shown = NULL;
 	git_tree *head_tree = NULL, *shown_tree = NULL;
-	git_oid mark;
-	int have, marked, ret = 0;
+	struct marker mark;
+	int have, ret = 0;
 
 	have = main_commit(s, &head, &head_tree);
 	if (have <= 0)
 		return have;
-	marked = read_marker(s, &mark);
-	if (marked && git_oid_equal(&mark, git_commit_id(head)) && !scan)
+	read_marker(s, &mark);
+	if (mark.have && git_oid_equal(&mark.id, git_commit_id(head)) && !scan)
 		goto out;
-	if (marked && !git_oid_equal(&mark, git_commit_id(head))) {
-		if (git_commit_lookup(&shown, s->repo, &mark) == 0 && git_commit_tree(&shown_tree, shown) == 0)
+	if (mark.have && !git_oid_equal(&mark.id, git_commit_id(head))) {
+		if (git_commit_lookup(&shown, s->repo, &mark.id) == 0 && git_commit_tree(&shown_tree, shown) == 0)
 			;
 		else
 			git_error_clear();	/* unknown commit: compare every file instead */
-	} else if (marked) {
+	} else if (mark.have) {
 		shown_tree = head_tree;
 	}
-	ret = worktree_advance(s, shown_tree, head_tree, git_commit_id(head), 1);
+	ret = worktree_advance(s, shown_tree, NULL, head_tree, git_commit_id(head), 1);
 out:
+	marker_free(&mark);
 	if (shown_tree != head_tree)
 		git_tree_free(shown_tree);
 	git_commit_free(shown);
@@ -895,26 +1082,62 @@ out:
 	return ret;
 }
 
-/* On open: when the work tree lags behind main or lost files, take the lock and put it right. */
+/* Under the lock, when the marker's record of directories does not hold: look at every file, and if
+ * none is missing record the directories as they were before the look; else repair. */
+static int recheck(struct mlb_session *s)
+{
+	git_commit *head = NULL;
+	git_tree *tree = NULL;
+	struct marker mark, dirs = { 0 };
+	int ret;
+
+	if (main_commit(s, &head, &tree) <= 0)
+		return -1;
+	read_marker(s, &mark);
+	if (mark.have && git_oid_equal(&mark.id, git_commit_id(head)) && !any_missing(s, tree, "", &dirs)) {
+		dirs.complete = 1;
+		ret = write_marker(s, git_commit_id(head), &dirs);
+	} else {
+		ret = repair(s, 1);
+	}
+	marker_free(&dirs);
+	marker_free(&mark);
+	git_tree_free(tree);
+	git_commit_free(head);
+	return ret;
+}
+
+/* On open: when the work tree lags behind main or lost files, take the lock and put it right.  While
+ * the marker names main and no directory of main changed since it was written, no file can be
+ * missing, and nothing else is looked at: the cost does not grow with the session. */
 static void check_worktree(struct mlb_session *s)
 {
 	git_commit *head = NULL;
 	git_tree *tree = NULL;
-	git_oid mark;
-	int fd;
+	struct marker mark;
+	int fd = -1, current;
 
 	if (main_commit(s, &head, &tree) <= 0)
 		return;
-	if (read_marker(s, &mark) && git_oid_equal(&mark, git_commit_id(head)) && !any_missing(s, tree, ""))
+	read_marker(s, &mark);
+	current = mark.have && git_oid_equal(&mark.id, git_commit_id(head));
+	if (current && marker_intact(s, &mark))
 		goto out;
-	if (take_lock(s, &fd) < 0) {
+	/* While a writer holds the lock it will record the directories itself: only look. */
+	if (current && take_lock(s, 0, &fd) < 0) {
+		fd = -1;
+		if (!any_missing(s, tree, "", NULL))
+			goto out;
+	}
+	if (fd < 0 && take_lock(s, 1, &fd) < 0) {
 		mlb_warn("session '%s': the work tree is not up to date; it will be on the next write", s->id);
 		goto out;
 	}
-	if (repair(s, 1) < 0)
+	if (recheck(s) < 0)
 		mlb_warn("session '%s': could not bring the work tree up to date", s->id);
 	mlb_lock_release(fd);
 out:
+	marker_free(&mark);
 	git_tree_free(tree);
 	git_commit_free(head);
 }
@@ -947,7 +1170,7 @@ static int commit_locked(struct mlb_session *s, build_fn build, void *ctx, const
 	const char *nl;
 	int fd, have, ret = -1;
 
-	if (take_lock(s, &fd) < 0)
+	if (take_lock(s, 1, &fd) < 0)
 		return -1;
 	if (repair(s, 0) < 0)
 		goto out;
@@ -979,7 +1202,7 @@ static int commit_locked(struct mlb_session *s, build_fn build, void *ctx, const
 	ret = 0;
 	if (hex_out)
 		git_oid_tostr(hex_out, 41, &commit_id);
-	if (worktree_advance(s, head_tree, new_tree, &commit_id, 0) < 0)
+	if (worktree_advance(s, head_tree, have ? git_commit_id(head) : NULL, new_tree, &commit_id, 0) < 0)
 		mlb_warn("session '%s': the work tree will be brought up to date on the next open", s->id);
 out:
 	free(reflog);
@@ -2124,7 +2347,7 @@ static int finish_copy(const char *id, const char *tmp, git_repository *repo, co
 	if (!job) {
 		int fd;
 
-		if (take_lock(s, &fd) < 0)
+		if (take_lock(s, 1, &fd) < 0)
 			goto out;
 		rc = repair(s, 1);
 		mlb_lock_release(fd);
