@@ -4,6 +4,7 @@
 #include "config.h"
 #include "event.h"
 #include "file.h"
+#include "gitindex.h"
 #include "lock.h"
 #include "msg.h"
 #include "sha256.h"
@@ -584,7 +585,8 @@ static void dirset_free(struct dirset *d)
 /* What one update of the work tree works with. */
 struct wt {
 	struct mlb_session *s;
-	git_index *index;
+	struct mlb_index_edit *edits;	/* what the index is to say of the files written or removed */
+	size_t nedits, capedits;
 	struct dirset dirs;	/* where files were written or removed: to be synced */
 	struct dirset seen;	/* directories whose tree was gone through: to be recorded again */
 	struct dirset gone;	/* directories of the old tree that were removed */
@@ -608,25 +610,37 @@ static int safe_name(const char *name)
 	       strncmp(name, MLB_TMP_PREFIX, strlen(MLB_TMP_PREFIX)) != 0;
 }
 
-static void index_entry_from_stat(git_index_entry *e, const struct stat *st, const char *rel,
-				  const git_oid *id, git_filemode_t mode)
+static struct mlb_index_edit *add_edit(struct wt *w, const char *rel)
 {
+	struct mlb_index_edit *e;
+
+	if (w->nedits == w->capedits) {
+		w->capedits = w->capedits ? w->capedits * 2 : 16;
+		w->edits = mlb_xrealloc(w->edits, w->capedits * sizeof(*w->edits));
+	}
+	e = &w->edits[w->nedits++];
 	memset(e, 0, sizeof(*e));
-	e->ctime.seconds = (int32_t)st->st_ctim.tv_sec;
-	e->ctime.nanoseconds = (uint32_t)st->st_ctim.tv_nsec;
-	e->mtime.seconds = (int32_t)st->st_mtim.tv_sec;
-	e->mtime.nanoseconds = (uint32_t)st->st_mtim.tv_nsec;
+	e->path = mlb_xstrdup(rel);
+	return e;
+}
+
+/* The index entry of a file as lstat saw it right after it was written. */
+static void edit_from_stat(struct wt *w, const char *rel, const struct stat *st, const git_oid *id,
+			   git_filemode_t mode)
+{
+	struct mlb_index_edit *e = add_edit(w, rel);
+
+	e->ctime_s = (uint32_t)st->st_ctim.tv_sec;
+	e->ctime_ns = (uint32_t)st->st_ctim.tv_nsec;
+	e->mtime_s = (uint32_t)st->st_mtim.tv_sec;
+	e->mtime_ns = (uint32_t)st->st_mtim.tv_nsec;
 	e->dev = (uint32_t)st->st_dev;
 	e->ino = (uint32_t)st->st_ino;
-	e->mode = mode;
+	e->mode = (uint32_t)mode;
 	e->uid = (uint32_t)st->st_uid;
 	e->gid = (uint32_t)st->st_gid;
-	e->file_size = (uint32_t)st->st_size;
-	e->id = *id;
-	e->path = rel;
-	/* We just wrote it and know its content: spare libgit2 re-reading it as "racily clean"
-	 * (which would stat the whole pane directory on every commit).  Never written to disk. */
-	e->flags_extended = GIT_INDEX_ENTRY_UPTODATE;
+	e->size = (uint32_t)st->st_size;
+	memcpy(e->id, id->id, sizeof(e->id));
 }
 
 /* Make the work-tree file rel hold the blob id, unless it already does; record it in the index. */
@@ -635,7 +649,6 @@ static int put_blob(struct wt *w, const char *rel, const git_oid *id, git_filemo
 	struct mlb_session *s = w->s;
 	char *path = abs_path(s, rel), *dir;
 	git_blob *blob = NULL;
-	git_index_entry e;
 	struct stat st;
 	int ret = -1, link = mode == GIT_FILEMODE_LINK;
 	size_t size;
@@ -662,11 +675,7 @@ static int put_blob(struct wt *w, const char *rel, const git_oid *id, git_filemo
 	dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
 	free(dir);
 record:
-	index_entry_from_stat(&e, &st, rel, id, mode);
-	if (git_index_add(w->index, &e) < 0) {
-		gerr(s->id, "cannot add '%s' to the index", rel);
-		goto out;
-	}
+	edit_from_stat(w, rel, &st, id, mode);
 	ret = 0;
 out:
 	git_blob_free(blob);
@@ -688,8 +697,7 @@ static int drop_blob(struct wt *w, const char *rel)
 	dir = mlb_dir_of(rel);
 	dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
 	free(dir);
-	if (git_index_remove(w->index, rel, 0) < 0 && git_error_last())
-		git_error_clear();	/* not in the index: nothing to remove */
+	add_edit(w, rel)->remove = 1;
 	return 0;
 }
 
@@ -879,6 +887,64 @@ static void remove_temps(struct mlb_session *s, const char *dir)
 	free(path);
 }
 
+/* The edits through libgit2, for an index that mlb_index_update leaves alone (missing, or of a
+ * kind it does not rewrite). */
+static int write_index_libgit2(struct mlb_session *s, const char *path, struct wt *w)
+{
+	git_index *index;
+	size_t i;
+	int ret = 0;
+
+	if (git_index_open(&index, path) < 0)
+		return gerr(s->id, "cannot read the index");
+	for (i = 0; i < w->nedits && ret == 0; i++) {
+		const struct mlb_index_edit *d = &w->edits[i];
+		git_index_entry e;
+
+		if (d->remove) {
+			if (git_index_remove(index, d->path, 0) < 0)
+				git_error_clear();	/* not in the index: nothing to remove */
+			continue;
+		}
+		memset(&e, 0, sizeof(e));
+		e.ctime.seconds = (int32_t)d->ctime_s;
+		e.ctime.nanoseconds = d->ctime_ns;
+		e.mtime.seconds = (int32_t)d->mtime_s;
+		e.mtime.nanoseconds = d->mtime_ns;
+		e.dev = d->dev;
+		e.ino = d->ino;
+		e.mode = d->mode;
+		e.uid = d->uid;
+		e.gid = d->gid;
+		e.file_size = d->size;
+		git_oid_fromraw(&e.id, d->id);
+		e.path = d->path;
+		/* We just wrote it and know its content: spare libgit2 re-reading it as "racily clean"
+		 * (which would stat the whole pane directory).  Never written to disk. */
+		e.flags_extended = GIT_INDEX_ENTRY_UPTODATE;
+		if (git_index_add(index, &e) < 0)
+			ret = gerr(s->id, "cannot add '%s' to the index", d->path);
+	}
+	if (ret == 0 && git_index_write(index) < 0)
+		ret = gerr(s->id, "cannot write the index");
+	git_index_free(index);
+	return ret;
+}
+
+/* Bring the index in line with the files written and removed. */
+static int write_index(struct mlb_session *s, struct wt *w)
+{
+	char *path = mlb_xasprintf("%s/index", s->gitdir);
+	int rc = mlb_index_update(path, w->edits, w->nedits);
+
+	if (rc < 0)
+		serr(s->id, "cannot write the index: %s", strerror(errno));
+	else if (rc > 0)
+		rc = write_index_libgit2(s, path, w);
+	free(path);
+	return rc;
+}
+
 /* The dirsigs to record after an update: with scan every directory was gone through; otherwise the
  * old record (when it held for from) goes on, less the directories removed, with those gone through
  * looked at again.  Without a record that holds, none is written and the next open checks every file. */
@@ -911,9 +977,8 @@ static int next_record(struct wt *w, const struct marker *old, int scan, struct 
 static int worktree_advance(struct mlb_session *s, git_tree *from, const git_oid *from_id, git_tree *to,
 			    const git_oid *id, int scan)
 {
-	struct wt w = { s, NULL, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 } };
+	struct wt w = { s, NULL, 0, 0, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 } };
 	struct marker old = { 0 }, rec = { 0 };
-	char *index_path = mlb_xasprintf("%s/index", s->gitdir);
 	size_t i;
 	int ret = -1;
 
@@ -925,22 +990,14 @@ static int worktree_advance(struct mlb_session *s, git_tree *from, const git_oid
 		if (!git_oid_equal(&old.id, from_id) || !marker_intact(s, &old))
 			old.complete = 0;
 	}
-	/* A fresh index object reads the file once; the repository's own would be read, then re-read
-	 * to be sure that no one changed it since (it is as big as the session). */
-	if (git_index_open(&w.index, index_path) < 0) {
-		gerr(s->id, "cannot read the index");
-		goto out;
-	}
 	if (to)
 		dirset_add(&w.seen, "");
 	if (from != to && update_tree(&w, from, to, "") < 0)
 		goto out;
 	if (scan && to && restore_missing(&w, to, "") < 0)
 		goto out;
-	if (git_index_write(w.index) < 0) {
-		gerr(s->id, "cannot write the index");
+	if (write_index(s, &w) < 0)
 		goto out;
-	}
 	for (i = 0; i < w.dirs.n; i++) {
 		char *path = abs_path(s, w.dirs.v[i]);
 
@@ -957,11 +1014,12 @@ static int worktree_advance(struct mlb_session *s, git_tree *from, const git_oid
 out:
 	marker_free(&rec);
 	marker_free(&old);
-	git_index_free(w.index);
+	for (i = 0; i < w.nedits; i++)
+		free(w.edits[i].path);
+	free(w.edits);
 	dirset_free(&w.dirs);
 	dirset_free(&w.seen);
 	dirset_free(&w.gone);
-	free(index_path);
 	return ret;
 }
 

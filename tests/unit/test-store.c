@@ -13,11 +13,14 @@
  *
  * The unit tests check numbering, bytes, Content-Hash, `git fsck --strict`,
  * a clean `git status`, 8 concurrent writers losing nothing, refused ids,
- * and the work tree put right after a writer died half-way.
+ * the work tree put right after a writer died half-way, and the index
+ * edits of lib/gitindex.c read back by libgit2.
  */
+#include "buf.h"
 #include "clock.h"
 #include "config.h"
 #include "event.h"
+#include "gitindex.h"
 #include "msg.h"
 #include "msgfile.h"
 #include "store.h"
@@ -25,6 +28,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -651,6 +656,136 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
+static void sha1_hex(const void *data, size_t len, char out[41])
+{
+	unsigned char sum[20];
+	int i;
+
+	mlb_sha1(data, len, sum);
+	for (i = 0; i < 20; i++)
+		sprintf(out + 2 * i, "%02x", sum[i]);
+}
+
+static struct mlb_index_edit index_edit(const char *path, unsigned char id, uint32_t size, uint32_t mtime)
+{
+	struct mlb_index_edit e;
+
+	memset(&e, 0, sizeof(e));
+	e.path = mlb_xstrdup(path);
+	e.mode = 0100644;
+	e.size = size;
+	e.mtime_s = mtime;
+	memset(e.id, id, sizeof(e.id));
+	return e;
+}
+
+/* The paths of an index file as libgit2 reads it (which checks the checksum), with each size. */
+static char *index_listing(const char *path)
+{
+	struct mlb_buf b = MLB_BUF_INIT;
+	git_index *index;
+	size_t i;
+
+	if (git_index_open(&index, path) < 0)
+		return mlb_xstrdup("unreadable");
+	for (i = 0; i < git_index_entrycount(index); i++) {
+		const git_index_entry *e = git_index_get_byindex(index, i);
+
+		mlb_buf_addf(&b, "%s:%u:%02x ", e->path, (unsigned)e->file_size, e->id.id[0]);
+	}
+	git_index_free(index);
+	return mlb_buf_detach(&b);
+}
+
+static void test_index(const char *dir)
+{
+	char hex[41], *path = mlb_xasprintf("%s/index", dir), *lock = mlb_xasprintf("%s/index.lock", dir), *list;
+	char *million = mlb_xmalloc(1000000);
+	struct mlb_index_edit e[4];
+	git_index *index;
+	git_index_entry ge;
+	size_t i;
+	int fd;
+
+	git_libgit2_init();
+	sha1_hex("", 0, hex);
+	CHECK_STR(hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+	sha1_hex("abc", 3, hex);
+	CHECK_STR(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+	sha1_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+	CHECK_STR(hex, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+	memset(million, 'a', 1000000);
+	sha1_hex(million, 1000000, hex);
+	CHECK_STR(hex, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+	free(million);
+
+	e[0] = index_edit("a", 1, 1, 0);
+	CHECK_INT(mlb_index_update(path, e, 1), 1);	/* no index yet: left to libgit2 */
+	free(e[0].path);
+
+	/* An index as libgit2 writes it: three entries, one with a long name, and a TREE extension. */
+	CHECK_INT(git_index_open(&index, path), 0);
+	memset(&ge, 0, sizeof(ge));
+	ge.mode = GIT_FILEMODE_BLOB;
+	for (i = 0; i < 3; i++) {
+		static const char *const names[] = { "panes/a/000001.msg", "panes/b/000001.msg", "session.json" };
+
+		memset(ge.id.id, 0x10 + (int)i, sizeof(ge.id.id));
+		ge.file_size = 10 + (uint32_t)i;
+		ge.path = names[i];
+		CHECK_INT(git_index_add(index, &ge), 0);
+	}
+	CHECK_INT(git_index_write(index), 0);
+	git_index_free(index);
+
+	/* Add two files, replace one, remove one and one that is not there. */
+	e[0] = index_edit("panes/b/000001.msg", 0, 0, 0);
+	e[0].remove = 1;
+	e[1] = index_edit("panes/a/000002.msg", 0x22, 22, 0);
+	e[2] = index_edit("session.json", 0x33, 33, 0);
+	e[3] = index_edit("panes/c/000001.msg", 0x44, 44, 0);
+	CHECK_INT(mlb_index_update(path, e, 4), 0);
+	list = index_listing(path);
+	CHECK_STR(list, "panes/a/000001.msg:10:10 panes/a/000002.msg:22:22 panes/c/000001.msg:44:44 session.json:33:33 ");
+	free(list);
+	for (i = 0; i < 4; i++)
+		free(e[i].path);
+
+	/* An entry changed in the same tick as the index was written is kept for a compare by content. */
+	e[0] = index_edit("panes/a/000003.msg", 0x55, 55, 0xfffffff0u);
+	CHECK_INT(mlb_index_update(path, e, 1), 0);
+	e[1] = index_edit("panes/a/000004.msg", 0x66, 66, 0);
+	CHECK_INT(mlb_index_update(path, e + 1, 1), 0);
+	list = index_listing(path);
+	CHECK(list && strstr(list, "panes/a/000003.msg:0:55 ") && strstr(list, "panes/a/000004.msg:66:66 ") &&
+	      strstr(list, "panes/a/000001.msg:10:10 "));
+	free(list);
+
+	/* Someone else's index.lock: nothing is written. */
+	fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	errno = 0;
+	CHECK_INT(mlb_index_update(path, e + 1, 1), -1);
+	CHECK_INT(errno, EEXIST);
+	unlink(lock);
+
+	/* A damaged checksum, or version 4: left alone, for libgit2 to judge. */
+	fd = open(path, O_WRONLY);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK_INT(pwrite(fd, "\x04", 1, 7), 1);
+		close(fd);
+	}
+	CHECK_INT(mlb_index_update(path, e + 1, 1), 1);
+	free(e[0].path);
+	free(e[1].path);
+	free(lock);
+	free(path);
+	git_libgit2_shutdown();
+}
+
 static int unit_tests(void)
 {
 	char tmpl[4096], *sessions;
@@ -671,6 +806,7 @@ static int unit_tests(void)
 	test_concurrent();
 	test_repair();
 	test_history();
+	test_index(tmpl);
 	if (unit_failures == 0)
 		nftw(tmpl, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	else
