@@ -17,40 +17,49 @@ static uint32_t rol(uint32_t x, int n)
 	return x << n | x >> (32 - n);
 }
 
-/* One round: the functions and constants change every 20 rounds; the variables rotate instead of
- * being moved, so that each of the 80 rounds is a handful of instructions. */
-#define R(a, b, c, d, e, f, k, w) do { \
-		e += rol(a, 5) + (f) + (k) + (w); \
+/* One round.  The variables rotate through the macro's arguments instead of being moved, and the
+ * schedule is computed as it is needed in 16 words: fully unrolled, each of the 80 rounds is a
+ * handful of instructions that do not wait on memory. */
+#define ROUND(a, b, c, d, e, f, k, x) do { \
+		e += rol(a, 5) + f(b, c, d) + (k) + (x); \
 		b = rol(b, 30); \
 	} while (0)
 #define CH(b, c, d) (d ^ (b & (c ^ d)))
 #define PARITY(b, c, d) (b ^ c ^ d)
 #define MAJ(b, c, d) ((b & c) | (d & (b | c)))
+#define X(i) ((i) < 16 ? w[(i) & 15] : \
+	      (w[(i) & 15] = rol(w[((i) + 13) & 15] ^ w[((i) + 8) & 15] ^ w[((i) + 2) & 15] ^ w[(i) & 15], 1)))
 #define FIVE(f, k, i) do { \
-		R(a, b, c, d, e, f(b, c, d), k, w[i]); \
-		R(e, a, b, c, d, f(a, b, c), k, w[i + 1]); \
-		R(d, e, a, b, c, f(e, a, b), k, w[i + 2]); \
-		R(c, d, e, a, b, f(d, e, a), k, w[i + 3]); \
-		R(b, c, d, e, a, f(c, d, e), k, w[i + 4]); \
+		ROUND(a, b, c, d, e, f, k, X(i)); \
+		ROUND(e, a, b, c, d, f, k, X((i) + 1)); \
+		ROUND(d, e, a, b, c, f, k, X((i) + 2)); \
+		ROUND(c, d, e, a, b, f, k, X((i) + 3)); \
+		ROUND(b, c, d, e, a, f, k, X((i) + 4)); \
 	} while (0)
 
 static void sha1_block(uint32_t h[5], const unsigned char *p)
 {
-	uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+	uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
 	int i;
 
 	for (i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (; i < 80; i++)
-		w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-	for (i = 0; i < 20; i += 5)
-		FIVE(CH, 0x5A827999, i);
-	for (; i < 40; i += 5)
-		FIVE(PARITY, 0x6ED9EBA1, i);
-	for (; i < 60; i += 5)
-		FIVE(MAJ, 0x8F1BBCDC, i);
-	for (; i < 80; i += 5)
-		FIVE(PARITY, 0xCA62C1D6, i);
+	FIVE(CH, 0x5A827999, 0);
+	FIVE(CH, 0x5A827999, 5);
+	FIVE(CH, 0x5A827999, 10);
+	FIVE(CH, 0x5A827999, 15);
+	FIVE(PARITY, 0x6ED9EBA1, 20);
+	FIVE(PARITY, 0x6ED9EBA1, 25);
+	FIVE(PARITY, 0x6ED9EBA1, 30);
+	FIVE(PARITY, 0x6ED9EBA1, 35);
+	FIVE(MAJ, 0x8F1BBCDC, 40);
+	FIVE(MAJ, 0x8F1BBCDC, 45);
+	FIVE(MAJ, 0x8F1BBCDC, 50);
+	FIVE(MAJ, 0x8F1BBCDC, 55);
+	FIVE(PARITY, 0xCA62C1D6, 60);
+	FIVE(PARITY, 0xCA62C1D6, 65);
+	FIVE(PARITY, 0xCA62C1D6, 70);
+	FIVE(PARITY, 0xCA62C1D6, 75);
 	h[0] += a;
 	h[1] += b;
 	h[2] += c;
