@@ -26,9 +26,21 @@ struct mlb_index_edit {
 	unsigned char id[20];
 };
 
+/* What lstat says of an index file.  Git and libgit2 replace the index by renaming a new file over
+ * it, and a write in place changes its times: while all of this stays the same, the file is still
+ * the one that was written, and its checksum need not be read again. */
+struct mlb_index_stamp {
+	unsigned long long ino, size;
+	long long mtime_s, ctime_s;
+	long mtime_ns, ctime_ns;
+};
+
 /* Apply n edits (in any order; one per path) to the index file at path: 0 when written, 1 when the
- * file is missing or of a kind this does not write (nothing was changed), -1 with errno set. */
-int mlb_index_update(const char *path, struct mlb_index_edit *edits, size_t n);
+ * file is missing or of a kind this does not write (nothing was changed), -1 with errno set.  known
+ * (may be NULL): the stamp of the index as it was last written, to spare checking its checksum;
+ * written (may be NULL) gets the stamp of the new one. */
+int mlb_index_update(const char *path, const struct mlb_index_stamp *known, struct mlb_index_edit *edits,
+		     size_t n, struct mlb_index_stamp *written);
 
 /* SHA-1 of data, as git checksums its files with. */
 void mlb_sha1(const void *data, size_t len, unsigned char out[20]);

@@ -376,15 +376,18 @@ struct dirsig {
 	long nsec;
 };
 
-/* What .git/mlb-worktree says: the commit the work tree shows and, when complete, a dirsig for
- * every directory of that commit's tree:
+/* What .git/mlb-worktree says: the commit the work tree shows, the index as it was written with it,
+ * and, when complete, a dirsig for every directory of that commit's tree:
  *     <commit hex>
+ *     index <inode> <size> <mtime sec>.<nsec> <ctime sec>.<nsec>
  *     dirs <n>
  *     <inode> <ctime sec>.<nsec> <path, "." for the top>     (n lines)
  * Older versions read the first line only. */
 struct marker {
 	int have;		/* id is known */
 	git_oid id;
+	int have_index;
+	struct mlb_index_stamp index;
 	int complete;		/* dirs covers every directory of id's tree */
 	struct dirsig *dirs;
 	size_t n, cap;
@@ -438,53 +441,41 @@ static int dirsig_equal(const struct dirsig *a, const struct dirsig *b)
 	return a->ino == b->ino && a->sec == b->sec && a->nsec == b->nsec;
 }
 
-/* Whether every directory of the marked commit is as it was when the marker was written.  A ctime
- * not older than the marker is no proof: a change within the same tick of a coarse file clock
- * would leave it as it was ("racy", as git calls it). */
-static int marker_intact(struct mlb_session *s, const struct marker *m)
-{
-	size_t i;
-
-	if (!m->have || !m->complete)
-		return 0;
-	for (i = 0; i < m->n; i++) {
-		const struct dirsig *d = &m->dirs[i];
-		struct dirsig now;
-
-		if (d->sec > (long long)m->written.tv_sec ||
-		    (d->sec == (long long)m->written.tv_sec && d->nsec >= m->written.tv_nsec))
-			return 0;
-		if (dir_stat(s, d->path, &now) < 0 || !dirsig_equal(d, &now))
-			return 0;
-	}
-	return 1;
-}
-
-static void parse_dirs(struct marker *m, char *text)
+/* The lines after the first. */
+static void parse_marker(struct marker *m, char *text)
 {
 	char *line = strchr(text, '\n'), *next;
+	struct mlb_index_stamp *x = &m->index;
 	unsigned long n, i;
 
-	if (!line || sscanf(line + 1, "dirs %lu", &n) != 1 || !(line = strchr(line + 1, '\n')))
-		return;
-	for (i = 0, line++; i < n; i++, line = next + 1) {
-		unsigned long long ino;
-		long long sec;
-		long nsec;
-		int used = 0;
-		struct dirsig *d;
+	for (; line && line[1]; line = next) {
+		line++;
+		if (sscanf(line, "index %llu %llu %lld.%ld %lld.%ld", &x->ino, &x->size, &x->mtime_s, &x->mtime_ns,
+			   &x->ctime_s, &x->ctime_ns) == 6)
+			m->have_index = 1;
+		next = strchr(line, '\n');
+		if (!next || sscanf(line, "dirs %lu", &n) != 1)
+			continue;
+		for (i = 0; i < n; i++) {
+			unsigned long long ino;
+			long long sec;
+			long nsec;
+			int used = 0;
+			struct dirsig *d;
 
-		if (!(next = strchr(line, '\n')))
-			return;
-		*next = '\0';
-		if (sscanf(line, "%llu %lld.%ld %n", &ino, &sec, &nsec, &used) != 3 || !used || !line[used])
-			return;
-		d = marker_add(m, strcmp(line + used, ".") == 0 ? "" : line + used);
-		d->ino = ino;
-		d->sec = sec;
-		d->nsec = nsec;
+			line = next + 1;
+			if (!(next = strchr(line, '\n')))
+				return;
+			*next = '\0';
+			if (sscanf(line, "%llu %lld.%ld %n", &ino, &sec, &nsec, &used) != 3 || !used || !line[used])
+				return;
+			d = marker_add(m, strcmp(line + used, ".") == 0 ? "" : line + used);
+			d->ino = ino;
+			d->sec = sec;
+			d->nsec = nsec;
+		}
+		m->complete = 1;
 	}
-	m->complete = 1;
 }
 
 /* Read .git/mlb-worktree into m (m->have is 0 when it is missing or unreadable). */
@@ -510,7 +501,7 @@ static void read_marker(struct mlb_session *s, struct marker *m)
 		text[n] = '\0';
 		if (git_oid_fromstrn(&m->id, text, GIT_OID_HEXSZ) == 0) {
 			m->have = 1;
-			parse_dirs(m, text);
+			parse_marker(m, text);
 		}
 	}
 	git_error_clear();
@@ -518,8 +509,10 @@ static void read_marker(struct mlb_session *s, struct marker *m)
 	free(path);
 }
 
-/* Record that the work tree shows commit id; dirs, when not NULL, holds a dirsig for every directory. */
-static int write_marker(struct mlb_session *s, const git_oid *id, const struct marker *dirs)
+/* Record that the work tree shows commit id; index (may be NULL) is the index's stamp, and dirs,
+ * when not NULL, holds a dirsig for every directory. */
+static int write_marker(struct mlb_session *s, const git_oid *id, const struct mlb_index_stamp *index,
+			const struct marker *dirs)
 {
 	char *path = mlb_xasprintf("%s/" MARKER, s->gitdir);
 	struct mlb_buf b = MLB_BUF_INIT;
@@ -529,6 +522,9 @@ static int write_marker(struct mlb_session *s, const git_oid *id, const struct m
 
 	git_oid_tostr(hex, sizeof(hex), id);
 	mlb_buf_addf(&b, "%s\n", hex);
+	if (index)
+		mlb_buf_addf(&b, "index %llu %llu %lld.%09ld %lld.%09ld\n", index->ino, index->size,
+			     index->mtime_s, index->mtime_ns, index->ctime_s, index->ctime_ns);
 	for (i = 0; dirs && i < dirs->n; i++)
 		if (strchr(dirs->dirs[i].path, '\n'))
 			dirs = NULL;	/* such a name would not read back: check every file instead */
@@ -836,10 +832,10 @@ static int restore_missing(struct wt *w, git_tree *tree, const char *prefix)
 	return ret;
 }
 
-/* Whether any file of tree is missing from the work tree (lstat only: no file is read).  dirs, when
- * not NULL, gets a dirsig of every directory, taken before its files are looked at: so if none is
- * missing, a change after the look shows in the dirsig. */
-static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix, struct marker *dirs)
+/* Whether any file of tree is missing from the work tree (lstat only: no file is read); with deep, in
+ * its subdirectories too.  dirs, when not NULL, gets a dirsig of every directory, taken before its
+ * files are looked at: so if none is missing, a change after the look shows in the dirsig. */
+static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix, struct marker *dirs, int deep)
 {
 	size_t i, n = git_tree_entrycount(tree);
 	int missing = 0;
@@ -857,11 +853,11 @@ static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix
 		path = abs_path(s, rel);
 		if (lstat(path, &st) < 0)
 			missing = 1;
-		else if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+		else if (deep && git_tree_entry_type(e) == GIT_OBJECT_TREE) {
 			git_tree *sub;
 
 			if (git_tree_lookup(&sub, s->repo, git_tree_entry_id(e)) == 0) {
-				missing = any_missing(s, sub, rel, dirs);
+				missing = any_missing(s, sub, rel, dirs, deep);
 				git_tree_free(sub);
 			}
 		}
@@ -869,6 +865,48 @@ static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix
 		free(rel);
 	}
 	return missing;
+}
+
+/* Whether no file of the directory rel (of tree) is missing, not looking into its subdirectories. */
+static int dir_whole(struct mlb_session *s, git_tree *tree, const char *rel)
+{
+	git_tree_entry *e = NULL;
+	git_tree *sub = NULL;
+	int whole = 0;
+
+	if (!*rel)
+		return !any_missing(s, tree, "", NULL, 0);
+	if (git_tree_entry_bypath(&e, tree, rel) == 0 && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(&sub, s->repo, git_tree_entry_id(e)) == 0)
+		whole = !any_missing(s, sub, rel, NULL, 0);
+	git_error_clear();
+	git_tree_free(sub);
+	git_tree_entry_free(e);
+	return whole;
+}
+
+/* Whether the work tree still holds every file of the marked commit, whose tree is tree: every
+ * directory as it was when the marker was written.  A dirsig no older than the marker proves
+ * nothing (a change within the same tick of a coarse file clock leaves the ctime as it was: git's
+ * "racy" case), so the files of such a directory are looked at. */
+static int marker_holds(struct mlb_session *s, const struct marker *m, git_tree *tree)
+{
+	size_t i;
+
+	if (!m->have || !m->complete)
+		return 0;
+	for (i = 0; i < m->n; i++) {
+		const struct dirsig *d = &m->dirs[i];
+		struct dirsig now;
+
+		if (dir_stat(s, d->path, &now) < 0 || !dirsig_equal(d, &now))
+			return 0;
+		if ((d->sec > (long long)m->written.tv_sec ||
+		     (d->sec == (long long)m->written.tv_sec && d->nsec >= m->written.tv_nsec)) &&
+		    !dir_whole(s, tree, d->path))
+			return 0;
+	}
+	return 1;
 }
 
 /* Remove temporary files that a killed writer left in dir (relative). */
@@ -931,12 +969,15 @@ static int write_index_libgit2(struct mlb_session *s, const char *path, struct w
 	return ret;
 }
 
-/* Bring the index in line with the files written and removed. */
-static int write_index(struct mlb_session *s, struct wt *w)
+/* Bring the index in line with the files written and removed.  known: the index's stamp in the
+ * marker (NULL: none); *written gets the new one's, when there is one to trust. */
+static int write_index(struct mlb_session *s, struct wt *w, const struct mlb_index_stamp *known,
+		       struct mlb_index_stamp *written, int *have_written)
 {
 	char *path = mlb_xasprintf("%s/index", s->gitdir);
-	int rc = mlb_index_update(path, w->edits, w->nedits);
+	int rc = mlb_index_update(path, known, w->edits, w->nedits, written);
 
+	*have_written = rc == 0;
 	if (rc < 0)
 		serr(s->id, "cannot write the index: %s", strerror(errno));
 	else if (rc > 0)
@@ -978,17 +1019,20 @@ static int worktree_advance(struct mlb_session *s, git_tree *from, const git_oid
 			    const git_oid *id, int scan)
 {
 	struct wt w = { s, NULL, 0, 0, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 } };
-	struct marker old = { 0 }, rec = { 0 };
+	struct marker old, rec = { 0 };
+	struct mlb_index_stamp stamp;
 	size_t i;
-	int ret = -1;
+	int ret = -1, stamped, recorded;
 
 	/* The old record goes on only if it held until now: looked at before anything is written. */
+	read_marker(s, &old);
 	if (!scan && !from) {
-		old.complete = 1;
-	} else if (!scan && from_id) {
-		read_marker(s, &old);
-		if (!git_oid_equal(&old.id, from_id) || !marker_intact(s, &old))
-			old.complete = 0;
+		for (i = 0; i < old.n; i++)
+			free(old.dirs[i].path);
+		old.n = 0;
+		old.complete = 1;	/* the first commit: every directory will be gone through */
+	} else if (scan || !from_id || !git_oid_equal(&old.id, from_id) || !marker_holds(s, &old, from)) {
+		old.complete = 0;
 	}
 	if (to)
 		dirset_add(&w.seen, "");
@@ -996,21 +1040,24 @@ static int worktree_advance(struct mlb_session *s, git_tree *from, const git_oid
 		goto out;
 	if (scan && to && restore_missing(&w, to, "") < 0)
 		goto out;
-	if (write_index(s, &w) < 0)
+	if (scan) {
+		for (i = 0; i < w.dirs.n; i++)
+			remove_temps(s, w.dirs.v[i]);
+		remove_temps(s, "");
+		remove_temps(s, ".git");
+	}
+	/* The directories are done with: their dirsigs are taken before the index is written, so that
+	 * the marker, written after it, is likely to be a tick younger than all of them. */
+	recorded = to && next_record(&w, &old, scan, &rec) == 0;
+	if (write_index(s, &w, old.have_index ? &old.index : NULL, &stamp, &stamped) < 0)
 		goto out;
 	for (i = 0; i < w.dirs.n; i++) {
 		char *path = abs_path(s, w.dirs.v[i]);
 
-		if (scan)
-			remove_temps(s, w.dirs.v[i]);
 		mlb_sync_dir(path);
 		free(path);
 	}
-	if (scan) {
-		remove_temps(s, "");
-		remove_temps(s, ".git");
-	}
-	ret = write_marker(s, id, to && next_record(&w, &old, scan, &rec) == 0 ? &rec : NULL);
+	ret = write_marker(s, id, stamped ? &stamp : NULL, recorded ? &rec : NULL);
 out:
 	marker_free(&rec);
 	marker_free(&old);
@@ -1152,9 +1199,9 @@ static int recheck(struct mlb_session *s)
 	if (main_commit(s, &head, &tree) <= 0)
 		return -1;
 	read_marker(s, &mark);
-	if (mark.have && git_oid_equal(&mark.id, git_commit_id(head)) && !any_missing(s, tree, "", &dirs)) {
+	if (mark.have && git_oid_equal(&mark.id, git_commit_id(head)) && !any_missing(s, tree, "", &dirs, 1)) {
 		dirs.complete = 1;
-		ret = write_marker(s, git_commit_id(head), &dirs);
+		ret = write_marker(s, git_commit_id(head), mark.have_index ? &mark.index : NULL, &dirs);
 	} else {
 		ret = repair(s, 1);
 	}
@@ -1179,12 +1226,12 @@ static void check_worktree(struct mlb_session *s)
 		return;
 	read_marker(s, &mark);
 	current = mark.have && git_oid_equal(&mark.id, git_commit_id(head));
-	if (current && marker_intact(s, &mark))
+	if (current && marker_holds(s, &mark, tree))
 		goto out;
 	/* While a writer holds the lock it will record the directories itself: only look. */
 	if (current && take_lock(s, 0, &fd) < 0) {
 		fd = -1;
-		if (!any_missing(s, tree, "", NULL))
+		if (!any_missing(s, tree, "", NULL, 1))
 			goto out;
 	}
 	if (fd < 0 && take_lock(s, 1, &fd) < 0) {
