@@ -304,7 +304,8 @@ int mlb_index_update(const char *path, const struct mlb_index_stamp *known, stru
 	close(fd);
 	if (len != (size_t)st.st_size || parse(old, len, trusted, &v, &count) != 0)
 		goto out;
-	qsort(edits, n, sizeof(*edits), edit_cmp);
+	if (n > 0)	/* edits may be NULL then */
+		qsort(edits, n, sizeof(*edits), edit_cmp);
 	cap = len;
 	for (j = 0; j < n; j++) {
 		if (j > 0 && strcmp(edits[j - 1].path, edits[j].path) == 0)
