@@ -1138,8 +1138,8 @@ static int take_lock(struct mlb_session *s, int wait, int *fd)
 	int ret = 0;
 
 	if (mlb_lock_acquire(path, wait ? mlb_lock_timeout(LOCK_TIMEOUT_DEFAULT) : 0, fd) < 0) {
-		if (!wait && (errno == ETIMEDOUT || errno == EWOULDBLOCK))
-			ret = -1;
+		if (!wait)
+			ret = -1;	/* busy, or a session one may only read: the caller goes on without */
 		else if (errno == ETIMEDOUT)
 			ret = mlb_error("session '%s' is busy (locked by another writer); try again", s->id);
 		else
