@@ -2020,26 +2020,31 @@ static struct msgent *list_messages(git_tree *pt, size_t *n)
 int mlb_session_each_file(struct mlb_session *s, const char *pane,
 			  int (*fn)(const char *path, const char *data, size_t len, void *ctx), void *ctx)
 {
+	struct mlb_buf path = MLB_BUF_INIT;
 	git_tree *pt;
 	struct msgent *v;
-	size_t i, n;
+	size_t i, n, dir;
 	int ret = 0;
 
 	if (pane_tree(s, pane, &pt) < 0)
 		return -1;
 	v = list_messages(pt, &n);
+	/* One buffer for every path: a pane may hold thousands of messages. */
+	mlb_buf_addf(&path, "panes/%s/", pane);
+	dir = path.len;
 	for (i = 0; i < n && ret == 0; i++) {
 		git_blob *blob;
-		char *path = mlb_xasprintf("panes/%s/%s", pane, git_tree_entry_name(v[i].e));
 
+		path.len = dir;
+		mlb_buf_adds(&path, git_tree_entry_name(v[i].e));
 		if (git_blob_lookup(&blob, s->repo, git_tree_entry_id(v[i].e)) < 0) {
-			ret = gerr(s->id, "cannot read '%s'", path);
+			ret = gerr(s->id, "cannot read '%s'", path.s);
 		} else {
-			ret = fn(path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), ctx);
+			ret = fn(path.s, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), ctx);
 			git_blob_free(blob);
 		}
-		free(path);
 	}
+	mlb_buf_free(&path);
 	free(v);
 	git_tree_free(pt);
 	return ret;
