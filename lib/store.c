@@ -1228,7 +1228,8 @@ static void check_worktree(struct mlb_session *s)
 	current = mark.have && git_oid_equal(&mark.id, git_commit_id(head));
 	if (current && marker_holds(s, &mark, tree))
 		goto out;
-	/* While a writer holds the lock it will record the directories itself: only look. */
+	/* When the lock is not free at once (a writer at work, which will record the directories itself,
+	 * or a session one may only read), only look. */
 	if (current && take_lock(s, 0, &fd) < 0) {
 		fd = -1;
 		if (!any_missing(s, tree, "", NULL, 1))
