@@ -4,6 +4,7 @@
 #include "config.h"
 #include "event.h"
 #include "file.h"
+#include "gitindex.h"
 #include "lock.h"
 #include "msg.h"
 #include "sha256.h"
@@ -73,13 +74,22 @@ static int gerr(const char *id, const char *fmt, ...)
 	return serr(id, "%s (%s)", what, git_why());
 }
 
-/* libgit2 is reference counted: every opener pairs these two. */
+static void git_end(void)
+{
+	git_libgit2_shutdown();
+}
+
+/* libgit2 is reference counted: every opener pairs these two.  The first call also takes a reference
+ * that lasts until exit: initialising libgit2 loads the system's certificates, which costs more than
+ * opening a session, and `mlb-session grep` opens every session one after another. */
 static void git_start(void)
 {
 	static int configured;
 
 	git_libgit2_init();
 	if (!configured) {
+		git_libgit2_init();
+		atexit(git_end);
 		/* Objects and refs must reach the disk before main points at them. */
 		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 		configured = 1;
@@ -240,29 +250,6 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
 	return 0;
 }
 
-/* Read a small file whole; NULL (errno set) on failure. */
-static char *read_small(const char *path, size_t max, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf;
-	ssize_t n;
-
-	if (fd < 0)
-		return NULL;
-	buf = mlb_xmalloc(max + 1);
-	do
-		n = read(fd, buf, max);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -379,32 +366,176 @@ static int pane_tree(struct mlb_session *s, const char *pane, git_tree **out)
 	return ret;
 }
 
-/* Which commit the work tree shows, from .git/mlb-worktree: 1 with *id, or 0 when unknown. */
-static int read_marker(struct mlb_session *s, git_oid *id)
-{
-	char *path = mlb_xasprintf("%s/" MARKER, s->gitdir), *text;
-	size_t len;
-	int ok = 0;
+/* One directory of the work tree, as lstat saw it when every file of the marked commit was in it.
+ * Removing or adding a name in a directory changes its ctime (which, unlike mtime, no one can set
+ * back), so while a directory's inode and ctime stay the same none of its files can have gone. */
+struct dirsig {
+	char *path;		/* relative, "" for the top */
+	unsigned long long ino;
+	long long sec;
+	long nsec;
+};
 
-	text = read_small(path, 128, &len);
-	if (text && len >= GIT_OID_HEXSZ && git_oid_fromstrn(id, text, GIT_OID_HEXSZ) == 0)
-		ok = 1;
+/* What .git/mlb-worktree says: the commit the work tree shows, the index as it was written with it,
+ * and, when complete, a dirsig for every directory of that commit's tree:
+ *     <commit hex>
+ *     index <inode> <size> <mtime sec>.<nsec> <ctime sec>.<nsec>
+ *     dirs <n>
+ *     <inode> <ctime sec>.<nsec> <path, "." for the top>     (n lines)
+ * Older versions read the first line only. */
+struct marker {
+	int have;		/* id is known */
+	git_oid id;
+	int have_index;
+	struct mlb_index_stamp index;
+	int complete;		/* dirs covers every directory of id's tree */
+	struct dirsig *dirs;
+	size_t n, cap;
+	struct timespec written;	/* the marker's own mtime */
+};
+
+static void marker_free(struct marker *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->dirs[i].path);
+	free(m->dirs);
+	memset(m, 0, sizeof(*m));
+}
+
+static struct dirsig *marker_add(struct marker *m, const char *path)
+{
+	struct dirsig *d;
+
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 8;
+		m->dirs = mlb_xrealloc(m->dirs, m->cap * sizeof(*m->dirs));
+	}
+	d = &m->dirs[m->n++];
+	memset(d, 0, sizeof(*d));
+	d->path = mlb_xstrdup(path);
+	return d;
+}
+
+static char *abs_path(struct mlb_session *s, const char *rel);
+
+/* lstat the directory rel into d: 0, or -1 when it is not a directory. */
+static int dir_stat(struct mlb_session *s, const char *rel, struct dirsig *d)
+{
+	char *path = abs_path(s, rel);
+	struct stat st;
+	int ok = lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+
+	free(path);
+	if (!ok)
+		return -1;
+	d->ino = (unsigned long long)st.st_ino;
+	d->sec = (long long)st.st_ctim.tv_sec;
+	d->nsec = st.st_ctim.tv_nsec;
+	return 0;
+}
+
+static int dirsig_equal(const struct dirsig *a, const struct dirsig *b)
+{
+	return a->ino == b->ino && a->sec == b->sec && a->nsec == b->nsec;
+}
+
+/* The lines after the first. */
+static void parse_marker(struct marker *m, char *text)
+{
+	char *line = strchr(text, '\n'), *next;
+	struct mlb_index_stamp *x = &m->index;
+	unsigned long n, i;
+
+	for (; line && line[1]; line = next) {
+		line++;
+		if (sscanf(line, "index %llu %llu %lld.%ld %lld.%ld", &x->ino, &x->size, &x->mtime_s, &x->mtime_ns,
+			   &x->ctime_s, &x->ctime_ns) == 6)
+			m->have_index = 1;
+		next = strchr(line, '\n');
+		if (!next || sscanf(line, "dirs %lu", &n) != 1)
+			continue;
+		for (i = 0; i < n; i++) {
+			unsigned long long ino;
+			long long sec;
+			long nsec;
+			int used = 0;
+			struct dirsig *d;
+
+			line = next + 1;
+			if (!(next = strchr(line, '\n')))
+				return;
+			*next = '\0';
+			if (sscanf(line, "%llu %lld.%ld %n", &ino, &sec, &nsec, &used) != 3 || !used || !line[used])
+				return;
+			d = marker_add(m, strcmp(line + used, ".") == 0 ? "" : line + used);
+			d->ino = ino;
+			d->sec = sec;
+			d->nsec = nsec;
+		}
+		m->complete = 1;
+	}
+}
+
+/* Read .git/mlb-worktree into m (m->have is 0 when it is missing or unreadable). */
+static void read_marker(struct mlb_session *s, struct marker *m)
+{
+	char *path = mlb_xasprintf("%s/" MARKER, s->gitdir), *text = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	ssize_t n = -1;
+
+	memset(m, 0, sizeof(*m));
+	/* The size bound only guards against a file that is not ours. */
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size < (1 << 26)) {
+		text = mlb_xmalloc((size_t)st.st_size + 1);
+		do
+			n = read(fd, text, (size_t)st.st_size);
+		while (n < 0 && errno == EINTR);
+		m->written = st.st_mtim;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (n >= GIT_OID_HEXSZ) {
+		text[n] = '\0';
+		if (git_oid_fromstrn(&m->id, text, GIT_OID_HEXSZ) == 0) {
+			m->have = 1;
+			parse_marker(m, text);
+		}
+	}
 	git_error_clear();
 	free(text);
 	free(path);
-	return ok;
 }
 
-static int write_marker(struct mlb_session *s, const git_oid *id)
+/* Record that the work tree shows commit id; index (may be NULL) is the index's stamp, and dirs,
+ * when not NULL, holds a dirsig for every directory. */
+static int write_marker(struct mlb_session *s, const git_oid *id, const struct mlb_index_stamp *index,
+			const struct marker *dirs)
 {
 	char *path = mlb_xasprintf("%s/" MARKER, s->gitdir);
-	char hex[GIT_OID_HEXSZ + 2];
+	struct mlb_buf b = MLB_BUF_INIT;
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t i;
 	int ret;
 
-	git_oid_fmt(hex, id);
-	hex[GIT_OID_HEXSZ] = '\n';
-	hex[GIT_OID_HEXSZ + 1] = '\0';
-	ret = write_atomic(path, hex, GIT_OID_HEXSZ + 1, 0644, 0, NULL);
+	git_oid_tostr(hex, sizeof(hex), id);
+	mlb_buf_addf(&b, "%s\n", hex);
+	if (index)
+		mlb_buf_addf(&b, "index %llu %llu %lld.%09ld %lld.%09ld\n", index->ino, index->size,
+			     index->mtime_s, index->mtime_ns, index->ctime_s, index->ctime_ns);
+	for (i = 0; dirs && i < dirs->n; i++)
+		if (strchr(dirs->dirs[i].path, '\n'))
+			dirs = NULL;	/* such a name would not read back: check every file instead */
+	if (dirs) {
+		mlb_buf_addf(&b, "dirs %zu\n", dirs->n);
+		for (i = 0; i < dirs->n; i++)
+			mlb_buf_addf(&b, "%llu %lld.%09ld %s\n", dirs->dirs[i].ino, dirs->dirs[i].sec, dirs->dirs[i].nsec,
+				     *dirs->dirs[i].path ? dirs->dirs[i].path : ".");
+	}
+	ret = write_atomic(path, b.s, b.len, 0644, 0, NULL);
+	mlb_buf_free(&b);
 	free(path);
 	return ret;
 }
@@ -417,13 +548,20 @@ struct dirset {
 	size_t n, cap;
 };
 
-static void dirset_add(struct dirset *d, const char *dir)
+static int dirset_has(const struct dirset *d, const char *dir)
 {
 	size_t i;
 
 	for (i = 0; i < d->n; i++)
 		if (strcmp(d->v[i], dir) == 0)
-			return;
+			return 1;
+	return 0;
+}
+
+static void dirset_add(struct dirset *d, const char *dir)
+{
+	if (dirset_has(d, dir))
+		return;
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 8;
 		d->v = mlb_xrealloc(d->v, d->cap * sizeof(*d->v));
@@ -443,8 +581,11 @@ static void dirset_free(struct dirset *d)
 /* What one update of the work tree works with. */
 struct wt {
 	struct mlb_session *s;
-	git_index *index;
-	struct dirset dirs;
+	struct mlb_index_edit *edits;	/* what the index is to say of the files written or removed */
+	size_t nedits, capedits;
+	struct dirset dirs;	/* where files were written or removed: to be synced */
+	struct dirset seen;	/* directories whose tree was gone through: to be recorded again */
+	struct dirset gone;	/* directories of the old tree that were removed */
 };
 
 static char *join(const char *prefix, const char *name)
@@ -465,25 +606,37 @@ static int safe_name(const char *name)
 	       strncmp(name, MLB_TMP_PREFIX, strlen(MLB_TMP_PREFIX)) != 0;
 }
 
-static void index_entry_from_stat(git_index_entry *e, const struct stat *st, const char *rel,
-				  const git_oid *id, git_filemode_t mode)
+static struct mlb_index_edit *add_edit(struct wt *w, const char *rel)
 {
+	struct mlb_index_edit *e;
+
+	if (w->nedits == w->capedits) {
+		w->capedits = w->capedits ? w->capedits * 2 : 16;
+		w->edits = mlb_xrealloc(w->edits, w->capedits * sizeof(*w->edits));
+	}
+	e = &w->edits[w->nedits++];
 	memset(e, 0, sizeof(*e));
-	e->ctime.seconds = (int32_t)st->st_ctim.tv_sec;
-	e->ctime.nanoseconds = (uint32_t)st->st_ctim.tv_nsec;
-	e->mtime.seconds = (int32_t)st->st_mtim.tv_sec;
-	e->mtime.nanoseconds = (uint32_t)st->st_mtim.tv_nsec;
+	e->path = mlb_xstrdup(rel);
+	return e;
+}
+
+/* The index entry of a file as lstat saw it right after it was written. */
+static void edit_from_stat(struct wt *w, const char *rel, const struct stat *st, const git_oid *id,
+			   git_filemode_t mode)
+{
+	struct mlb_index_edit *e = add_edit(w, rel);
+
+	e->ctime_s = (uint32_t)st->st_ctim.tv_sec;
+	e->ctime_ns = (uint32_t)st->st_ctim.tv_nsec;
+	e->mtime_s = (uint32_t)st->st_mtim.tv_sec;
+	e->mtime_ns = (uint32_t)st->st_mtim.tv_nsec;
 	e->dev = (uint32_t)st->st_dev;
 	e->ino = (uint32_t)st->st_ino;
-	e->mode = mode;
+	e->mode = (uint32_t)mode;
 	e->uid = (uint32_t)st->st_uid;
 	e->gid = (uint32_t)st->st_gid;
-	e->file_size = (uint32_t)st->st_size;
-	e->id = *id;
-	e->path = rel;
-	/* We just wrote it and know its content: spare libgit2 re-reading it as "racily clean"
-	 * (which would stat the whole pane directory on every commit).  Never written to disk. */
-	e->flags_extended = GIT_INDEX_ENTRY_UPTODATE;
+	e->size = (uint32_t)st->st_size;
+	memcpy(e->id, id->id, sizeof(e->id));
 }
 
 /* Make the work-tree file rel hold the blob id, unless it already does; record it in the index. */
@@ -492,7 +645,6 @@ static int put_blob(struct wt *w, const char *rel, const git_oid *id, git_filemo
 	struct mlb_session *s = w->s;
 	char *path = abs_path(s, rel), *dir;
 	git_blob *blob = NULL;
-	git_index_entry e;
 	struct stat st;
 	int ret = -1, link = mode == GIT_FILEMODE_LINK;
 	size_t size;
@@ -519,11 +671,7 @@ static int put_blob(struct wt *w, const char *rel, const git_oid *id, git_filemo
 	dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
 	free(dir);
 record:
-	index_entry_from_stat(&e, &st, rel, id, mode);
-	if (git_index_add(w->index, &e) < 0) {
-		gerr(s->id, "cannot add '%s' to the index", rel);
-		goto out;
-	}
+	edit_from_stat(w, rel, &st, id, mode);
 	ret = 0;
 out:
 	git_blob_free(blob);
@@ -545,8 +693,7 @@ static int drop_blob(struct wt *w, const char *rel)
 	dir = mlb_dir_of(rel);
 	dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
 	free(dir);
-	if (git_index_remove(w->index, rel, 0) < 0 && git_error_last())
-		git_error_clear();	/* not in the index: nothing to remove */
+	add_edit(w, rel)->remove = 1;
 	return 0;
 }
 
@@ -586,6 +733,7 @@ static int update_subtree(struct wt *w, const git_tree_entry *from, const git_tr
 			free(dir);
 		}
 	}
+	dirset_add(b ? &w->seen : &w->gone, rel);
 	ret = update_tree(w, a, b, rel);
 	if (ret == 0 && !b)
 		rmdir(path);	/* only when empty: untracked files of the user stay */
@@ -671,6 +819,7 @@ static int restore_missing(struct wt *w, git_tree *tree, const char *prefix)
 			else if (git_tree_lookup(&sub, w->s->repo, git_tree_entry_id(e)) < 0)
 				ret = gerr(w->s->id, "cannot read tree '%s'", rel);
 			else {
+				dirset_add(&w->seen, rel);
 				ret = restore_missing(w, sub, rel);
 				git_tree_free(sub);
 			}
@@ -683,12 +832,16 @@ static int restore_missing(struct wt *w, git_tree *tree, const char *prefix)
 	return ret;
 }
 
-/* Whether any file of tree is missing from the work tree (lstat only: no file is read). */
-static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix)
+/* Whether any file of tree is missing from the work tree (lstat only: no file is read); with deep, in
+ * its subdirectories too.  dirs, when not NULL, gets a dirsig of every directory, taken before its
+ * files are looked at: so if none is missing, a change after the look shows in the dirsig. */
+static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix, struct marker *dirs, int deep)
 {
 	size_t i, n = git_tree_entrycount(tree);
 	int missing = 0;
 
+	if (dirs && dir_stat(s, prefix, marker_add(dirs, prefix)) < 0)
+		return 1;
 	for (i = 0; i < n && !missing; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
 		char *rel, *path;
@@ -700,11 +853,11 @@ static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix
 		path = abs_path(s, rel);
 		if (lstat(path, &st) < 0)
 			missing = 1;
-		else if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+		else if (deep && git_tree_entry_type(e) == GIT_OBJECT_TREE) {
 			git_tree *sub;
 
 			if (git_tree_lookup(&sub, s->repo, git_tree_entry_id(e)) == 0) {
-				missing = any_missing(s, sub, rel);
+				missing = any_missing(s, sub, rel, dirs, deep);
 				git_tree_free(sub);
 			}
 		}
@@ -712,6 +865,48 @@ static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix
 		free(rel);
 	}
 	return missing;
+}
+
+/* Whether no file of the directory rel (of tree) is missing, not looking into its subdirectories. */
+static int dir_whole(struct mlb_session *s, git_tree *tree, const char *rel)
+{
+	git_tree_entry *e = NULL;
+	git_tree *sub = NULL;
+	int whole = 0;
+
+	if (!*rel)
+		return !any_missing(s, tree, "", NULL, 0);
+	if (git_tree_entry_bypath(&e, tree, rel) == 0 && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(&sub, s->repo, git_tree_entry_id(e)) == 0)
+		whole = !any_missing(s, sub, rel, NULL, 0);
+	git_error_clear();
+	git_tree_free(sub);
+	git_tree_entry_free(e);
+	return whole;
+}
+
+/* Whether the work tree still holds every file of the marked commit, whose tree is tree: every
+ * directory as it was when the marker was written.  A dirsig no older than the marker proves
+ * nothing (a change within the same tick of a coarse file clock leaves the ctime as it was: git's
+ * "racy" case), so the files of such a directory are looked at. */
+static int marker_holds(struct mlb_session *s, const struct marker *m, git_tree *tree)
+{
+	size_t i;
+
+	if (!m->have || !m->complete)
+		return 0;
+	for (i = 0; i < m->n; i++) {
+		const struct dirsig *d = &m->dirs[i];
+		struct dirsig now;
+
+		if (dir_stat(s, d->path, &now) < 0 || !dirsig_equal(d, &now))
+			return 0;
+		if ((d->sec > (long long)m->written.tv_sec ||
+		     (d->sec == (long long)m->written.tv_sec && d->nsec >= m->written.tv_nsec)) &&
+		    !dir_whole(s, tree, d->path))
+			return 0;
+	}
+	return 1;
 }
 
 /* Remove temporary files that a killed writer left in dir (relative). */
@@ -730,46 +925,148 @@ static void remove_temps(struct mlb_session *s, const char *dir)
 	free(path);
 }
 
-/* Bring the work tree and the index from tree from (NULL: unknown) to tree to, then record commit id
- * as shown.  scan: also write back files that vanished, and sweep away temporary files. */
-static int worktree_advance(struct mlb_session *s, git_tree *from, git_tree *to, const git_oid *id, int scan)
+/* The edits through libgit2, for an index that mlb_index_update leaves alone (missing, or of a
+ * kind it does not rewrite). */
+static int write_index_libgit2(struct mlb_session *s, const char *path, struct wt *w)
 {
-	struct wt w = { s, NULL, { NULL, 0, 0 } };
+	git_index *index;
 	size_t i;
-	int ret = -1;
+	int ret = 0;
 
-	if (git_repository_index(&w.index, s->repo) < 0) {
-		gerr(s->id, "cannot open the index");
-		goto out;
+	if (git_index_open(&index, path) < 0)
+		return gerr(s->id, "cannot read the index");
+	for (i = 0; i < w->nedits && ret == 0; i++) {
+		const struct mlb_index_edit *d = &w->edits[i];
+		git_index_entry e;
+
+		if (d->remove) {
+			if (git_index_remove(index, d->path, 0) < 0)
+				git_error_clear();	/* not in the index: nothing to remove */
+			continue;
+		}
+		memset(&e, 0, sizeof(e));
+		e.ctime.seconds = (int32_t)d->ctime_s;
+		e.ctime.nanoseconds = d->ctime_ns;
+		e.mtime.seconds = (int32_t)d->mtime_s;
+		e.mtime.nanoseconds = d->mtime_ns;
+		e.dev = d->dev;
+		e.ino = d->ino;
+		e.mode = d->mode;
+		e.uid = d->uid;
+		e.gid = d->gid;
+		e.file_size = d->size;
+		git_oid_fromraw(&e.id, d->id);
+		e.path = d->path;
+		/* We just wrote it and know its content: spare libgit2 re-reading it as "racily clean"
+		 * (which would stat the whole pane directory).  Never written to disk. */
+		e.flags_extended = GIT_INDEX_ENTRY_UPTODATE;
+		if (git_index_add(index, &e) < 0)
+			ret = gerr(s->id, "cannot add '%s' to the index", d->path);
 	}
-	if (git_index_read(w.index, 1) < 0) {
-		gerr(s->id, "cannot read the index");
-		goto out;
+	if (ret == 0 && git_index_write(index) < 0)
+		ret = gerr(s->id, "cannot write the index");
+	git_index_free(index);
+	return ret;
+}
+
+/* Bring the index in line with the files written and removed.  known: the index's stamp in the
+ * marker (NULL: none); *written gets the new one's, when there is one to trust. */
+static int write_index(struct mlb_session *s, struct wt *w, const struct mlb_index_stamp *known,
+		       struct mlb_index_stamp *written, int *have_written)
+{
+	char *path = mlb_xasprintf("%s/index", s->gitdir);
+	int rc = mlb_index_update(path, known, w->edits, w->nedits, written);
+
+	*have_written = rc == 0;
+	if (rc < 0)
+		serr(s->id, "cannot write the index: %s", strerror(errno));
+	else if (rc > 0)
+		rc = write_index_libgit2(s, path, w);
+	free(path);
+	return rc;
+}
+
+/* The dirsigs to record after an update: with scan every directory was gone through; otherwise the
+ * old record (when it held for from) goes on, less the directories removed, with those gone through
+ * looked at again.  Without a record that holds, none is written and the next open checks every file. */
+static int next_record(struct wt *w, const struct marker *old, int scan, struct marker *out)
+{
+	size_t i, k;
+
+	memset(out, 0, sizeof(*out));
+	if (!scan && !old->complete)
+		return -1;
+	for (i = 0; !scan && i < old->n; i++)
+		if (!dirset_has(&w->gone, old->dirs[i].path))
+			marker_add(out, old->dirs[i].path);
+	for (i = 0; i < w->seen.n; i++) {
+		for (k = 0; k < out->n && strcmp(out->dirs[k].path, w->seen.v[i]) != 0; k++)
+			;
+		if (k == out->n)
+			marker_add(out, w->seen.v[i]);
 	}
+	out->complete = 1;
+	for (i = 0; i < out->n; i++)
+		if (dir_stat(w->s, out->dirs[i].path, &out->dirs[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* Bring the work tree and the index from tree from (NULL: unknown) to tree to, then record commit id
+ * as shown.  from_id: the commit that from belongs to, when the marker names it (NULL: none).
+ * scan: also write back files that vanished, and sweep away temporary files. */
+static int worktree_advance(struct mlb_session *s, git_tree *from, const git_oid *from_id, git_tree *to,
+			    const git_oid *id, int scan)
+{
+	struct wt w = { s, NULL, 0, 0, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 } };
+	struct marker old, rec = { 0 };
+	struct mlb_index_stamp stamp;
+	size_t i;
+	int ret = -1, stamped, recorded;
+
+	/* The old record goes on only if it held until now: looked at before anything is written. */
+	read_marker(s, &old);
+	if (!scan && !from) {
+		for (i = 0; i < old.n; i++)
+			free(old.dirs[i].path);
+		old.n = 0;
+		old.complete = 1;	/* the first commit: every directory will be gone through */
+	} else if (scan || !from_id || !git_oid_equal(&old.id, from_id) || !marker_holds(s, &old, from)) {
+		old.complete = 0;
+	}
+	if (to)
+		dirset_add(&w.seen, "");
 	if (from != to && update_tree(&w, from, to, "") < 0)
 		goto out;
 	if (scan && to && restore_missing(&w, to, "") < 0)
 		goto out;
-	if (git_index_write(w.index) < 0) {
-		gerr(s->id, "cannot write the index");
-		goto out;
-	}
-	for (i = 0; i < w.dirs.n; i++) {
-		char *path = abs_path(s, w.dirs.v[i]);
-
-		if (scan)
-			remove_temps(s, w.dirs.v[i]);
-		mlb_sync_dir(path);
-		free(path);
-	}
 	if (scan) {
+		for (i = 0; i < w.dirs.n; i++)
+			remove_temps(s, w.dirs.v[i]);
 		remove_temps(s, "");
 		remove_temps(s, ".git");
 	}
-	ret = write_marker(s, id);
+	/* The directories are done with: their dirsigs are taken before the index is written, so that
+	 * the marker, written after it, is likely to be a tick younger than all of them. */
+	recorded = to && next_record(&w, &old, scan, &rec) == 0;
+	if (write_index(s, &w, old.have_index ? &old.index : NULL, &stamp, &stamped) < 0)
+		goto out;
+	for (i = 0; i < w.dirs.n; i++) {
+		char *path = abs_path(s, w.dirs.v[i]);
+
+		mlb_sync_dir(path);
+		free(path);
+	}
+	ret = write_marker(s, id, stamped ? &stamp : NULL, recorded ? &rec : NULL);
 out:
-	git_index_free(w.index);
+	marker_free(&rec);
+	marker_free(&old);
+	for (i = 0; i < w.nedits; i++)
+		free(w.edits[i].path);
+	free(w.edits);
 	dirset_free(&w.dirs);
+	dirset_free(&w.seen);
+	dirset_free(&w.gone);
 	return ret;
 }
 
@@ -833,14 +1130,17 @@ static void clear_stale_locks(struct mlb_session *s, const struct holder *prev)
 	}
 }
 
-static int take_lock(struct mlb_session *s, int *fd)
+/* Take the session lock; without wait, only when it is free at once (and quietly when it is not). */
+static int take_lock(struct mlb_session *s, int wait, int *fd)
 {
 	char *path = mlb_xasprintf("%s/mlb.lock", s->gitdir);
 	struct holder prev;
 	int ret = 0;
 
-	if (mlb_lock_acquire(path, mlb_lock_timeout(LOCK_TIMEOUT_DEFAULT), fd) < 0) {
-		if (errno == ETIMEDOUT)
+	if (mlb_lock_acquire(path, wait ? mlb_lock_timeout(LOCK_TIMEOUT_DEFAULT) : 0, fd) < 0) {
+		if (!wait)
+			ret = -1;	/* busy, or a session one may only read: the caller goes on without */
+		else if (errno == ETIMEDOUT)
 			ret = mlb_error("session '%s' is busy (locked by another writer); try again", s->id);
 		else
 			ret = serr(s->id, "cannot lock '%s': %s", path, strerror(errno));
@@ -859,25 +1159,26 @@ static int repair(struct mlb_session *s, int scan)
 {
 	git_commit *head = NULL, *shown = NULL;
 	git_tree *head_tree = NULL, *shown_tree = NULL;
-	git_oid mark;
-	int have, marked, ret = 0;
+	struct marker mark;
+	int have, ret = 0;
 
 	have = main_commit(s, &head, &head_tree);
 	if (have <= 0)
 		return have;
-	marked = read_marker(s, &mark);
-	if (marked && git_oid_equal(&mark, git_commit_id(head)) && !scan)
+	read_marker(s, &mark);
+	if (mark.have && git_oid_equal(&mark.id, git_commit_id(head)) && !scan)
 		goto out;
-	if (marked && !git_oid_equal(&mark, git_commit_id(head))) {
-		if (git_commit_lookup(&shown, s->repo, &mark) == 0 && git_commit_tree(&shown_tree, shown) == 0)
+	if (mark.have && !git_oid_equal(&mark.id, git_commit_id(head))) {
+		if (git_commit_lookup(&shown, s->repo, &mark.id) == 0 && git_commit_tree(&shown_tree, shown) == 0)
 			;
 		else
 			git_error_clear();	/* unknown commit: compare every file instead */
-	} else if (marked) {
+	} else if (mark.have) {
 		shown_tree = head_tree;
 	}
-	ret = worktree_advance(s, shown_tree, head_tree, git_commit_id(head), 1);
+	ret = worktree_advance(s, shown_tree, NULL, head_tree, git_commit_id(head), 1);
 out:
+	marker_free(&mark);
 	if (shown_tree != head_tree)
 		git_tree_free(shown_tree);
 	git_commit_free(shown);
@@ -886,26 +1187,63 @@ out:
 	return ret;
 }
 
-/* On open: when the work tree lags behind main or lost files, take the lock and put it right. */
+/* Under the lock, when the marker's record of directories does not hold: look at every file, and if
+ * none is missing record the directories as they were before the look; else repair. */
+static int recheck(struct mlb_session *s)
+{
+	git_commit *head = NULL;
+	git_tree *tree = NULL;
+	struct marker mark, dirs = { 0 };
+	int ret;
+
+	if (main_commit(s, &head, &tree) <= 0)
+		return -1;
+	read_marker(s, &mark);
+	if (mark.have && git_oid_equal(&mark.id, git_commit_id(head)) && !any_missing(s, tree, "", &dirs, 1)) {
+		dirs.complete = 1;
+		ret = write_marker(s, git_commit_id(head), mark.have_index ? &mark.index : NULL, &dirs);
+	} else {
+		ret = repair(s, 1);
+	}
+	marker_free(&dirs);
+	marker_free(&mark);
+	git_tree_free(tree);
+	git_commit_free(head);
+	return ret;
+}
+
+/* On open: when the work tree lags behind main or lost files, take the lock and put it right.  While
+ * the marker names main and no directory of main changed since it was written, no file can be
+ * missing, and nothing else is looked at: the cost does not grow with the session. */
 static void check_worktree(struct mlb_session *s)
 {
 	git_commit *head = NULL;
 	git_tree *tree = NULL;
-	git_oid mark;
-	int fd;
+	struct marker mark;
+	int fd = -1, current;
 
 	if (main_commit(s, &head, &tree) <= 0)
 		return;
-	if (read_marker(s, &mark) && git_oid_equal(&mark, git_commit_id(head)) && !any_missing(s, tree, ""))
+	read_marker(s, &mark);
+	current = mark.have && git_oid_equal(&mark.id, git_commit_id(head));
+	if (current && marker_holds(s, &mark, tree))
 		goto out;
-	if (take_lock(s, &fd) < 0) {
+	/* When the lock is not free at once (a writer at work, which will record the directories itself,
+	 * or a session one may only read), only look. */
+	if (current && take_lock(s, 0, &fd) < 0) {
+		fd = -1;
+		if (!any_missing(s, tree, "", NULL, 1))
+			goto out;
+	}
+	if (fd < 0 && take_lock(s, 1, &fd) < 0) {
 		mlb_warn("session '%s': the work tree is not up to date; it will be on the next write", s->id);
 		goto out;
 	}
-	if (repair(s, 1) < 0)
+	if (recheck(s) < 0)
 		mlb_warn("session '%s': could not bring the work tree up to date", s->id);
 	mlb_lock_release(fd);
 out:
+	marker_free(&mark);
 	git_tree_free(tree);
 	git_commit_free(head);
 }
@@ -938,7 +1276,7 @@ static int commit_locked(struct mlb_session *s, build_fn build, void *ctx, const
 	const char *nl;
 	int fd, have, ret = -1;
 
-	if (take_lock(s, &fd) < 0)
+	if (take_lock(s, 1, &fd) < 0)
 		return -1;
 	if (repair(s, 0) < 0)
 		goto out;
@@ -970,7 +1308,7 @@ static int commit_locked(struct mlb_session *s, build_fn build, void *ctx, const
 	ret = 0;
 	if (hex_out)
 		git_oid_tostr(hex_out, 41, &commit_id);
-	if (worktree_advance(s, head_tree, new_tree, &commit_id, 0) < 0)
+	if (worktree_advance(s, head_tree, have ? git_commit_id(head) : NULL, new_tree, &commit_id, 0) < 0)
 		mlb_warn("session '%s': the work tree will be brought up to date on the next open", s->id);
 out:
 	free(reflog);
@@ -1683,26 +2021,31 @@ static struct msgent *list_messages(git_tree *pt, size_t *n)
 int mlb_session_each_file(struct mlb_session *s, const char *pane,
 			  int (*fn)(const char *path, const char *data, size_t len, void *ctx), void *ctx)
 {
+	struct mlb_buf path = MLB_BUF_INIT;
 	git_tree *pt;
 	struct msgent *v;
-	size_t i, n;
+	size_t i, n, dir;
 	int ret = 0;
 
 	if (pane_tree(s, pane, &pt) < 0)
 		return -1;
 	v = list_messages(pt, &n);
+	/* One buffer for every path: a pane may hold thousands of messages. */
+	mlb_buf_addf(&path, "panes/%s/", pane);
+	dir = path.len;
 	for (i = 0; i < n && ret == 0; i++) {
 		git_blob *blob;
-		char *path = mlb_xasprintf("panes/%s/%s", pane, git_tree_entry_name(v[i].e));
 
+		path.len = dir;
+		mlb_buf_adds(&path, git_tree_entry_name(v[i].e));
 		if (git_blob_lookup(&blob, s->repo, git_tree_entry_id(v[i].e)) < 0) {
-			ret = gerr(s->id, "cannot read '%s'", path);
+			ret = gerr(s->id, "cannot read '%s'", path.s);
 		} else {
-			ret = fn(path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), ctx);
+			ret = fn(path.s, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), ctx);
 			git_blob_free(blob);
 		}
-		free(path);
 	}
+	mlb_buf_free(&path);
 	free(v);
 	git_tree_free(pt);
 	return ret;
@@ -2115,7 +2458,7 @@ static int finish_copy(const char *id, const char *tmp, git_repository *repo, co
 	if (!job) {
 		int fd;
 
-		if (take_lock(s, &fd) < 0)
+		if (take_lock(s, 1, &fd) < 0)
 			goto out;
 		rc = repair(s, 1);
 		mlb_lock_release(fd);

@@ -16,7 +16,10 @@
  * the work tree shows.  Whoever finds that record behind main (a writer
  * was killed) finishes the job before going on, so `git fsck --strict`
  * passes and `git status` is clean at every moment a writer is not inside
- * the lock, and no two writers ever lose each other's messages.
+ * the lock, and no two writers ever lose each other's messages.  The record
+ * also holds each work-tree directory's inode and ctime, so that opening a
+ * session finds files removed by hand without looking at every file
+ * (doc/decisions.md, "The session store").
  *
  * Errors are reported on stderr as "<tool>: session '<id>': <what> (<why>)"
  * and returned as -1.
