@@ -231,7 +231,7 @@ static void stamp_of(const struct stat *st, struct mlb_index_stamp *s)
 static int write_locked(const char *path, const unsigned char *data, size_t len)
 {
 	char *lock = mlb_xasprintf("%s.lock", path), *dir;
-	int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), e;
+	int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), e, rc;
 	size_t done = 0;
 
 	if (fd < 0) {
@@ -247,11 +247,13 @@ static int write_locked(const char *path, const unsigned char *data, size_t len)
 			goto fail;
 		done += (size_t)w;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
+	if (fsync(fd) < 0)
 		goto fail;
-	}
+	/* close() releases the descriptor even when it fails: never close it twice. */
+	rc = close(fd);
 	fd = -1;
+	if (rc < 0)
+		goto fail;
 	if (rename(lock, path) < 0)
 		goto fail;
 	free(lock);
