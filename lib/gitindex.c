@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- SHA-1 (FIPS 180-4) ---- */
@@ -227,54 +228,46 @@ static void stamp_of(const struct stat *st, struct mlb_index_stamp *s)
 	s->ctime_ns = st->st_ctim.tv_nsec;
 }
 
-/* Write len bytes to path as git does: through path.lock, synced, then renamed. */
-static int write_locked(const char *path, const unsigned char *data, size_t len)
+/* How long to wait for another holder of index.lock: git add, or an editor refreshing its status,
+ * keeps it for milliseconds. */
+#define LOCK_TRIES 50
+#define LOCK_PAUSE_NS (20 * 1000 * 1000)
+
+/* Take path.lock as git does, before the index is read: whoever renames a new index over it while
+ * we hold the lock would otherwise have their update lost under ours.  The descriptor, or -1. */
+static int take_lock(const char *lock)
 {
-	char *lock = mlb_xasprintf("%s.lock", path), *dir;
-	int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), e, rc;
+	int fd, tries;
+
+	for (tries = 0;; tries++) {
+		fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST || tries == LOCK_TRIES)
+			return fd;
+		nanosleep(&(struct timespec){ 0, LOCK_PAUSE_NS }, NULL);
+	}
+}
+
+static int write_all(int fd, const unsigned char *data, size_t len)
+{
 	size_t done = 0;
 
-	if (fd < 0) {
-		free(lock);
-		return -1;
-	}
 	while (done < len) {
 		ssize_t w = write(fd, data + done, len - done);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			goto fail;
+			return -1;
 		done += (size_t)w;
 	}
-	if (fsync(fd) < 0)
-		goto fail;
-	/* close() releases the descriptor even when it fails: never close it twice. */
-	rc = close(fd);
-	fd = -1;
-	if (rc < 0)
-		goto fail;
-	if (rename(lock, path) < 0)
-		goto fail;
-	free(lock);
-	dir = mlb_dir_of(path);
-	mlb_sync_dir(dir);
-	free(dir);
 	return 0;
-fail:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(lock);
-	free(lock);
-	errno = e;
-	return -1;
 }
 
 int mlb_index_update(const char *path, const struct mlb_index_stamp *known, struct mlb_index_edit *edits,
 		     size_t n, struct mlb_index_stamp *written)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 1, trusted;
+	char *lock = mlb_xasprintf("%s.lock", path), *dir;
+	int lfd = take_lock(lock), fd = -1, ret = 1, trusted, renamed = 0, e, rc;
 	struct mlb_index_stamp now;
 	unsigned char *old = NULL, *out = NULL, sum[CHECKSUM];
 	struct timespec stamped;
@@ -282,11 +275,20 @@ int mlb_index_update(const char *path, const struct mlb_index_stamp *known, stru
 	size_t len = 0, count = 0, cap, o, i, j, kept = 0;
 	struct stat st;
 
-	if (fd < 0)
-		return errno == ENOENT ? 1 : -1;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
+	if (lfd < 0) {
+		e = errno;
+		free(lock);	/* someone else's lock: theirs to remove */
+		errno = e;
 		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = errno == ENOENT ? 1 : -1;
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -1;
+		goto out;
 	}
 	stamped = st.st_mtim;
 	stamp_of(&st, &now);
@@ -304,6 +306,7 @@ int mlb_index_update(const char *path, const struct mlb_index_stamp *known, stru
 		len += (size_t)r;
 	}
 	close(fd);
+	fd = -1;
 	if (len != (size_t)st.st_size || parse(old, len, trusted, &v, &count) != 0)
 		goto out;
 	if (n > 0)	/* edits may be NULL then */
@@ -345,15 +348,36 @@ int mlb_index_update(const char *path, const struct mlb_index_stamp *known, stru
 	put32(out + 8, (uint32_t)kept);
 	mlb_sha1(out, o, sum);
 	memcpy(out + o, sum, CHECKSUM);
-	ret = write_locked(path, out, o + CHECKSUM);
-	if (ret == 0 && written) {
+	ret = -1;
+	if (write_all(lfd, out, o + CHECKSUM) < 0 || fsync(lfd) < 0)
+		goto out;
+	/* close() releases the descriptor even when it fails: never close it twice. */
+	rc = close(lfd);
+	lfd = -1;
+	if (rc < 0 || rename(lock, path) < 0)
+		goto out;
+	renamed = 1;
+	dir = mlb_dir_of(path);
+	mlb_sync_dir(dir);
+	free(dir);
+	ret = 0;
+	if (written) {
 		memset(written, 0, sizeof(*written));
 		if (lstat(path, &st) == 0)
 			stamp_of(&st, written);
 	}
 out:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (lfd >= 0)
+		close(lfd);
+	if (!renamed)
+		unlink(lock);	/* ours: taken above */
+	free(lock);
 	free(out);
 	free(v);
 	free(old);
+	errno = e;
 	return ret;
 }

@@ -8,7 +8,8 @@
  * third of a turn.  This copies the entries that stay as they are, byte
  * for byte, and merges in the edits, as git itself would write them
  * (version 2 or 3, entries sorted by path, the SHA-1 of it all at the end,
- * written to index.lock and renamed).  Anything it does not know how to
+ * written to index.lock and renamed; the lock is taken before the index is
+ * read, so that no one else's update in between is lost).  Anything it does not know how to
  * keep (version 4, unmerged or extended entries, required extensions) is
  * left to the caller; optional extensions are dropped, which git allows.
  */
@@ -36,7 +37,8 @@ struct mlb_index_stamp {
 };
 
 /* Apply n edits (in any order; one per path) to the index file at path: 0 when written, 1 when the
- * file is missing or of a kind this does not write (nothing was changed), -1 with errno set.  known
+ * file is missing or of a kind this does not write (nothing was changed), -1 with errno set (EEXIST:
+ * index.lock stayed taken by someone else for a second).  known
  * (may be NULL): the stamp of the index as it was last written, to spare checking its checksum;
  * written (may be NULL) gets the stamp of the new one. */
 int mlb_index_update(const char *path, const struct mlb_index_stamp *known, struct mlb_index_edit *edits,

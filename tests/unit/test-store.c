@@ -785,7 +785,48 @@ static void test_index(const char *dir)
 	errno = 0;
 	CHECK_INT(mlb_index_update(path, NULL, e + 1, 1, NULL), -1);
 	CHECK_INT(errno, EEXIST);
+	CHECK(access(lock, F_OK) == 0);	/* not ours: left in place */
 	unlink(lock);
+
+	/* Someone else (git add) holds index.lock, then renames a new index over the old: the update
+	 * waits for the lock and merges into what they wrote, losing nothing. */
+	{
+		char *other = mlb_xasprintf("%s/index.other", dir), *bytes;
+		struct mlb_index_edit z = index_edit("panes/z/000001.msg", 0x77, 77, 0);
+		size_t len;
+		pid_t pid;
+		int status;
+
+		bytes = read_file(path, &len);
+		fd = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CHECK(bytes && fd >= 0 && write(fd, bytes, len) == (ssize_t)len);
+		if (fd >= 0)
+			close(fd);
+		free(bytes);
+		CHECK_INT(mlb_index_update(other, NULL, &z, 1, NULL), 0);
+		bytes = read_file(other, &len);
+		fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		CHECK(fd >= 0 && bytes);
+		pid = fork();
+		if (pid == 0) {
+			nanosleep(&(struct timespec){ 0, 300 * 1000 * 1000 }, NULL);
+			_exit(write(fd, bytes, len) == (ssize_t)len && close(fd) == 0 && rename(lock, path) == 0 ? 0 : 1);
+		}
+		if (fd >= 0)
+			close(fd);
+		e[2] = index_edit("panes/y/000001.msg", 0x88, 88, 0);
+		CHECK_INT(mlb_index_update(path, NULL, e + 2, 1, NULL), 0);
+		CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		list = index_listing(path);
+		CHECK(list && strstr(list, "panes/z/000001.msg:77:77 ") && strstr(list, "panes/y/000001.msg:88:88 "));
+		CHECK(access(lock, F_OK) < 0);
+		free(list);
+		free(e[2].path);
+		free(z.path);
+		free(bytes);
+		unlink(other);
+		free(other);
+	}
 
 	/* The index as written is trusted without its checksum read; changed since, it is not. */
 	CHECK_INT(mlb_index_update(path, &stamp, e + 1, 1, &stamp), 0);
