@@ -467,8 +467,11 @@ static void parse_marker(struct marker *m, char *text)
 			if (!(next = strchr(line, '\n')))
 				return;
 			*next = '\0';
-			if (sscanf(line, "%llu %lld.%ld %n", &ino, &sec, &nsec, &used) != 3 || !used || !line[used])
+			/* One blank before the path, no more: a name may itself start with blanks. */
+			if (sscanf(line, "%llu %lld.%ld%n", &ino, &sec, &nsec, &used) != 3 || line[used] != ' ' ||
+			    !line[used + 1])
 				return;
+			used++;
 			d = marker_add(m, strcmp(line + used, ".") == 0 ? "" : line + used);
 			d->ino = ino;
 			d->sec = sec;

@@ -606,6 +606,53 @@ out:
 	free(f3);
 }
 
+/* The identity of .git/mlb-worktree: open writes it again only when its record did not hold. */
+static unsigned long long marker_ino(struct mlb_session *s)
+{
+	char *path = mlb_xasprintf("%s/.git/mlb-worktree", mlb_session_path(s));
+	struct stat st;
+	unsigned long long ino = lstat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+
+	free(path);
+	return ino;
+}
+
+/* A directory whose name starts with a blank (a bundle may hold anything safe) is recorded and read
+ * back as it is, so the record holds on the next open. */
+static void test_blank_dir(const char *tmp)
+{
+	struct mlb_session *s = NULL;
+	unsigned long long ino;
+	char *bundle = mlb_xasprintf("%s/blank.bundle", tmp);
+	FILE *f;
+
+	CHECK_INT(run(NULL, "cd '%s' && git init -q -b main blank && cd blank && "
+		      "printf '{\"id\":\"blank\"}\\n' >session.json && mkdir ' x' && echo hi >' x/f' && "
+		      "git add -A && git -c user.name=t -c user.email=t@t commit -qm blank && "
+		      "git bundle create -q '%s' main", tmp, bundle), 0);
+	f = fopen(bundle, "rb");
+	CHECK(f != NULL);
+	if (!f)
+		goto out;
+	CHECK_INT(mlb_session_import(f, "blank", &s), 0);
+	fclose(f);
+	if (!s)
+		goto out;
+	mlb_session_close(s);
+	CHECK_INT(mlb_session_open("blank", 0, &s), 0);
+	if (!s)
+		goto out;
+	ino = marker_ino(s);
+	mlb_session_close(s);
+	CHECK_INT(mlb_session_open("blank", 0, &s), 0);
+	if (!s)
+		goto out;
+	CHECK(ino != 0 && marker_ino(s) == ino);
+	mlb_session_close(s);
+out:
+	free(bundle);
+}
+
 static void test_history(void)
 {
 	struct mlb_session *s, *f;
@@ -887,6 +934,7 @@ static int unit_tests(void)
 	test_concurrent();
 	test_repair();
 	test_history();
+	test_blank_dir(tmpl);
 	test_index(tmpl);
 	if (unit_failures == 0)
 		nftw(tmpl, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
