@@ -586,9 +586,11 @@ struct wt {
 	struct mlb_session *s;
 	struct mlb_index_edit *edits;	/* what the index is to say of the files written or removed */
 	size_t nedits, capedits;
-	struct dirset dirs;	/* where files were written or removed: to be synced */
+	struct dirset dirs;	/* where names were added or removed: to be synced, and their dirsigs taken again */
 	struct dirset seen;	/* directories whose tree was gone through: to be recorded again */
 	struct dirset gone;	/* directories of the old tree that were removed */
+	struct marker scanned;	/* restore_missing: every directory, each taken before its files were looked at */
+	int unsure;		/* restore_missing could not vouch for some directory */
 };
 
 static char *join(const char *prefix, const char *name)
@@ -738,8 +740,13 @@ static int update_subtree(struct wt *w, const git_tree_entry *from, const git_tr
 	}
 	dirset_add(b ? &w->seen : &w->gone, rel);
 	ret = update_tree(w, a, b, rel);
-	if (ret == 0 && !b)
-		rmdir(path);	/* only when empty: untracked files of the user stay */
+	/* Only when empty: untracked files of the user stay. */
+	if (ret == 0 && !b && rmdir(path) == 0) {
+		char *dir = mlb_dir_of(rel);
+
+		dirset_add(&w->dirs, strchr(rel, '/') ? dir : "");
+		free(dir);
+	}
 out:
 	git_tree_free(a);
 	git_tree_free(b);
@@ -799,12 +806,20 @@ static int update_tree(struct wt *w, git_tree *from, git_tree *to, const char *p
 	return ret;
 }
 
-/* Write back every file of tree that is missing from the work tree. */
+static int any_missing(struct mlb_session *s, git_tree *tree, const char *prefix, struct marker *dirs, int deep);
+static void remove_temps(struct mlb_session *s, const char *dir);
+
+/* Write back every file of tree that is missing from the work tree, and add to w->scanned a dirsig of
+ * every directory, taken before its files are looked at: a file removed after the look then shows
+ * on the next open.  Where something was written back, the writing changed the dirsig, so it is
+ * taken again and the directory looked at again. */
 static int restore_missing(struct wt *w, git_tree *tree, const char *prefix)
 {
-	size_t i, n = git_tree_entrycount(tree);
-	int ret = 0;
+	size_t i, n = git_tree_entrycount(tree), at = w->scanned.n;
+	int ret = 0, wrote = 0;
 
+	if (dir_stat(w->s, prefix, marker_add(&w->scanned, prefix)) < 0)
+		w->unsure = 1;
 	for (i = 0; i < n && ret == 0; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
 		char *rel, *path;
@@ -817,9 +832,17 @@ static int restore_missing(struct wt *w, git_tree *tree, const char *prefix)
 		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
 			git_tree *sub;
 
-			if (lstat(path, &st) < 0 && errno == ENOENT)
-				ret = update_subtree(w, NULL, e, rel);
-			else if (git_tree_lookup(&sub, w->s->repo, git_tree_entry_id(e)) < 0)
+			if (lstat(path, &st) < 0 && errno == ENOENT) {
+				if (mkdir(path, 0777) < 0) {
+					ret = mlb_error("cannot create '%s': %s", path, strerror(errno));
+					free(path);
+					free(rel);
+					break;
+				}
+				dirset_add(&w->dirs, prefix);
+				wrote = 1;
+			}
+			if (git_tree_lookup(&sub, w->s->repo, git_tree_entry_id(e)) < 0)
 				ret = gerr(w->s->id, "cannot read tree '%s'", rel);
 			else {
 				dirset_add(&w->seen, rel);
@@ -828,9 +851,15 @@ static int restore_missing(struct wt *w, git_tree *tree, const char *prefix)
 			}
 		} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB && lstat(path, &st) < 0 && errno == ENOENT) {
 			ret = put_blob(w, rel, git_tree_entry_id(e), git_tree_entry_filemode(e));
+			wrote = 1;
 		}
 		free(path);
 		free(rel);
+	}
+	if (ret == 0 && wrote) {
+		remove_temps(w->s, prefix);
+		if (dir_stat(w->s, prefix, &w->scanned.dirs[at]) < 0 || any_missing(w->s, tree, prefix, NULL, 0))
+			w->unsure = 1;
 	}
 	return ret;
 }
@@ -888,10 +917,16 @@ static int dir_whole(struct mlb_session *s, git_tree *tree, const char *rel)
 	return whole;
 }
 
+/* Whether d was taken in the same tick as the marker was written, or later: then it proves nothing
+ * (a change within the same tick of a coarse file clock leaves the ctime as it was: git's "racy"
+ * case). */
+static int racy(const struct dirsig *d, const struct timespec *written)
+{
+	return d->sec > (long long)written->tv_sec || (d->sec == (long long)written->tv_sec && d->nsec >= written->tv_nsec);
+}
+
 /* Whether the work tree still holds every file of the marked commit, whose tree is tree: every
- * directory as it was when the marker was written.  A dirsig no older than the marker proves
- * nothing (a change within the same tick of a coarse file clock leaves the ctime as it was: git's
- * "racy" case), so the files of such a directory are looked at. */
+ * directory as it was when the marker was written; the files of a racy one are looked at. */
 static int marker_holds(struct mlb_session *s, const struct marker *m, git_tree *tree)
 {
 	size_t i;
@@ -904,9 +939,7 @@ static int marker_holds(struct mlb_session *s, const struct marker *m, git_tree 
 
 		if (dir_stat(s, d->path, &now) < 0 || !dirsig_equal(d, &now))
 			return 0;
-		if ((d->sec > (long long)m->written.tv_sec ||
-		     (d->sec == (long long)m->written.tv_sec && d->nsec >= m->written.tv_nsec)) &&
-		    !dir_whole(s, tree, d->path))
+		if (racy(d, &m->written) && !dir_whole(s, tree, d->path))
 			return 0;
 	}
 	return 1;
@@ -989,29 +1022,54 @@ static int write_index(struct mlb_session *s, struct wt *w, const struct mlb_ind
 	return rc;
 }
 
-/* The dirsigs to record after an update: with scan every directory was gone through; otherwise the
- * old record (when it held for from) goes on, less the directories removed, with those gone through
- * looked at again.  Without a record that holds, none is written and the next open checks every file. */
-static int next_record(struct wt *w, const struct marker *old, int scan, struct marker *out)
+/* The dirsigs to record after an update.  With scan, those restore_missing took.  Otherwise the old
+ * record (when it held for from) goes on, less the directories removed: a directory the writer
+ * wrote into or made is taken again, and any other keeps its old dirsig, so that a change someone
+ * else made to it meanwhile still shows on the next open.  An old dirsig that was racy is taken
+ * again before the directory's files are looked at, as it would prove nothing once the new marker
+ * is a tick younger.  Without a record that holds, none is written and the next open checks every
+ * file. */
+static int next_record(struct wt *w, const struct marker *old, git_tree *to, int scan, struct marker *out)
 {
 	size_t i, k;
 
 	memset(out, 0, sizeof(*out));
-	if (!scan && !old->complete)
+	if (scan) {
+		if (w->unsure)
+			return -1;
+		*out = w->scanned;
+		memset(&w->scanned, 0, sizeof(w->scanned));
+		out->complete = 1;
+		return 0;
+	}
+	if (!old->complete)
 		return -1;
-	for (i = 0; !scan && i < old->n; i++)
-		if (!dirset_has(&w->gone, old->dirs[i].path))
-			marker_add(out, old->dirs[i].path);
+	out->complete = 1;
+	for (i = 0; i < old->n; i++) {
+		const struct dirsig *o = &old->dirs[i];
+		struct dirsig *d;
+
+		if (dirset_has(&w->gone, o->path))
+			continue;
+		d = marker_add(out, o->path);
+		if (dirset_has(&w->dirs, o->path)) {
+			if (dir_stat(w->s, o->path, d) < 0)
+				return -1;
+		} else if (racy(o, &old->written)) {
+			if (dir_stat(w->s, o->path, d) < 0 || !dir_whole(w->s, to, o->path))
+				return -1;
+		} else {
+			d->ino = o->ino;
+			d->sec = o->sec;
+			d->nsec = o->nsec;
+		}
+	}
 	for (i = 0; i < w->seen.n; i++) {
 		for (k = 0; k < out->n && strcmp(out->dirs[k].path, w->seen.v[i]) != 0; k++)
 			;
-		if (k == out->n)
-			marker_add(out, w->seen.v[i]);
-	}
-	out->complete = 1;
-	for (i = 0; i < out->n; i++)
-		if (dir_stat(w->s, out->dirs[i].path, &out->dirs[i]) < 0)
+		if (k == out->n && dir_stat(w->s, w->seen.v[i], marker_add(out, w->seen.v[i])) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -1021,7 +1079,7 @@ static int next_record(struct wt *w, const struct marker *old, int scan, struct 
 static int worktree_advance(struct mlb_session *s, git_tree *from, const git_oid *from_id, git_tree *to,
 			    const git_oid *id, int scan)
 {
-	struct wt w = { s, NULL, 0, 0, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 } };
+	struct wt w = { s, NULL, 0, 0, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 }, { 0 }, 0 };
 	struct marker old, rec = { 0 };
 	struct mlb_index_stamp stamp;
 	size_t i;
@@ -1041,17 +1099,18 @@ static int worktree_advance(struct mlb_session *s, git_tree *from, const git_oid
 		dirset_add(&w.seen, "");
 	if (from != to && update_tree(&w, from, to, "") < 0)
 		goto out;
-	if (scan && to && restore_missing(&w, to, "") < 0)
-		goto out;
+	/* Before restore_missing takes the dirsigs, which a temporary file removed later would change. */
 	if (scan) {
 		for (i = 0; i < w.dirs.n; i++)
 			remove_temps(s, w.dirs.v[i]);
 		remove_temps(s, "");
 		remove_temps(s, ".git");
 	}
+	if (scan && to && restore_missing(&w, to, "") < 0)
+		goto out;
 	/* The directories are done with: their dirsigs are taken before the index is written, so that
 	 * the marker, written after it, is likely to be a tick younger than all of them. */
-	recorded = to && next_record(&w, &old, scan, &rec) == 0;
+	recorded = to && next_record(&w, &old, to, scan, &rec) == 0;
 	if (write_index(s, &w, old.have_index ? &old.index : NULL, &stamp, &stamped) < 0)
 		goto out;
 	for (i = 0; i < w.dirs.n; i++) {
@@ -1064,6 +1123,7 @@ static int worktree_advance(struct mlb_session *s, git_tree *from, const git_oid
 out:
 	marker_free(&rec);
 	marker_free(&old);
+	marker_free(&w.scanned);
 	for (i = 0; i < w.nedits; i++)
 		free(w.edits[i].path);
 	free(w.edits);
