@@ -114,6 +114,7 @@ char *mlb_config_path(void)
 
 /* git's own limit: deeper than this, an include is surely a loop */
 #define MAX_INCLUDE_DEPTH 10
+#define MAX_CONFIG_BYTES (4 << 20)
 
 struct reading {
 	struct mlb_config *c;
@@ -175,9 +176,12 @@ static int add_file(struct mlb_config *c, const char *path, int depth)
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : mlb_error("cannot read '%s': %s", path, strerror(errno));
-	text = mlb_read_all(fd, &len);
+	/* bounded, so that an include of /dev/zero is an error and not a hang */
+	text = mlb_read_upto(fd, MAX_CONFIG_BYTES + 1, &len);
 	if (!text)
 		ret = mlb_error("cannot read '%s': %s", path, strerror(errno));
+	else if (len > MAX_CONFIG_BYTES)
+		ret = mlb_error("'%s' is over %d MiB; is it a configuration file?", path, MAX_CONFIG_BYTES >> 20);
 	else if ((rc = mlb_gitconfig_parse(text, len, add_entry, &rd, err, sizeof(err))) < 0)
 		ret = mlb_error("cannot parse '%s': %s", path, err);
 	else if (rc > 0)

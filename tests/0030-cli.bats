@@ -347,6 +347,9 @@ fish_lines() {
 	printf '[include]\n\tpath = config\n' >"$cfg"
 	run -1 mlb-send --no-store -m openai:echo hi
 	assert_output --partial "includes nested more than 10 deep; is 'config' including itself?"
+	printf '[include]\n\tpath = /dev/zero\n' >"$cfg"
+	run -1 timeout 10 mlb-send --no-store -m openai:echo hi
+	assert_output --partial "'/dev/zero' is over 4 MiB; is it a configuration file?"
 	printf '[core]\n\tmodel = openai:echo\n[includeIf "gitdir:~/x/"]\n\tpath = other\n' >"$cfg"
 	run -1 mlb-send --no-store hi
 	assert_output --partial "$cfg:4: includeIf is for git's conditions"
