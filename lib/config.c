@@ -112,32 +112,80 @@ char *mlb_config_path(void)
 	return path;
 }
 
-static int add_entry(const char *name, const char *value, void *ctx)
-{
-	struct mlb_config *c = ctx;
+/* git's own limit: deeper than this, an include is surely a loop */
+#define MAX_INCLUDE_DEPTH 10
+#define MAX_CONFIG_BYTES (4 << 20)
 
+struct reading {
+	struct mlb_config *c;
+	const char *path;
+	int depth;
+};
+
+static int add_file(struct mlb_config *c, const char *path, int depth);
+
+/* An included file's path: ~/ is the home directory, a relative path is beside the including file. */
+static char *include_path(const char *from, const char *value)
+{
+	const char *home = getenv("HOME"), *slash = strrchr(from, '/');
+
+	if (!strncmp(value, "~/", 2) && home && *home)
+		return mlb_xasprintf("%s/%s", home, value + 2);
+	if (*value == '/' || !slash)
+		return mlb_xstrdup(value);
+	return mlb_xasprintf("%.*s/%s", (int)(slash - from), from, value);
+}
+
+/* Each entry of a file; include.path reads another file in its place, as git does. */
+static int add_entry(const char *name, const char *value, int line, void *ctx)
+{
+	struct reading *rd = ctx;
+	struct mlb_config *c = rd->c;
+
+	if (!strncmp(name, "includeif.", 10)) {
+		mlb_error("%s:%d: includeIf is for git's conditions, which mlb has none of; use include.path",
+			  rd->path, line);
+		return 1;
+	}
 	c->entries = mlb_xrealloc(c->entries, (c->nentries + 1) * sizeof(*c->entries));
 	c->entries[c->nentries].name = mlb_xstrdup(name);
 	c->entries[c->nentries].value = value ? mlb_xstrdup(value) : NULL;
 	c->nentries++;
+	if (!strcmp(name, "include.path") && value && *value) {
+		char *path = include_path(rd->path, value);
+		int bad;
+
+		if (rd->depth >= MAX_INCLUDE_DEPTH)
+			bad = mlb_error("%s:%d: includes nested more than %d deep; is '%s' including itself?", rd->path,
+					line, MAX_INCLUDE_DEPTH, value);
+		else
+			bad = add_file(c, path, rd->depth + 1);
+		free(path);
+		return bad ? 1 : 0;
+	}
 	return 0;
 }
 
 /* Add the settings of the file at path; a file that does not exist adds nothing. */
-static int add_file(struct mlb_config *c, const char *path)
+static int add_file(struct mlb_config *c, const char *path, int depth)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
-	char *text, err[320];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0, rc;
+	struct reading rd = { c, path, depth };
+	char *text, err[320] = "";
 	size_t len;
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : mlb_error("cannot read '%s': %s", path, strerror(errno));
-	text = mlb_read_all(fd, &len);
-	if (!text) {
+	/* bounded, so that an include of /dev/zero is an error and not a hang */
+	text = mlb_read_upto(fd, MAX_CONFIG_BYTES + 1, &len);
+	if (!text)
 		ret = mlb_error("cannot read '%s': %s", path, strerror(errno));
-	} else if (mlb_gitconfig_parse(text, len, add_entry, c, err, sizeof(err)) < 0) {
+	else if (len > MAX_CONFIG_BYTES)
+		ret = mlb_error("'%s' is over %d MiB; is it a configuration file?", path, MAX_CONFIG_BYTES >> 20);
+	else if ((rc = mlb_gitconfig_parse(text, len, add_entry, &rd, err, sizeof(err))) < 0)
 		ret = mlb_error("cannot parse '%s': %s", path, err);
-	}
+	else if (rc > 0)
+		ret = -1;	/* an entry said what was wrong */
 	close(fd);
 	free(text);
 	return ret;
@@ -251,8 +299,8 @@ struct mlb_config *mlb_config_load(void)
 	if (access(table, R_OK) != 0) {
 		bad = mlb_error("cannot read the provider table '%s'; set MLB_SHARE_DIR to the share/mlb directory", table);
 	} else {
-		bad |= add_file(c, table);
-		bad |= add_file(c, user);
+		bad |= add_file(c, table, 0);
+		bad |= add_file(c, user, 0);
 	}
 	free(table);
 	free(user);

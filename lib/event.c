@@ -90,8 +90,12 @@ void mlb_json_escape(struct mlb_buf *b, const char *s, size_t len)
 	const char *end = s + len, *run = s;
 	char *o;
 
-	/* At most six bytes come out for one in, plus the quotes and a NUL. */
-	mlb_buf_grow(b, 6 * len + 3);
+	/*
+	 * Room for the text as it is, the quotes and a NUL; an escape makes up
+	 * to six bytes of one, so room for the rest is checked at each.  (Six
+	 * times the length up front would ask a 1 GiB reply for 6 GiB.)
+	 */
+	mlb_buf_grow(b, len + 3);
 	o = b->s + b->len;
 	*o++ = '"';
 	for (;; s++) {
@@ -103,6 +107,11 @@ void mlb_json_escape(struct mlb_buf *b, const char *s, size_t len)
 		c = (unsigned char)*s;
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;	/* DEL and non-ASCII bytes go as they are */
+		if ((size_t)(b->s + b->cap - o) < (size_t)(end - run) + 8) {
+			b->len = (size_t)(o - b->s);
+			mlb_buf_grow(b, (size_t)(end - run) + (size_t)(end - run) / 4 + 64);
+			o = b->s + b->len;
+		}
 		memcpy(o, run, (size_t)(s - run));
 		o += s - run;
 		run = s + 1;

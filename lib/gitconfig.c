@@ -196,6 +196,7 @@ int mlb_gitconfig_parse(const char *text, size_t len, mlb_gitconfig_fn fn, void 
 		mlb_buf_add(&name, section.s, section.len);
 		mlb_buf_addc(&name, '.');
 		size_t key_at = name.len;
+		int key_line = r.at;
 
 		for (; is_key_char(c) || c == '_'; c = next_char(&r))
 			if (c != '_')
@@ -207,7 +208,7 @@ int mlb_gitconfig_parse(const char *text, size_t len, mlb_gitconfig_fn fn, void 
 		while (c == ' ' || c == '\t')
 			c = next_char(&r);
 		if (c == '\n') {
-			ret = fn(name.s, NULL, ctx);
+			ret = fn(name.s, NULL, key_line, ctx);
 			if (r.eof)
 				break;
 			continue;
@@ -219,7 +220,7 @@ int mlb_gitconfig_parse(const char *text, size_t len, mlb_gitconfig_fn fn, void 
 		}
 		if ((ret = value(&r, &val)) < 0)
 			break;
-		ret = fn(name.s, mlb_buf_str(&val), ctx);
+		ret = fn(name.s, mlb_buf_str(&val), key_line, ctx);
 		if (r.eof)
 			break;
 	}

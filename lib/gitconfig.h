@@ -18,9 +18,10 @@
 
 #include <stddef.h>
 
-/* Called for each entry in order; value is NULL for a key without '='.
- * A non-zero return stops the parse and is returned. */
-typedef int (*mlb_gitconfig_fn)(const char *name, const char *value, void *ctx);
+/* Called for each entry in order, with the line its key is on; value is
+ * NULL for a key without '='.  A non-zero return stops the parse and is
+ * returned. */
+typedef int (*mlb_gitconfig_fn)(const char *name, const char *value, int line, void *ctx);
 
 /* Parse text; 0 when all of it is valid, else -1 with "line N: <problem>"
  * in err (entries before the bad line have been passed to fn). */

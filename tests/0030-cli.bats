@@ -329,3 +329,28 @@ fish_lines() {
 	done
 	[ ! -s "$MLB_SERVER_LOG" ] || fail "a request was sent: $(cat "$MLB_SERVER_LOG")"
 }
+
+@test "config: include.path reads another file in place, relative or ~/; loops and includeIf are refused" {
+	start_server
+	mkdir -p "$XDG_CONFIG_HOME/mlb/conf.d"
+	cfg=$XDG_CONFIG_HOME/mlb/config
+	printf '[provider "mine"]\n\tkind = openai\n\tkeyEnv = MINE_KEY\n\tbaseUrl = http://127.0.0.1:1/none\n' >"$HOME/providers.inc"
+	printf '[include]\n\tpath = ~/providers.inc\n\tpath = conf.d/local\n' >"$cfg"
+	# later settings win: the relative include, read after the first, sets the working URL
+	printf '[provider "mine"]\n\tbaseUrl = http://127.0.0.1:%s/openai/v1\n' "$MLB_SERVER_PORT" \
+		>"$XDG_CONFIG_HOME/mlb/conf.d/local"
+	MINE_KEY=k run -0 mlb-send --no-store --text -m mine:echo included
+	assert_line --index 0 included
+	# a missing include is no error, as in git
+	printf '[include]\n\tpath = nowhere\n[core]\n\tmodel = openai:echo\n' >"$cfg"
+	run -0 mlb-send --no-store --text hi
+	printf '[include]\n\tpath = config\n' >"$cfg"
+	run -1 mlb-send --no-store -m openai:echo hi
+	assert_output --partial "includes nested more than 10 deep; is 'config' including itself?"
+	printf '[include]\n\tpath = /dev/zero\n' >"$cfg"
+	run -1 timeout 10 mlb-send --no-store -m openai:echo hi
+	assert_output --partial "'/dev/zero' is over 4 MiB; is it a configuration file?"
+	printf '[core]\n\tmodel = openai:echo\n[includeIf "gitdir:~/x/"]\n\tpath = other\n' >"$cfg"
+	run -1 mlb-send --no-store hi
+	assert_output --partial "$cfg:4: includeIf is for git's conditions"
+}

@@ -284,7 +284,7 @@ static void test_token_writer_agrees(void)
 		NULL, "p", "openai:gpt-4o-mini", "a\"b\\c/d\te\x01\x1f\x7f\xc3\xa9", "",
 	};
 	unsigned long long rng = 0x9e3779b97f4a7c15ull;
-	char text[300];
+	char text[3000];
 
 	for (int round = 0; round < 5000; round++) {
 		struct token_case c;
@@ -303,8 +303,12 @@ static void test_token_writer_agrees(void)
 			rng ^= rng << 13;
 			rng ^= rng >> 7;
 			rng ^= rng << 17;
-			/* mostly plain text, so that runs of every length occur */
-			text[i] = (char)(rng % 4 ? 'a' + rng % 26 : (rng >> 8) & 0xff);
+			/* mostly plain text, so that runs of every length occur; now and
+			 * then nothing but control characters, six bytes out for each */
+			if (round % 10 == 0)
+				text[i] = (char)(rng % 0x20);
+			else
+				text[i] = (char)(rng % 4 ? 'a' + rng % 26 : (rng >> 8) & 0xff);
 		}
 		c.text = text;
 		a = written(token_by_json_c, &c, &la);

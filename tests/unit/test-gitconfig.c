@@ -11,15 +11,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int collect(const char *name, const char *value, void *ctx)
+static int collect(const char *name, const char *value, int line, void *ctx)
 {
+	(void)line;
 	mlb_buf_addf(ctx, "%s=%s\n", name, value ? value : "(none)");
 	return 0;
 }
 
 static int collect_git(const git_config_entry *e, void *ctx)
 {
-	return collect(e->name, e->value, ctx);
+	return collect(e->name, e->value, 0, ctx);
 }
 
 /* Parse text with both readers: same entries in the same order, and both accept or both refuse. */
