@@ -30,6 +30,13 @@ void mlb_cli_init(int argc, char **argv, const char *usage)
 	cli_argv = argv;
 	mlb_set_progname(argv[0]);
 	usage_text = usage;
+	/*
+	 * Events are flushed as they are due (after each round of network
+	 * reads, or when input runs dry), so the buffer's size only sets how
+	 * many write(2)s a burst costs: stdio's default for a pipe is 4 KiB.
+	 */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, (size_t)64 << 10);
 	/* A closed pipe must be an error we can report and clean up after, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	/* Costs and rates read better as 0.000123 than as 0.00012299999999999998. */
@@ -117,6 +124,7 @@ int mlb_cli_finish(int status)
 	int err = 0;
 	struct stat st;
 
+	mlb_event_flush();	/* the token lines still waiting, and the event output */
 	if (fflush(stdout) == EOF)
 		err = errno;
 	else if (ferror(stdout))
