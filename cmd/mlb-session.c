@@ -200,7 +200,7 @@ static int show_events(const char *id, const char *pane, const char *pane_model,
 	const char *role = mlb_msgfile_get(m, "Role"), *date = mlb_msgfile_get(m, "Date");
 	struct mlb_tag tag = { id, pane, model, mlb_msgfile_get(m, "Run") };
 	json_object *ev = mlb_event_new("message", &tag);
-	json_object *content = json_object_new_string_len(m->content, (int)m->content_len);
+	json_object *content = mlb_json_new_text(m->content, m->content_len);
 
 	if (date)
 		mlb_json_set_str(ev, "ts", date);

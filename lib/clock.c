@@ -44,12 +44,26 @@ void mlb_rfc3339(char *out, int64_t ms)
 	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
 }
 
+static int held;
+static int64_t held_ms;
+
+void mlb_clock_hold(void)
+{
+	held_ms = mlb_wall_ms();
+	held = 1;
+}
+
+void mlb_clock_release(void)
+{
+	held = 0;
+}
+
 void mlb_now_rfc3339(char *out)
 {
 	/* Events come thousands a second: format each millisecond once. */
 	static int64_t last = -1;
 	static char cached[32];
-	int64_t now = mlb_wall_ms();
+	int64_t now = held ? held_ms : mlb_wall_ms();
 
 	if (now != last) {
 		mlb_rfc3339(cached, now);

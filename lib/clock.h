@@ -18,5 +18,12 @@ int64_t mlb_wall_ms(void);
 void mlb_rfc3339(char *out, int64_t ms);
 /* The current time as an RFC 3339 UTC timestamp into out (at least 32 bytes). */
 void mlb_now_rfc3339(char *out);
+/*
+ * Between mlb_clock_hold() and mlb_clock_release(), mlb_now_rfc3339() gives
+ * the time of the hold: the events made from one network read carry the
+ * moment it arrived, and the clock is read once a read, not once an event.
+ */
+void mlb_clock_hold(void);
+void mlb_clock_release(void);
 
 #endif

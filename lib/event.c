@@ -4,6 +4,7 @@
 #include "plain.h"
 #include "utf8.h"
 
+#include <json-c/printbuf.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -15,8 +16,11 @@ static int autoflush = 1;
 static int write_failed;
 static int write_errno;
 
+static int spill(void);
+
 void mlb_event_output(FILE *f)
 {
+	spill();
 	out_stream = f;
 }
 
@@ -42,6 +46,7 @@ int mlb_event_errno(void)
 
 int mlb_event_flush(void)
 {
+	spill();
 	if (fflush(output()) == EOF) {
 		write_failed = 1;
 		write_errno = errno;
@@ -53,7 +58,7 @@ int mlb_event_write_raw(const char *line, size_t len)
 {
 	FILE *f = output();
 
-	if (write_failed)
+	if (spill() < 0)
 		return -1;
 	if (fwrite(line, 1, len, f) != len || putc('\n', f) == EOF) {
 		write_failed = 1;
@@ -139,79 +144,146 @@ void mlb_json_escape(struct mlb_buf *b, const char *s, size_t len)
 }
 
 /*
- * The members a tag adds to an event, escaped, and copies of the strings
- * they were made from: a stream's tokens all carry the same tag, and
- * comparing it costs less than escaping it again.
+ * Token lines wait here, past stdio, until another event, a flush or a full
+ * batch: a stream is mostly tokens, and an fwrite a token cost more than
+ * making the line.  Everything that writes or flushes the event output
+ * spills them first, so lines keep their order; exit() spills them too.
  */
-static struct {
-	char *value[4];
-	int made;
-	struct mlb_buf json;
-} tag_cache;
+static struct mlb_buf pending;
+#define PENDING_MAX ((size_t)64 << 10)
 
-static const struct mlb_buf *tag_members(const struct mlb_tag *tag)
+static int spill(void)
 {
-	static const char *const keys[4] = { ",\"session\":", ",\"pane\":", ",\"model\":", ",\"run\":" };
-	const char *value[4] = { NULL, NULL, NULL, NULL };
-	int same = tag_cache.made;
+	int ret = 0;
 
-	if (tag) {
-		value[0] = tag->session;
-		value[1] = tag->pane;
-		value[2] = tag->model;
-		value[3] = tag->run;
+	if (!pending.len)
+		return write_failed ? -1 : 0;
+	if (write_failed) {
+		ret = -1;
+	} else if (fwrite_unlocked(pending.s, 1, pending.len, output()) != pending.len) {
+		write_failed = 1;
+		write_errno = errno;
+		ret = -1;
 	}
-	for (int i = 0; i < 4 && same; i++)
-		same = value[i] ? tag_cache.value[i] && !strcmp(value[i], tag_cache.value[i]) : !tag_cache.value[i];
-	if (same)
-		return &tag_cache.json;
-	mlb_buf_reset(&tag_cache.json);
-	for (int i = 0; i < 4; i++) {
-		free(tag_cache.value[i]);
-		tag_cache.value[i] = value[i] ? mlb_xstrdup(value[i]) : NULL;
-		if (value[i]) {
-			mlb_buf_adds(&tag_cache.json, keys[i]);
-			mlb_json_escape(&tag_cache.json, value[i], strlen(value[i]));
-		}
-	}
-	tag_cache.made = 1;
-	return &tag_cache.json;
+	pending.len = 0;
+	/* A whole non-streamed reply comes as one piece: it should not pin its memory. */
+	if (pending.cap > (size_t)1 << 20)
+		mlb_buf_free(&pending);
+	return ret;
 }
 
-int mlb_event_write_token(const struct mlb_tag *tag, const char *text, size_t len)
+static void spill_at_exit(void)
 {
-	/* One buffer for every token: no allocation once it has grown. */
-	static struct mlb_buf line;
+	spill();
+}
+
+static void add_tag_members(struct mlb_buf *b, const struct mlb_tag *tag)
+{
+	static const char *const keys[4] = { ",\"session\":", ",\"pane\":", ",\"model\":", ",\"run\":" };
+	const char *value[4];
+
+	if (!tag)
+		return;
+	value[0] = tag->session;
+	value[1] = tag->pane;
+	value[2] = tag->model;
+	value[3] = tag->run;
+	for (int i = 0; i < 4; i++) {
+		if (value[i]) {
+			mlb_buf_adds(b, keys[i]);
+			mlb_json_escape(b, value[i], strlen(value[i]));
+		}
+	}
+}
+
+int mlb_event_write_token(struct mlb_token_line *tl, const struct mlb_tag *tag, const char *text, size_t len)
+{
 	static const char head[] = "{\"type\":\"token\",\"ts\":\"", mid[] = ",\"text\":";
-	const struct mlb_buf *members = tag_members(tag);
-	char ts[32], *o;
-	size_t tslen;
-	int ret;
+	static int at_exit;
+	char ts[32];
+	char *o;
 
 	mlb_now_rfc3339(ts);
-	tslen = strlen(ts);
-	mlb_buf_reset(&line);
-	/* Room for all but the text, which mlb_json_escape() makes room for. */
-	mlb_buf_grow(&line, sizeof(head) + tslen + 1 + members->len + sizeof(mid));
-	o = line.s;
-	memcpy(o, head, sizeof(head) - 1);
-	o += sizeof(head) - 1;
-	/* A timestamp needs no escaping. */
-	memcpy(o, ts, tslen);
-	o += tslen;
-	*o++ = '"';
-	memcpy(o, members->s, members->len);
-	o += members->len;
-	memcpy(o, mid, sizeof(mid) - 1);
-	o += sizeof(mid) - 1;
-	line.len = (size_t)(o - line.s);
-	mlb_json_escape(&line, text, len);
-	mlb_buf_addc(&line, '}');
-	ret = mlb_event_write_raw(line.s, line.len);
-	/* A whole non-streamed reply comes as one piece: it should not pin its memory. */
-	if (line.cap > (size_t)1 << 20)
-		mlb_buf_free(&line);
-	return ret;
+	/* The timestamp changes once a millisecond, the tag never: most tokens only add their text. */
+	if (!tl->prefix.len || memcmp(ts, tl->ts, sizeof(ts))) {
+		mlb_buf_reset(&tl->prefix);
+		mlb_buf_add(&tl->prefix, head, sizeof(head) - 1);
+		mlb_buf_adds(&tl->prefix, ts);	/* a timestamp needs no escaping */
+		mlb_buf_addc(&tl->prefix, '"');
+		add_tag_members(&tl->prefix, tag);
+		mlb_buf_add(&tl->prefix, mid, sizeof(mid) - 1);
+		memcpy(tl->ts, ts, sizeof(ts));
+	}
+	if (!at_exit) {
+		atexit(spill_at_exit);
+		at_exit = 1;
+	}
+	if (pending.len && pending.len + tl->prefix.len + len + 4 > PENDING_MAX && spill() < 0)
+		return -1;
+	mlb_buf_grow(&pending, tl->prefix.len + len + 4);
+	o = pending.s + pending.len;
+	memcpy(o, tl->prefix.s, tl->prefix.len);
+	o += tl->prefix.len;
+	if ((const char *)mlb_plain_end((const unsigned char *)text, (const unsigned char *)text + len) ==
+	    text + len) {
+		/* the usual token, a word or two: nothing to escape */
+		*o++ = '"';
+		memcpy(o, text, len);
+		memcpy(o + len, "\"}\n", 4);	/* and the NUL */
+		pending.len = (size_t)(o - pending.s) + len + 3;
+	} else {
+		pending.len = (size_t)(o - pending.s);
+		mlb_json_escape(&pending, text, len);
+		mlb_buf_add(&pending, "}\n", 2);
+	}
+	if (autoflush)
+		return mlb_event_flush();
+	return pending.len >= PENDING_MAX ? spill() : (write_failed ? -1 : 0);
+}
+
+void mlb_token_line_free(struct mlb_token_line *tl)
+{
+	mlb_buf_free(&tl->prefix);
+}
+
+/*
+ * json-c escapes a string a byte at a time; a reply's content can be
+ * megabytes, and mlb_json_escape() crosses plain runs eight bytes a step.
+ * Without JSON_C_TO_STRING_NOSLASHESCAPE json-c also writes '/' as "\/".
+ */
+static int text_to_json(json_object *o, struct printbuf *pb, int level, int flags)
+{
+	static struct mlb_buf b;
+	const char *s = json_object_get_string(o);
+	size_t len = (size_t)json_object_get_string_len(o);
+
+	(void)level;
+	mlb_buf_reset(&b);
+	mlb_json_escape(&b, s, len);
+	if (!(flags & JSON_C_TO_STRING_NOSLASHESCAPE) && memchr(b.s, '/', b.len)) {
+		const char *run = b.s, *slash;
+
+		while ((slash = memchr(run, '/', (size_t)(b.s + b.len - run)))) {
+			printbuf_memappend(pb, run, (int)(slash - run));
+			printbuf_memappend(pb, "\\/", 2);
+			run = slash + 1;
+		}
+		printbuf_memappend(pb, run, (int)(b.s + b.len - run));
+	} else {
+		printbuf_memappend(pb, b.s, (int)b.len);
+	}
+	if (b.cap > (size_t)1 << 20)
+		mlb_buf_free(&b);
+	return 0;
+}
+
+json_object *mlb_json_new_text(const char *s, size_t len)
+{
+	json_object *o = json_object_new_string_len(s, (int)len);
+
+	if (o && len >= 256)
+		json_object_set_serializer(o, text_to_json, NULL, NULL);
+	return o;
 }
 
 void mlb_json_set_str(json_object *o, const char *key, const char *val)

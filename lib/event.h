@@ -36,9 +36,25 @@ json_object *mlb_event_new(const char *type, const struct mlb_tag *tag);
 /* Write ev as one line to the event output and release it; -1 on a write error. */
 int mlb_event_write(json_object *ev);
 
-/* Write a token event for tag (what mlb_event_new("token", tag) with a "text" member would
- * write, byte for byte) without building it: most of a stream is tokens; -1 on a write error. */
-int mlb_event_write_token(const struct mlb_tag *tag, const char *text, size_t len);
+/*
+ * Token events, most of any stream, are written without building them: what
+ * mlb_event_new("token", tag) with a "text" member would write, byte for
+ * byte.  A struct mlb_token_line keeps the start of one job's token lines
+ * (type, ts and tag) from one token to the next; zero-initialise it, keep
+ * the tag unchanged while it is in use, and free it with mlb_token_line_free().
+ * Token lines are batched past stdio until the next flush or other event.
+ */
+struct mlb_token_line {
+	struct mlb_buf prefix;
+	char ts[32];
+};
+/* Write one token event; -1 on a write error. */
+int mlb_event_write_token(struct mlb_token_line *tl, const struct mlb_tag *tag, const char *text, size_t len);
+void mlb_token_line_free(struct mlb_token_line *tl);
+
+/* A json-c string of len bytes that writes itself out faster than json-c would, byte for byte
+ * the same: for long texts such as a reply's content. */
+json_object *mlb_json_new_text(const char *s, size_t len);
 
 /* Append s as a JSON string, quotes included, escaped as json-c escapes it for mlb_json_line(). */
 void mlb_json_escape(struct mlb_buf *b, const char *s, size_t len);

@@ -147,6 +147,7 @@ void mlb_pane_turn_clear(struct mlb_pane_turn *p)
 	free(p->message_path);
 	mlb_provenance_free(p->from);
 	mlb_job_clear(&p->job);
+	mlb_token_line_free(&p->tokens);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -246,7 +247,7 @@ static int turn_text(void *ctx, struct mlb_job *job, const char *text, size_t le
 	(void)ctx;
 	if (p->turn->o->emit || !mlb_cli_json())
 		return 0;
-	mlb_event_write_token(&job->tag, text, len);
+	mlb_event_write_token(&p->tokens, &job->tag, text, len);
 	return 1;
 }
 

@@ -33,6 +33,7 @@ struct mlb_pane_turn {
 	char *extra_headers;	/* "Name: value\n" lines added to the user message, or NULL */
 	/* Results. */
 	struct mlb_job job;
+	struct mlb_token_line tokens;	/* the start of its token events */
 	char *message_path;	/* the stored reply, relative to the session */
 	struct mlb_turn_state *turn;	/* the turn it belongs to, set by mlb_turn_prepare */
 };

@@ -268,8 +268,58 @@ static int token_by_json_c(const void *arg)
 static int token_direct(const void *arg)
 {
 	const struct token_case *c = arg;
+	struct mlb_token_line tl = { 0 };
+	int ret = mlb_event_write_token(&tl, &c->tag, c->text, c->len);
 
-	return mlb_event_write_token(&c->tag, c->text, c->len);
+	mlb_token_line_free(&tl);
+	return ret;
+}
+
+/* Three tokens through one line, batched, with an event built by json-c between them. */
+static int tokens_and_event(const void *arg)
+{
+	const struct token_case *c = arg;
+	struct mlb_token_line tl = { 0 };
+	json_object *ev = mlb_event_new("status", &c->tag);
+	int ret = 0;
+
+	mlb_event_autoflush(0);
+	ret |= mlb_event_write_token(&tl, &c->tag, "one", 3);
+	ret |= mlb_event_write_token(&tl, &c->tag, " \"two\"", 6);
+	ret |= mlb_event_write(ev);
+	ret |= mlb_event_write_token(&tl, &c->tag, "\n", 1);
+	mlb_event_autoflush(1);
+	mlb_token_line_free(&tl);
+	return ret;
+}
+
+/*
+ * Token lines wait past stdio, but never behind an event written after
+ * them, and a line kept from token to token starts each of them alike.
+ */
+static void test_token_batch_order(void)
+{
+	struct token_case c = { { "s1", "p", "openai:m", NULL }, NULL, 0 };
+	size_t len;
+	char *out = written(tokens_and_event, &c, &len), *line;
+	static const char *const want[] = {
+		"\"type\":\"token\"", "\"text\":\"one\"}",
+		"\"type\":\"token\"", "\"text\":\" \\\"two\\\"\"}",
+		"\"type\":\"status\"", "\"session\":\"s1\",\"pane\":\"p\",\"model\":\"openai:m\"}",
+		"\"type\":\"token\"", "\"text\":\"\\n\"}",
+	};
+	size_t i = 0;
+
+	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), i += 2) {
+		CHECK(i < sizeof(want) / sizeof(want[0]));
+		if (i >= sizeof(want) / sizeof(want[0]))
+			break;
+		CHECK(strstr(line, want[i]) != NULL);
+		CHECK(strstr(line, want[i + 1]) != NULL);
+		CHECK(!strncmp(line, "{\"type\":", 8));
+	}
+	CHECK_INT(i, sizeof(want) / sizeof(want[0]));
+	free(out);
 }
 
 /*
@@ -325,6 +375,43 @@ static void test_token_writer_agrees(void)
 	}
 }
 
+/* A long text written by mlb_json_new_text() is what json-c writes, with and without '/' escaped. */
+static void test_text_writer_agrees(void)
+{
+	static const int flags[] = { JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+				     JSON_C_TO_STRING_PLAIN, JSON_C_TO_STRING_PRETTY };
+	unsigned long long rng = 0x2545f4914f6cdd1dull;
+	static char text[70000];
+
+	for (int round = 0; round < 300; round++) {
+		size_t len = round < 10 ? (size_t)round * 50 : (size_t)(rng % sizeof(text));
+
+		for (size_t i = 0; i < len; i++) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			text[i] = rng % 5 ? (char)('a' + rng % 26) : "/\"\\\n\x01\x7f\xc3\xa9\0"[(rng >> 8) % 9];
+		}
+		for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+			json_object *mine = json_object_new_object(), *theirs = json_object_new_object();
+			const char *a, *b;
+
+			json_object_object_add(mine, "content", mlb_json_new_text(text, len));
+			json_object_object_add(theirs, "content", json_object_new_string_len(text, (int)len));
+			a = json_object_to_json_string_ext(mine, flags[f]);
+			b = json_object_to_json_string_ext(theirs, flags[f]);
+			unit_checks++;
+			if (strcmp(a, b)) {
+				unit_failures++;
+				fprintf(stderr, "text writer differs at length %zu, flags %d\n", len, flags[f]);
+				round = 1 << 30;
+			}
+			json_object_put(mine);
+			json_object_put(theirs);
+		}
+	}
+}
+
 int main(void)
 {
 	mlb_set_progname("test-event");
@@ -334,5 +421,7 @@ int main(void)
 	test_writer();
 	test_quick_scan_agrees();
 	test_token_writer_agrees();
+	test_token_batch_order();
+	test_text_writer_agrees();
 	return unit_done();
 }
