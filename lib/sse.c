@@ -30,6 +30,13 @@ struct mlb_sse {
 	struct sbuf data;	/* data lines joined, each followed by \n */
 	struct sbuf event;	/* event name; empty means "message" */
 	struct sbuf id;		/* last event id; survives dispatch */
+	/* The pending event's only data line so far, still in the caller's
+	 * buffer: most events are one line, and dispatching it from there saves
+	 * a copy.  Copied into data before the feed returns, or when a second
+	 * data line comes. */
+	const char *direct;
+	size_t direct_len;
+	int has_direct;
 	int bom;		/* bytes of a leading BOM matched; 3 once decided */
 	int cr_pending;		/* the last feed ended in CR: skip one LF */
 	int err;		/* sticky non-zero result */
@@ -93,6 +100,14 @@ static int dispatch(struct mlb_sse *p)
 {
 	int rc = 0;
 
+	if (p->has_direct) {
+		p->has_direct = 0;
+		if (p->cb)
+			rc = p->cb(p->ctx, p->event.len ? p->event.p : "message",
+				   p->direct, p->direct_len, p->id.len ? p->id.p : "");
+		p->event.len = 0;
+		return rc;
+	}
 	/* The spec drops the event but still resets its name on an empty buffer. */
 	if (p->data.len) {
 		/* The last data line's \n is not part of the data. */
@@ -121,17 +136,31 @@ static int add_data(struct mlb_sse *p, const char *v, size_t n)
 	return 0;
 }
 
-/* Act on one complete line (without its ending). */
-static int process_line(struct mlb_sse *p, const char *s, size_t n)
+/* The data line left in the caller's buffer goes into data: that buffer is about to go. */
+static int keep_direct(struct mlb_sse *p)
+{
+	if (!p->has_direct)
+		return 0;
+	p->has_direct = 0;
+	return add_data(p, p->direct, p->direct_len);
+}
+
+/*
+ * Act on one complete line (without its ending); in_place when it lies in
+ * the caller's buffer for the rest of this feed.
+ */
+static int process_line(struct mlb_sse *p, const char *s, size_t n, int in_place)
 {
 	const char *colon, *v;
 	size_t name_len, vlen;
+	int rc;
 
 	if (n == 0)
 		return dispatch(p);
 	if (s[0] == ':')
 		return 0;
-	colon = memchr(s, ':', n);
+	/* the usual line, with the first colon where memchr would find it */
+	colon = n >= 5 && !memcmp(s, "data:", 5) ? s + 4 : memchr(s, ':', n);
 	if (colon) {
 		name_len = (size_t)(colon - s);
 		v = colon + 1;
@@ -145,8 +174,17 @@ static int process_line(struct mlb_sse *p, const char *s, size_t n)
 		v = s + n;
 		vlen = 0;
 	}
-	if (name_len == 4 && !memcmp(s, "data", 4))
+	if (name_len == 4 && !memcmp(s, "data", 4)) {
+		if (in_place && !p->has_direct && !p->data.len) {
+			p->direct = v;	/* take_line checked n, and so vlen, against max */
+			p->direct_len = vlen;
+			p->has_direct = 1;
+			return 0;
+		}
+		if ((rc = keep_direct(p)))
+			return rc;
 		return add_data(p, v, vlen);
+	}
 	if (name_len == 5 && !memcmp(s, "event", 5))
 		return sbuf_set(&p->event, v, vlen, p->limit);
 	/* An id with a NUL could not be sent back in Last-Event-ID. */
@@ -163,13 +201,13 @@ static int take_line(struct mlb_sse *p, const char *s, size_t n)
 	if (!p->line.len) {
 		if (n > p->max)
 			return MLB_SSE_TOO_LONG;
-		return process_line(p, s, n);
+		return process_line(p, s, n, s != NULL);
 	}
 	if (n > p->max - p->line.len)
 		return MLB_SSE_TOO_LONG;
 	if (sbuf_add(&p->line, s, n, p->limit))
 		return MLB_SSE_NOMEM;
-	rc = process_line(p, p->line.p, p->line.len);
+	rc = process_line(p, p->line.p, p->line.len, 0);
 	p->line.len = 0;
 	return rc;
 }
@@ -190,6 +228,7 @@ static int fail(struct mlb_sse *p, int rc)
 	p->line.len = 0;
 	p->data.len = 0;
 	p->event.len = 0;
+	p->has_direct = 0;
 	return rc;
 }
 
@@ -251,8 +290,9 @@ int mlb_sse_feed(struct mlb_sse *p, const char *buf, size_t len)
 	for (;;) {
 		if (cr < i)
 			cr = find(buf, i, len, '\r');
+		/* the blank line after each event needs no search */
 		if (lf < i)
-			lf = find(buf, i, len, '\n');
+			lf = i < len && buf[i] == '\n' ? i : find(buf, i, len, '\n');
 		eol = cr < lf ? cr : lf;
 		if (eol == len)
 			break;
@@ -266,7 +306,7 @@ int mlb_sse_feed(struct mlb_sse *p, const char *buf, size_t len)
 				i++;
 		}
 	}
-	if (i < len && (rc = hold(p, buf + i, len - i)))
+	if ((rc = keep_direct(p)) || (i < len && (rc = hold(p, buf + i, len - i))))
 		return fail(p, rc);
 	return 0;
 }
@@ -300,6 +340,7 @@ void mlb_sse_reset(struct mlb_sse *p)
 	sbuf_free(&p->data);
 	sbuf_free(&p->event);
 	sbuf_free(&p->id);
+	p->has_direct = 0;
 	p->bom = 0;
 	p->cr_pending = 0;
 	p->err = 0;

@@ -37,8 +37,9 @@
 #define MLB_SSE_NOMEM (-3)
 
 /* Called once per dispatched event. event is "message" when no event: field was set;
- * data is NUL-terminated (data_len excludes the NUL; it may contain \n when several
- * data: lines were joined); id is the last event id seen ("" if none).
+ * data is data_len bytes, not NUL-terminated (an event of one data line is handed over
+ * from the fed buffer itself), with \n between data: lines when several were joined;
+ * id is the last event id seen ("" if none).
  * Return 0 to go on, non-zero to stop parsing (mlb_sse_feed then returns that value). */
 typedef int (*mlb_sse_cb)(void *ctx, const char *event, const char *data, size_t data_len,
 			  const char *id);

@@ -184,8 +184,10 @@ static int same_frame(struct mlb_reply *r, const char *data, size_t len, struct 
 	if (!head || len < head + tail + 2 || memcmp(data, frame, head) ||
 	    memcmp(data + len - tail, frame + head, tail))
 		return 0;
-	wire_scan_init(&sc, data + head, len - head - tail);
-	return wire_scan_string(&sc, text) && sc.p == sc.end;
+	/* Scanning up to the end, not the tail, lets the string be crossed eight bytes a step;
+	 * the string must still end where the tail starts. */
+	wire_scan_init(&sc, data + head, len - head);
+	return wire_scan_string(&sc, text) && (const char *)sc.p == data + len - tail;
 }
 
 /* Keep the bytes around the text of a chunk read whole, for same_frame(). */

@@ -195,7 +195,12 @@ int wire_scan_text(const struct wire_str *str, struct mlb_buf *scratch, const ch
 {
 	const char *p = str->s, *end = str->s + str->len;
 
-	/* A copy even without escapes: on_text hooks have always had a C string. */
+	/* Without escapes the text is its raw bytes, in place (on_text takes a length, not a C string). */
+	if (!str->escaped) {
+		*text = str->s;
+		*len = str->len;
+		return 1;
+	}
 	mlb_buf_reset(scratch);
 	while (p < end) {
 		const char *bs = memchr(p, '\\', (size_t)(end - p));

@@ -61,9 +61,9 @@ int wire_scan_end(struct wire_scan *sc);
 #define wire_scan_is(key, name) \
 	((key)->len == sizeof(name) - 1 && !memcmp((key)->s, name, sizeof(name) - 1))
 /*
- * The text of a string, decoded into scratch and NUL-terminated.  0 when
- * unsure (\u0000 or a surrogate escape, which json-c turns into text of its
- * own making).
+ * The text of a string: its raw bytes when it has no escapes, else decoded
+ * into scratch; not NUL-terminated either way.  0 when unsure (\u0000 or a
+ * surrogate escape, which json-c turns into text of its own making).
  */
 int wire_scan_text(const struct wire_str *str, struct mlb_buf *scratch, const char **text, size_t *len);
 

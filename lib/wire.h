@@ -39,7 +39,7 @@ struct mlb_reply {
 	 * around the text of the last chunk it read whole. */
 	struct mlb_buf scratch, frame;
 	size_t frame_head;		/* frame holds head bytes before the text, then the tail */
-	/* Called for every piece of text, in order. */
+	/* Called for every piece of text, in order; text is len bytes, not NUL-terminated. */
 	void (*on_text)(void *ctx, const char *text, size_t len);
 	void *ctx;
 };
