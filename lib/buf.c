@@ -22,25 +22,6 @@ void mlb_buf_grow(struct mlb_buf *b, size_t n)
 	b->cap = want;
 }
 
-void mlb_buf_add(struct mlb_buf *b, const void *data, size_t len)
-{
-	mlb_buf_grow(b, len);
-	if (len)
-		memcpy(b->s + b->len, data, len);
-	b->len += len;
-	b->s[b->len] = '\0';
-}
-
-void mlb_buf_adds(struct mlb_buf *b, const char *s)
-{
-	mlb_buf_add(b, s, strlen(s));
-}
-
-void mlb_buf_addc(struct mlb_buf *b, char c)
-{
-	mlb_buf_add(b, &c, 1);
-}
-
 void mlb_buf_addf(struct mlb_buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -56,13 +37,6 @@ void mlb_buf_addf(struct mlb_buf *b, const char *fmt, ...)
 	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
-}
-
-void mlb_buf_reset(struct mlb_buf *b)
-{
-	b->len = 0;
-	if (b->s)
-		b->s[0] = '\0';
 }
 
 const char *mlb_buf_str(const struct mlb_buf *b)
