@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* What another JSON tool reads the same way: no single quotes or raw newlines in strings. */
+#define READER_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8)
+
 static FILE *out_stream;
 static int autoflush = 1;
 static int write_failed;
@@ -277,6 +280,20 @@ static int text_to_json(json_object *o, struct printbuf *pb, int level, int flag
 	return 0;
 }
 
+json_tokener *mlb_json_tokener_ready(json_tokener **tok, int depth, int flags)
+{
+	if (*tok && json_tokener_get_error(*tok) == json_tokener_success) {
+		json_tokener_reset(*tok);
+		return *tok;
+	}
+	if (*tok)
+		json_tokener_free(*tok);
+	*tok = json_tokener_new_ex(depth);
+	if (*tok)
+		json_tokener_set_flags(*tok, flags);
+	return *tok;
+}
+
 json_object *mlb_json_new_text(const char *s, size_t len)
 {
 	json_object *o = json_object_new_string_len(s, (int)len);
@@ -429,10 +446,8 @@ struct mlb_reader *mlb_reader_new(int fd, const struct mlb_reader_limits *limits
 	 */
 	r->cap = r->lim.max_line < 65536 ? r->lim.max_line + 1 : 65536;
 	r->buf = mlb_xmalloc(r->cap);
-	r->tok = json_tokener_new_ex(r->lim.max_depth);
-	if (!r->tok)
+	if (!mlb_json_tokener_ready(&r->tok, r->lim.max_depth, READER_FLAGS))
 		mlb_die(MLB_EXIT_FAIL, "out of memory");
-	json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	return r;
 }
 
@@ -550,7 +565,8 @@ static json_object *parse_line(struct mlb_reader *r, const char *s, size_t len)
 		report(r, "contains a NUL byte; events are UTF-8 JSON text");
 		return NULL;
 	}
-	json_tokener_reset(r->tok);
+	if (!mlb_json_tokener_ready(&r->tok, r->lim.max_depth, READER_FLAGS))
+		mlb_die(MLB_EXIT_FAIL, "out of memory");
 	obj = json_tokener_parse_ex(r->tok, s, (int)len);
 	err = json_tokener_get_error(r->tok);
 	if (!obj && err == json_tokener_continue) {

@@ -52,6 +52,14 @@ struct mlb_token_line {
 int mlb_event_write_token(struct mlb_token_line *tl, const struct mlb_tag *tag, const char *text, size_t len);
 void mlb_token_line_free(struct mlb_token_line *tl);
 
+/*
+ * Make *tok (NULL for none yet) ready for a new text, with depth and flags
+ * for a new one; NULL when out of memory.  json_tokener_reset() keeps the
+ * state of an unfinished \u escape, and json-c then puts U+FFFD into the
+ * next text's first escape: a tokener that stopped short is replaced.
+ */
+json_tokener *mlb_json_tokener_ready(json_tokener **tok, int depth, int flags);
+
 /* A json-c string of len bytes that writes itself out faster than json-c would, byte for byte
  * the same: for long texts such as a reply's content. */
 json_object *mlb_json_new_text(const char *s, size_t len);

@@ -206,6 +206,14 @@ static int on_sse(void *ctx, const char *event, const char *data, size_t len, co
 	return 0;
 }
 
+static int on_lane(void *ctx, const char *buf, size_t len, const char *id, size_t *used)
+{
+	struct mlb_job *job = ctx;
+
+	(void)id;
+	return mlb_wire_lane(job->model.provider->kind, &job->reply, buf, len, used);
+}
+
 static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 {
 	struct mlb_job *job = ctx;
@@ -652,6 +660,7 @@ void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job)
 	st->sse = mlb_sse_new(on_sse, job, r->policy.max_reply);
 	if (!st->sse)
 		mlb_die(MLB_EXIT_FAIL, "out of memory");
+	mlb_sse_set_lane(st->sse, on_lane);
 	job->reply.on_text = on_text;
 	job->reply.ctx = job;
 	mlb_reply_reset(&job->reply);

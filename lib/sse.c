@@ -23,6 +23,7 @@ struct sbuf {
 
 struct mlb_sse {
 	mlb_sse_cb cb;
+	mlb_sse_lane lane;
 	void *ctx;
 	size_t max;		/* longest line and longest event data accepted */
 	size_t limit;		/* max + 2: a buffer never needs more than that */
@@ -288,6 +289,18 @@ int mlb_sse_feed(struct mlb_sse *p, const char *buf, size_t len)
 	cr = find(buf, 0, len, '\r');
 	lf = find(buf, 0, len, '\n');
 	for (;;) {
+		if (p->lane && i < len && !p->line.len && !p->data.len && !p->has_direct && !p->event.len) {
+			size_t used = 0;
+
+			/* Capped so that what the lane takes is no longer than the parser allows. */
+			if ((rc = p->lane(p->ctx, buf + i, len - i < p->limit ? len - i : p->limit,
+					  p->id.len ? p->id.p : "", &used)))
+				return fail(p, rc);
+			if (used) {
+				i += used;
+				continue;
+			}
+		}
 		if (cr < i)
 			cr = find(buf, i, len, '\r');
 		/* the blank line after each event needs no search */
@@ -358,6 +371,11 @@ struct mlb_sse *mlb_sse_new(mlb_sse_cb cb, void *ctx, size_t max_event)
 	/* Joined data holds one \n more than it dispatches, then a NUL. */
 	p->limit = p->max > (size_t)-1 - 2 ? (size_t)-1 : p->max + 2;
 	return p;
+}
+
+void mlb_sse_set_lane(struct mlb_sse *p, mlb_sse_lane lane)
+{
+	p->lane = lane;
 }
 
 void mlb_sse_free(struct mlb_sse *p)

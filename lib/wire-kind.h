@@ -20,6 +20,9 @@ struct wire_kind {
 	/* Optional: the usual shape of a streamed event, decoded without json-c: 1 when
 	 * done, 0 (having changed nothing) to leave it to event. */
 	int (*quick)(struct mlb_reply *r, const char *data, size_t len);
+	/* Optional: the fast lane (sse.h) for the usual event: the bytes of one whole
+	 * "data: …\n\n" it decoded, or 0 (having changed nothing). */
+	size_t (*lane)(struct mlb_reply *r, const char *buf, size_t len);
 	/* A whole non-streamed reply: 0, or -1 when malformed. */
 	int (*whole)(struct mlb_reply *r, json_object *body);
 	/* The path that lists models. */

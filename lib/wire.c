@@ -211,21 +211,22 @@ static json_tokener *tokener;
 
 static void free_tokener(void)
 {
-	json_tokener_free(tokener);
+	if (tokener)
+		json_tokener_free(tokener);
 	tokener = NULL;
 }
 
 static json_object *parse(const char *s, size_t len)
 {
+	static int at_exit;
 	json_object *o;
 
-	if (!tokener) {
-		tokener = json_tokener_new_ex(64);
-		if (!tokener)
-			return NULL;
+	if (!at_exit) {
 		atexit(free_tokener);
+		at_exit = 1;
 	}
-	json_tokener_reset(tokener);
+	if (!mlb_json_tokener_ready(&tokener, 64, 0))
+		return NULL;
 	o = json_tokener_parse_ex(tokener, s, (int)len);
 	if (json_tokener_get_error(tokener) != json_tokener_success) {
 		json_object_put(o);
@@ -239,6 +240,15 @@ static int quick_on = 1;
 void mlb_wire_quick(int on)
 {
 	quick_on = on;
+}
+
+int mlb_wire_lane(enum mlb_kind k, struct mlb_reply *r, const char *buf, size_t len, size_t *used)
+{
+	size_t n;
+
+	if (quick_on && kinds[k]->lane && (n = kinds[k]->lane(r, buf, len)))
+		*used = n;
+	return 0;
 }
 
 int mlb_wire_event(enum mlb_kind k, struct mlb_reply *r, const char *event, const char *data, size_t len)

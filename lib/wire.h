@@ -65,8 +65,11 @@ void mlb_wire_req_free(struct mlb_wire_req *req);
 
 /* Decode one SSE event of kind k into r; 0, or -1 for a malformed chunk (counted, skipped). */
 int mlb_wire_event(enum mlb_kind k, struct mlb_reply *r, const char *event, const char *data, size_t len);
-/* Whether mlb_wire_event() may read the usual chunks without json-c (default 1); tests turn
- * it off to compare the two ways. */
+/* The fast lane of sse.h for kind k: decode the usual event at buf into r, setting *used to
+ * its bytes, or leave it (and *used) alone; returns 0. */
+int mlb_wire_lane(enum mlb_kind k, struct mlb_reply *r, const char *buf, size_t len, size_t *used);
+/* Whether mlb_wire_event() and mlb_wire_lane() may read the usual chunks without json-c
+ * (default 1); tests turn it off to compare the two ways. */
 void mlb_wire_quick(int on);
 /* Decode a whole non-streamed response body; -1 when malformed. */
 int mlb_wire_body(enum mlb_kind k, struct mlb_reply *r, const char *body, size_t len);

@@ -88,6 +88,33 @@ static void test_malformed(void)
 	free(out);
 }
 
+/* A line cut just after a high surrogate escape must not change how the next line reads. */
+static void test_cut_surrogate(void)
+{
+	static const char in[] = "{\"type\":\"final\",\"content\":\"x\\ud83d\n"
+				 "{\"type\":\"final\",\"content\":\"sm\\u00f6rg\"}\n";
+	FILE *src = tmpfile(), *out = tmpfile();
+	struct mlb_reader *r;
+	struct mlb_event_in ev;
+	int n = 0;
+
+	fwrite(in, 1, sizeof(in) - 1, src);
+	fflush(src);
+	rewind(src);
+	mlb_event_output(out);
+	r = mlb_reader_new(fileno(src), NULL);
+	while (mlb_reader_next(r, &ev) > 0) {
+		n++;
+		CHECK_STR(mlb_json_str(ev.obj, "content"), "sm\xc3\xb6rg");
+	}
+	CHECK_INT(n, 1);
+	CHECK_INT(mlb_reader_errors(r), 1);
+	mlb_reader_free(r);
+	mlb_event_output(NULL);
+	fclose(src);
+	fclose(out);
+}
+
 static void test_limits(void)
 {
 	struct mlb_reader_limits lim = { 1000, 8 };
@@ -418,6 +445,7 @@ int main(void)
 	test_pass_through();
 	test_malformed();
 	test_limits();
+	test_cut_surrogate();
 	test_writer();
 	test_quick_scan_agrees();
 	test_token_writer_agrees();

@@ -230,44 +230,99 @@ static int same_reply(const struct mlb_reply *a, const struct seen *sa, const st
 	       a->error_retryable == b->error_retryable;
 }
 
-/* Two replies fed the same chunks, one with the quick path and one without. */
+/*
+ * Three replies fed the same chunks: one with the quick path, one without,
+ * and one through an SSE parser with the fast lane, as the runner feeds it.
+ */
 struct pair {
-	struct mlb_reply quick, slow;
-	struct seen sq, ss;
+	struct mlb_reply quick, slow, lane;
+	struct seen sq, ss, sl;
+	struct mlb_sse *sse;
+	int lane_rc;
 };
+
+static long lane_taken;	/* chunks the lane decoded, over all pairs */
+
+static int lane_event(void *ctx, const char *event, const char *data, size_t len, const char *id)
+{
+	struct pair *p = ctx;
+
+	(void)id;
+	p->lane_rc = mlb_wire_event(MLB_KIND_OPENAI, &p->lane, event, data, len);
+	return 0;
+}
+
+static int lane_lane(void *ctx, const char *buf, size_t len, const char *id, size_t *used)
+{
+	struct pair *p = ctx;
+
+	int rc;
+
+	(void)id;
+	rc = mlb_wire_lane(MLB_KIND_OPENAI, &p->lane, buf, len, used);
+	if (*used) {
+		p->lane_rc = 0;
+		lane_taken++;
+	}
+	return rc;
+}
 
 static void pair_init(struct pair *p)
 {
 	reply_init(&p->quick, &p->sq);
 	reply_init(&p->slow, &p->ss);
+	reply_init(&p->lane, &p->sl);
+	p->sse = mlb_sse_new(lane_event, p, 0);
+	mlb_sse_set_lane(p->sse, lane_lane);
 }
 
 static void pair_free(struct pair *p)
 {
 	mlb_reply_free(&p->quick);
 	mlb_reply_free(&p->slow);
+	mlb_reply_free(&p->lane);
 	mlb_buf_free(&p->sq.text);
 	mlb_buf_free(&p->ss.text);
+	mlb_buf_free(&p->sl.text);
+	mlb_sse_free(p->sse);
 }
 
-/* Feed one chunk to both; 0 (after saying which) when they disagree. */
+/* Feed one chunk to the three; 0 (after saying which) when they disagree. */
 static int pair_feed(struct pair *p, const char *data, size_t len)
 {
 	int rq, rs;
 
 	mlb_wire_quick(1);
 	rq = mlb_wire_event(MLB_KIND_OPENAI, &p->quick, "message", data, len);
+	if (memchr(data, '\n', len) || memchr(data, '\r', len)) {
+		/* an SSE stream would cut it into lines: the lane reply takes it as the quick one */
+		p->lane_rc = mlb_wire_event(MLB_KIND_OPENAI, &p->lane, "message", data, len);
+	} else {
+		/* "data: " and the chunk, the blank line, and the next event's first bytes, in one feed */
+		char *line = malloc(len + 16);
+
+		memcpy(line, "data: ", 6);
+		memcpy(line + 6, data, len);
+		memcpy(line + 6 + len, "\n\ndata", 6);
+		p->lane_rc = -9;
+		CHECK_INT(mlb_sse_feed(p->sse, line, len + 12), 0);
+		mlb_sse_reset(p->sse);	/* forget the held "data" */
+		free(line);
+	}
 	mlb_wire_quick(0);
 	rs = mlb_wire_event(MLB_KIND_OPENAI, &p->slow, "message", data, len);
 	mlb_wire_quick(1);
 	unit_checks++;
-	if (rq == rs && same_reply(&p->quick, &p->sq, &p->slow, &p->ss))
+	if (rq == rs && same_reply(&p->quick, &p->sq, &p->slow, &p->ss) &&
+	    (p->lane_rc == rs || (p->lane_rc == -9 && !len)) && same_reply(&p->lane, &p->sl, &p->slow, &p->ss))
 		return 1;
 	unit_failures++;
 	fprintf(stderr, "quick path disagrees with json-c on: %.*s\n", (int)len, data);
 	fprintf(stderr, "  quick %d [%s] [%s] bad %d / json-c %d [%s] [%s] bad %d\n", rq, mlb_buf_str(&p->sq.text),
 		p->quick.finish_reason ? p->quick.finish_reason : "-", p->quick.bad_chunks, rs, mlb_buf_str(&p->ss.text),
 		p->slow.finish_reason ? p->slow.finish_reason : "-", p->slow.bad_chunks);
+	fprintf(stderr, "  lane %d [%s] [%s] bad %d\n", p->lane_rc, mlb_buf_str(&p->sl.text),
+		p->lane.finish_reason ? p->lane.finish_reason : "-", p->lane.bad_chunks);
 	return 0;
 }
 
@@ -346,6 +401,8 @@ static void test_quick_agrees(void)
 		}
 		pair_free(&p);
 	}
+	/* each round starts with four edits of one chunk; those left whole went down the lane */
+	CHECK(lane_taken > 500);
 }
 
 /* The frame shortcut must not take two strings, or a changed frame, for one text. */
@@ -376,6 +433,28 @@ static void test_quick_frames(void)
 	pair_free(&p);
 }
 
+/*
+ * A chunk cut inside a string, just after a high surrogate escape, must not
+ * change how the next chunk reads: json-c keeps the surrogate across
+ * json_tokener_reset() and writes U+FFFD into the next text it decodes.
+ */
+static void test_cut_surrogate(void)
+{
+	static const char cut[] = "{\"choices\":[{\"delta\":{\"content\":\"x\\ud83d";
+	static const char next[] = "{\"choices\":[{\"delta\":{\"content\":\"sm\\u00f6rg\"}}]}";
+	struct mlb_reply r;
+	struct seen s;
+
+	mlb_wire_quick(0);
+	reply_init(&r, &s);
+	CHECK_INT(mlb_wire_event(MLB_KIND_OPENAI, &r, "message", cut, strlen(cut)), -1);
+	CHECK_INT(mlb_wire_event(MLB_KIND_OPENAI, &r, "message", next, strlen(next)), 0);
+	CHECK_STR(mlb_buf_str(&r.content), "sm\xc3\xb6rg");
+	mlb_reply_free(&r);
+	mlb_buf_free(&s.text);
+	mlb_wire_quick(1);
+}
+
 int main(void)
 {
 	expect(MLB_KIND_OPENAI, openai, "Hello \xc3\xa9", "stop", 9, 3, 1);
@@ -396,5 +475,6 @@ int main(void)
 	test_models();
 	test_quick_agrees();
 	test_quick_frames();
+	test_cut_surrogate();
 	return unit_done();
 }
