@@ -199,6 +199,13 @@ static void add_tag_members(struct mlb_buf *b, const struct mlb_tag *tag)
 	}
 }
 
+static int same_tag(const struct mlb_token_line *tl, const struct mlb_tag *tag)
+{
+	return tag ? tl->tag[0] == tag->session && tl->tag[1] == tag->pane && tl->tag[2] == tag->model &&
+		     tl->tag[3] == tag->run
+		   : !tl->tag[0] && !tl->tag[1] && !tl->tag[2] && !tl->tag[3];
+}
+
 int mlb_event_write_token(struct mlb_token_line *tl, const struct mlb_tag *tag, const char *text, size_t len)
 {
 	static const char head[] = "{\"type\":\"token\",\"ts\":\"", mid[] = ",\"text\":";
@@ -207,8 +214,8 @@ int mlb_event_write_token(struct mlb_token_line *tl, const struct mlb_tag *tag, 
 	char *o;
 
 	mlb_now_rfc3339(ts);
-	/* The timestamp changes once a millisecond, the tag never: most tokens only add their text. */
-	if (!tl->prefix.len || memcmp(ts, tl->ts, sizeof(ts))) {
+	/* The timestamp changes once a millisecond, the tag once a job: most tokens only add their text. */
+	if (!tl->prefix.len || memcmp(ts, tl->ts, sizeof(ts)) || !same_tag(tl, tag)) {
 		mlb_buf_reset(&tl->prefix);
 		mlb_buf_add(&tl->prefix, head, sizeof(head) - 1);
 		mlb_buf_adds(&tl->prefix, ts);	/* a timestamp needs no escaping */
@@ -216,6 +223,10 @@ int mlb_event_write_token(struct mlb_token_line *tl, const struct mlb_tag *tag, 
 		add_tag_members(&tl->prefix, tag);
 		mlb_buf_add(&tl->prefix, mid, sizeof(mid) - 1);
 		memcpy(tl->ts, ts, sizeof(ts));
+		tl->tag[0] = tag ? tag->session : NULL;
+		tl->tag[1] = tag ? tag->pane : NULL;
+		tl->tag[2] = tag ? tag->model : NULL;
+		tl->tag[3] = tag ? tag->run : NULL;
 	}
 	if (!at_exit) {
 		atexit(spill_at_exit);
@@ -256,27 +267,32 @@ void mlb_token_line_free(struct mlb_token_line *tl)
  */
 static int text_to_json(json_object *o, struct printbuf *pb, int level, int flags)
 {
-	static struct mlb_buf b;
+	/* A piece at a time, so that a long text is not held escaped twice. */
+	static struct mlb_buf piece;
+	const size_t step = (size_t)64 << 10;
 	const char *s = json_object_get_string(o);
 	size_t len = (size_t)json_object_get_string_len(o);
+	int slash = !(flags & JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	(void)level;
-	mlb_buf_reset(&b);
-	mlb_json_escape(&b, s, len);
-	if (!(flags & JSON_C_TO_STRING_NOSLASHESCAPE) && memchr(b.s, '/', b.len)) {
-		const char *run = b.s, *slash;
+	printbuf_memappend(pb, "\"", 1);
+	for (size_t at = 0, n; at < len; at += n) {
+		const char *run, *end, *q;
 
-		while ((slash = memchr(run, '/', (size_t)(b.s + b.len - run)))) {
-			printbuf_memappend(pb, run, (int)(slash - run));
+		n = len - at < step ? len - at : step;
+		/* Escaping is byte by byte, so pieces escape as the whole does. */
+		mlb_buf_reset(&piece);
+		mlb_json_escape(&piece, s + at, n);
+		run = piece.s + 1;		/* within its quotes */
+		end = piece.s + piece.len - 1;
+		while (slash && (q = memchr(run, '/', (size_t)(end - run)))) {
+			printbuf_memappend(pb, run, (int)(q - run));
 			printbuf_memappend(pb, "\\/", 2);
-			run = slash + 1;
+			run = q + 1;
 		}
-		printbuf_memappend(pb, run, (int)(b.s + b.len - run));
-	} else {
-		printbuf_memappend(pb, b.s, (int)b.len);
+		printbuf_memappend(pb, run, (int)(end - run));
 	}
-	if (b.cap > (size_t)1 << 20)
-		mlb_buf_free(&b);
+	printbuf_memappend(pb, "\"", 1);
 	return 0;
 }
 

@@ -40,13 +40,15 @@ int mlb_event_write(json_object *ev);
  * Token events, most of any stream, are written without building them: what
  * mlb_event_new("token", tag) with a "text" member would write, byte for
  * byte.  A struct mlb_token_line keeps the start of one job's token lines
- * (type, ts and tag) from one token to the next; zero-initialise it, keep
- * the tag unchanged while it is in use, and free it with mlb_token_line_free().
+ * (type, ts and tag) from one token to the next, and makes it again when the
+ * millisecond or the tag's strings change (change a string in place and it
+ * cannot tell); zero-initialise it and free it with mlb_token_line_free().
  * Token lines are batched past stdio until the next flush or other event.
  */
 struct mlb_token_line {
 	struct mlb_buf prefix;
 	char ts[32];
+	const char *tag[4];	/* the tag's strings the prefix was made from */
 };
 /* Write one token event; -1 on a write error. */
 int mlb_event_write_token(struct mlb_token_line *tl, const struct mlb_tag *tag, const char *text, size_t len);

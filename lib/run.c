@@ -219,6 +219,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 	struct mlb_job *job = ctx;
 	struct job_state *st = job->st;
 	size_t len = size * n;
+	int rc;
 
 	/* Called for every HTTP chunk, often one per token: the cheap clock does for the idle timeout. */
 	st->t_last_byte = mlb_mono_coarse_ms();
@@ -238,7 +239,16 @@ static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 		mlb_buf_add(&st->body, data, len);
 		return len;
 	}
-	if (mlb_sse_feed(st->sse, data, len) != 0) {
+	/*
+	 * What one piece of a read brings (libcurl hands a read on 16 KiB at a
+	 * time) arrived at one moment: its events say so.  They are flushed
+	 * after the round of reads, or as 64 KiB of them gather, whichever
+	 * comes first (see doc/decisions.md).
+	 */
+	mlb_clock_hold();
+	rc = mlb_sse_feed(st->sse, data, len);
+	mlb_clock_release();
+	if (rc != 0) {
 		if (st->abort == ABORT_NONE)
 			st->abort = ABORT_TOO_LARGE;
 		return 0;
@@ -314,12 +324,13 @@ static int64_t attempt_deadline(const struct mlb_job *job)
  * How much libcurl reads from a socket at once.  Its default, 16 KiB, costs
  * a long fast stream a read (and a poll) per 16 KiB; a recv returns what has
  * arrived without waiting for more, so a larger buffer adds no latency.  It
- * is allocated per transfer, so many transfers share 8 MiB between them and
- * a thousand get libcurl's default.
+ * is allocated per transfer, so the transfers that may run at once share
+ * 8 MiB between them, and a thousand get libcurl's default.
  */
 static long recv_buffer_size(const struct mlb_runner *r)
 {
-	size_t each = ((size_t)8 << 20) / (r->njobs ? r->njobs : 1);
+	size_t at_once = r->njobs < (size_t)r->policy.max_transfers ? r->njobs : (size_t)r->policy.max_transfers;
+	size_t each = ((size_t)8 << 20) / (at_once ? at_once : 1);
 
 	if (each > (size_t)512 << 10)
 		each = (size_t)512 << 10;
@@ -771,10 +782,7 @@ static void drive(struct mlb_runner *r, int wait_ms)
 		/* let libcurl read the error or the end, not just hear of it */
 		if (ev & (EPOLLERR | EPOLLHUP))
 			what |= CURL_CSELECT_IN | CURL_CSELECT_ERR;
-		/* what one read brings arrived at one moment: its events say so */
-		mlb_clock_hold();
 		curl_multi_socket_action(r->multi, evs[i].data.fd, what, &running);
-		mlb_clock_release();
 	}
 	if (r->curl_due >= 0 && mlb_mono_ms() >= r->curl_due) {
 		r->curl_due = -1;

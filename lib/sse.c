@@ -14,7 +14,7 @@
 
 #define DEFAULT_MAX_EVENT ((size_t)16 << 20)
 
-/* A growable byte string, kept NUL-terminated so callbacks get C strings. */
+/* A growable byte string, kept NUL-terminated (the event name and id reach callbacks as C strings). */
 struct sbuf {
 	char *p;
 	size_t len;

@@ -315,6 +315,12 @@ static int tokens_and_event(const void *arg)
 	ret |= mlb_event_write_token(&tl, &c->tag, " \"two\"", 6);
 	ret |= mlb_event_write(ev);
 	ret |= mlb_event_write_token(&tl, &c->tag, "\n", 1);
+	{
+		/* the same line for another tag, within the millisecond: that tag's members */
+		struct mlb_tag other = { "s2", "q", "gemini:g", "r1" };
+
+		ret |= mlb_event_write_token(&tl, &other, "x", 1);
+	}
 	mlb_event_autoflush(1);
 	mlb_token_line_free(&tl);
 	return ret;
@@ -334,6 +340,7 @@ static void test_token_batch_order(void)
 		"\"type\":\"token\"", "\"text\":\" \\\"two\\\"\"}",
 		"\"type\":\"status\"", "\"session\":\"s1\",\"pane\":\"p\",\"model\":\"openai:m\"}",
 		"\"type\":\"token\"", "\"text\":\"\\n\"}",
+		"\"session\":\"s2\",\"pane\":\"q\",\"model\":\"gemini:g\",\"run\":\"r1\"", "\"text\":\"x\"}",
 	};
 	size_t i = 0;
 
