@@ -295,3 +295,41 @@ sse_data() {
     assert_failure 2
     assert_output --partial 'refusing to bind'
 }
+
+@test "bulk=1: the plain stream's events but for id and time, the same bytes every time, and mlb reads them alike" {
+    start_server
+    local body plain bulk1 bulk2 i
+    for kind in plain bulk1 bulk2; do
+        model="alpha+tokens=3000"
+        [[ $kind == plain ]] || model="$model+bulk=1"
+        curl -sfN "$BASE/openai/v1/chat/completions" -H 'Content-Type: application/json' \
+            -d "$(openai_body "$model" ',"stream":true,"stream_options":{"include_usage":true}')" \
+            >"$BATS_TEST_TMPDIR/$kind.sse"
+    done
+    # asked twice, a bulk stream is the same bytes (they were kept)
+    cmp "$BATS_TEST_TMPDIR/bulk1.sse" "$BATS_TEST_TMPDIR/bulk2.sse"
+    grep -q '"id":"chatcmpl-bulk"' "$BATS_TEST_TMPDIR/bulk1.sse"
+    # with id, created and the model's name aside, the events are the plain stream's
+    norm() { sse_data <"$1" | sed -e 's/"id":"chatcmpl-[a-z0-9]*"/"id":"X"/' -e 's/"created":[0-9]*/"created":0/' \
+        -e 's/alpha+tokens=3000+bulk=1/alpha+tokens=3000/g'; }
+    diff <(norm "$BATS_TEST_TMPDIR/plain.sse") <(norm "$BATS_TEST_TMPDIR/bulk1.sse")
+    [ "$(sse_data <"$BATS_TEST_TMPDIR/plain.sse" | wc -l)" -eq 3004 ]
+    # mlb takes the bulk stream (its fast lane) and the plain one (chunk by chunk) to the same text
+    export OPENAI_BASE_URL="$BASE/openai/v1" OPENAI_API_KEY="$KEY" MLB_HOME="$BATS_TEST_TMPDIR/home" \
+        MLB_CONFIG=/dev/null MLB_SHARE_DIR="$BATS_TEST_DIRNAME/../share/mlb"
+    MLB="$BATS_TEST_DIRNAME/../bin"
+    for kind in plain bulk; do
+        model="alpha+tokens=3000"
+        [[ $kind == plain ]] || model="$model+bulk=1"
+        "$MLB/mlb-send" --no-store -m "openai:$model" hi >"$BATS_TEST_TMPDIR/$kind.ndjson"
+        jq -j 'select(.type == "token") | .text' <"$BATS_TEST_TMPDIR/$kind.ndjson" >"$BATS_TEST_TMPDIR/$kind.tokens"
+        jq -j 'select(.type == "final") | .content' <"$BATS_TEST_TMPDIR/$kind.ndjson" >"$BATS_TEST_TMPDIR/$kind.final"
+        [ "$(jq -c 'select(.type == "token")' <"$BATS_TEST_TMPDIR/$kind.ndjson" | wc -l)" -eq 3000 ]
+    done
+    cmp "$BATS_TEST_TMPDIR/plain.tokens" "$BATS_TEST_TMPDIR/bulk.tokens"
+    cmp "$BATS_TEST_TMPDIR/plain.final" "$BATS_TEST_TMPDIR/bulk.final"
+    cmp "$BATS_TEST_TMPDIR/plain.tokens" "$BATS_TEST_TMPDIR/plain.final"
+    # the server's own words, joined, are the reply
+    sse_data <"$BATS_TEST_TMPDIR/plain.sse" | grep -v '^\[DONE\]' | jq -j '.choices[0].delta.content // empty' |
+        cmp - "$BATS_TEST_TMPDIR/plain.final"
+}
