@@ -178,6 +178,7 @@ static int spill(void)
 static void spill_at_exit(void)
 {
 	spill();
+	mlb_buf_free(&pending);
 }
 
 static void add_tag_members(struct mlb_buf *b, const struct mlb_tag *tag)
