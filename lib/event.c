@@ -181,60 +181,46 @@ static void spill_at_exit(void)
 	mlb_buf_free(&pending);
 }
 
-static void add_tag_members(struct mlb_buf *b, const struct mlb_tag *tag)
+/* A tag's four strings in event order (all NULL without a tag). */
+static void tag_strings(const struct mlb_tag *tag, const char *v[4])
 {
-	static const char *const keys[4] = { ",\"session\":", ",\"pane\":", ",\"model\":", ",\"run\":" };
-	const char *value[4];
-
-	if (!tag)
-		return;
-	value[0] = tag->session;
-	value[1] = tag->pane;
-	value[2] = tag->model;
-	value[3] = tag->run;
-	for (int i = 0; i < 4; i++) {
-		if (value[i]) {
-			mlb_buf_adds(b, keys[i]);
-			mlb_json_escape(b, value[i], strlen(value[i]));
-		}
-	}
-}
-
-static int same_tag(const struct mlb_token_line *tl, const struct mlb_tag *tag)
-{
-	return tag ? tl->tag[0] == tag->session && tl->tag[1] == tag->pane && tl->tag[2] == tag->model &&
-		     tl->tag[3] == tag->run
-		   : !tl->tag[0] && !tl->tag[1] && !tl->tag[2] && !tl->tag[3];
+	v[0] = tag ? tag->session : NULL;
+	v[1] = tag ? tag->pane : NULL;
+	v[2] = tag ? tag->model : NULL;
+	v[3] = tag ? tag->run : NULL;
 }
 
 int mlb_event_write_token(struct mlb_token_line *tl, const struct mlb_tag *tag, const char *text, size_t len)
 {
 	static const char head[] = "{\"type\":\"token\",\"ts\":\"", mid[] = ",\"text\":";
+	static const char *const keys[4] = { ",\"session\":", ",\"pane\":", ",\"model\":", ",\"run\":" };
 	static int at_exit;
+	const char *v[4];
 	char ts[32];
 	char *o;
 
 	mlb_now_rfc3339(ts);
+	tag_strings(tag, v);
 	/* The timestamp changes once a millisecond, the tag once a job: most tokens only add their text. */
-	if (!tl->prefix.len || memcmp(ts, tl->ts, sizeof(ts)) || !same_tag(tl, tag)) {
+	if (!tl->prefix.len || memcmp(ts, tl->ts, sizeof(ts)) || memcmp(v, tl->tag, sizeof(v))) {
 		mlb_buf_reset(&tl->prefix);
 		mlb_buf_add(&tl->prefix, head, sizeof(head) - 1);
 		mlb_buf_adds(&tl->prefix, ts);	/* a timestamp needs no escaping */
 		mlb_buf_addc(&tl->prefix, '"');
-		add_tag_members(&tl->prefix, tag);
+		for (int i = 0; i < 4; i++) {
+			if (v[i]) {
+				mlb_buf_adds(&tl->prefix, keys[i]);
+				mlb_json_escape(&tl->prefix, v[i], strlen(v[i]));
+			}
+		}
 		mlb_buf_add(&tl->prefix, mid, sizeof(mid) - 1);
 		memcpy(tl->ts, ts, sizeof(ts));
-		tl->tag[0] = tag ? tag->session : NULL;
-		tl->tag[1] = tag ? tag->pane : NULL;
-		tl->tag[2] = tag ? tag->model : NULL;
-		tl->tag[3] = tag ? tag->run : NULL;
+		memcpy(tl->tag, v, sizeof(v));
 	}
 	if (!at_exit) {
 		atexit(spill_at_exit);
 		at_exit = 1;
 	}
-	if (pending.len && pending.len + tl->prefix.len + len + 4 > PENDING_MAX && spill() < 0)
-		return -1;
 	mlb_buf_grow(&pending, tl->prefix.len + len + 4);
 	o = pending.s + pending.len;
 	memcpy(o, tl->prefix.s, tl->prefix.len);

@@ -48,7 +48,7 @@ int mlb_event_write(json_object *ev);
 struct mlb_token_line {
 	struct mlb_buf prefix;
 	char ts[32];
-	const char *tag[4];	/* the tag's strings the prefix was made from */
+	const char *tag[4];	/* the tag's strings the prefix was made from, in event order */
 };
 /* Write one token event; -1 on a write error. */
 int mlb_event_write_token(struct mlb_token_line *tl, const struct mlb_tag *tag, const char *text, size_t len);

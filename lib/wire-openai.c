@@ -173,24 +173,41 @@ static int quick_top(struct wire_scan *sc, const struct wire_str *key, struct qu
  * and timestamp come before it and the same members after.  A chunk whose
  * bytes around its text are those of the last chunk read whole, with a
  * well-formed string between them, is as well-formed as that one and says
- * the same apart from the text, so only the text needs reading.
+ * the same apart from the text, so only the text needs reading.  framed()
+ * finds such a frame at the start of s (len bytes at most) and returns
+ * where its tail ends, or NULL; the string goes to *text.
  */
-static int same_frame(struct mlb_reply *r, const char *data, size_t len, struct wire_str *text)
+static const char *framed(struct mlb_reply *r, const char *s, size_t len, struct wire_str *text)
 {
-	const char *frame = r->frame.s;
+	const char *frame = r->frame.s, *after;
 	size_t head = r->frame_head, tail = r->frame.len - head;
 	struct wire_scan sc;
 
-	if (!head || len < head + tail + 2 || memcmp(data, frame, head) ||
-	    memcmp(data + len - tail, frame + head, tail))
-		return 0;
-	/* Scanning up to the end, not the tail, lets the string be crossed eight bytes a step;
-	 * the string must still end where the tail starts. */
-	wire_scan_init(&sc, data + head, len - head);
-	return wire_scan_string(&sc, text) && (const char *)sc.p == data + len - tail;
+	if (!head || len < head + tail + 2 || memcmp(s, frame, head))
+		return NULL;
+	/* Scanning up to the end, not the tail, lets the string be crossed eight bytes a step. */
+	wire_scan_init(&sc, s + head, len - head);
+	if (!wire_scan_string(&sc, text))
+		return NULL;
+	after = (const char *)sc.p;
+	if ((size_t)(s + len - after) < tail || memcmp(after, frame + head, tail))
+		return NULL;
+	return after + tail;
 }
 
-/* Keep the bytes around the text of a chunk read whole, for same_frame() and lane(). */
+/* Hand on a framed chunk's text: 1, or 0 (having changed nothing) to leave the chunk to json-c. */
+static int framed_text(struct mlb_reply *r, const struct wire_str *str)
+{
+	const char *text;
+	size_t len;
+
+	if (!wire_scan_text(str, &r->scratch, &text, &len))
+		return 0;
+	mlb_wire_text_len(r, text, len);
+	return 1;
+}
+
+/* Keep the bytes around the text of a chunk read whole, for framed(). */
 static void keep_frame(struct mlb_reply *r, const char *data, size_t len, const struct wire_str *text)
 {
 	const char *open = text->s - 1, *after = text->s + text->len + 1;
@@ -206,30 +223,21 @@ static void keep_frame(struct mlb_reply *r, const char *data, size_t len, const 
 }
 
 /*
- * The fast lane: a line "data: " + the frame's head + a string + its tail,
- * then the blank line, is the event same_frame() would read, with its line
- * ending found as the string is crossed rather than searched for first.
+ * The fast lane: a line "data: " + a frame (see framed()), then the blank
+ * line, is the event quick() would read by its frame, with its line ending
+ * found as the string is crossed rather than searched for first.
  */
 static size_t lane(struct mlb_reply *r, const char *buf, size_t len)
 {
 	static const char field[] = "data: ";
-	const char *frame = r->frame.s, *after, *text;
-	size_t head = r->frame_head, tail = r->frame.len - head, text_len;
-	struct wire_scan sc;
+	const size_t flen = sizeof(field) - 1;
+	const char *end;
 	struct wire_str str;
 
-	if (!head || len < sizeof(field) - 1 + head + tail + 4 || memcmp(buf, field, sizeof(field) - 1) ||
-	    memcmp(buf + sizeof(field) - 1, frame, head))
+	if (len < flen || memcmp(buf, field, flen) || !(end = framed(r, buf + flen, len - flen, &str)) ||
+	    (size_t)(buf + len - end) < 2 || end[0] != '\n' || end[1] != '\n' || !framed_text(r, &str))
 		return 0;
-	wire_scan_init(&sc, buf + sizeof(field) - 1 + head, len - (sizeof(field) - 1) - head);
-	if (!wire_scan_string(&sc, &str))
-		return 0;
-	after = (const char *)sc.p;
-	if ((size_t)(buf + len - after) < tail + 2 || memcmp(after, frame + head, tail) ||
-	    after[tail] != '\n' || after[tail + 1] != '\n' || !wire_scan_text(&str, &r->scratch, &text, &text_len))
-		return 0;
-	mlb_wire_text_len(r, text, text_len);
-	return (size_t)(after + tail + 2 - buf);
+	return (size_t)(end + 2 - buf);
 }
 
 static int quick(struct mlb_reply *r, const char *data, size_t len)
@@ -240,12 +248,8 @@ static int quick(struct mlb_reply *r, const char *data, size_t len)
 	size_t text_len = 0;
 	char finish[64];
 
-	if (same_frame(r, data, len, &q.content)) {
-		if (!wire_scan_text(&q.content, &r->scratch, &text, &text_len))
-			return 0;
-		mlb_wire_text_len(r, text, text_len);
-		return 1;
-	}
+	if (framed(r, data, len, &q.content) == data + len)
+		return framed_text(r, &q.content);
 	wire_scan_init(&sc, data, len);
 	if (!quick_object(&sc, quick_top, &q) || !wire_scan_end(&sc))
 		return 0;
