@@ -68,6 +68,15 @@ static json_object *body(const struct mlb_model *m, const struct mlb_chat *chat,
 	return b;
 }
 
+/*
+ * Every input token is billed: the uncached ones (input_tokens) and those
+ * written to or read from the prompt cache, which input_tokens leaves out.
+ */
+static const char *const billed_prompt[] = {
+	"input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", NULL
+};
+static const char *const billed_completion[] = { "output_tokens", NULL };
+
 static int event(struct mlb_reply *r, const char *ev, json_object *o)
 {
 	/* The data's own "type" is authoritative; the event: line repeats it. */
@@ -76,9 +85,7 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
 	if (!type)
 		type = ev;
 	if (!strcmp(type, "message_start")) {
-		json_object *u = mlb_wire_member(o, "message.usage");
-
-		mlb_wire_usage(r, mlb_wire_member(u, "input_tokens"), mlb_wire_member(u, "output_tokens"));
+		mlb_wire_usage_sum(r, mlb_wire_member(o, "message.usage"), billed_prompt, billed_completion, NULL);
 	} else if (!strcmp(type, "content_block_delta")) {
 		const char *dtype = mlb_json_str(mlb_wire_member(o, "delta"), "type");
 
@@ -86,10 +93,10 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
 			mlb_wire_text(r, mlb_json_str(mlb_wire_member(o, "delta"), "text"));
 	} else if (!strcmp(type, "message_delta")) {
 		mlb_wire_finish(r, mlb_json_str(mlb_wire_member(o, "delta"), "stop_reason"));
-		mlb_wire_usage(r, NULL, mlb_wire_member(o, "usage.output_tokens"));
-		/* Newer servers also report input tokens here. */
-		if (mlb_wire_member(o, "usage.input_tokens"))
-			mlb_wire_usage(r, mlb_wire_member(o, "usage.input_tokens"), NULL);
+		/* Newer servers report the input here too, in full (after server tools ran): it replaces message_start's. */
+		mlb_wire_usage_sum(r, mlb_wire_member(o, "usage"),
+				   mlb_wire_member(o, "usage.input_tokens") ? billed_prompt : billed_completion + 1,
+				   billed_completion, NULL);
 	} else if (!strcmp(type, "message_stop")) {
 		r->done = 1;
 	} else if (!strcmp(type, "error")) {
@@ -118,7 +125,7 @@ static int whole(struct mlb_reply *r, json_object *o)
 			mlb_wire_text(r, mlb_json_str(block, "text"));
 	}
 	mlb_wire_finish(r, mlb_json_str(o, "stop_reason"));
-	mlb_wire_usage(r, mlb_wire_member(o, "usage.input_tokens"), mlb_wire_member(o, "usage.output_tokens"));
+	mlb_wire_usage_sum(r, mlb_wire_member(o, "usage"), billed_prompt, billed_completion, NULL);
 	r->done = 1;
 	return 0;
 }

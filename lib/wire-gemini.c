@@ -91,6 +91,14 @@ static json_object *body(const struct mlb_model *m, const struct mlb_chat *chat,
 	return b;
 }
 
+/*
+ * Google bills the tool-use prompt (search results, code output fed back) as
+ * input and the thoughts as output, beside the prompt and the candidates;
+ * the four add up to totalTokenCount.
+ */
+static const char *const billed_prompt[] = { "promptTokenCount", "toolUsePromptTokenCount", NULL };
+static const char *const billed_completion[] = { "candidatesTokenCount", "thoughtsTokenCount", NULL };
+
 /* Each chunk repeats usageMetadata, growing: the last one seen is the total. */
 static int decode(struct mlb_reply *r, json_object *o)
 {
@@ -118,8 +126,7 @@ static int decode(struct mlb_reply *r, json_object *o)
 		r->done = 1;
 	}
 	if (um)
-		mlb_wire_usage(r, mlb_wire_member(um, "promptTokenCount"),
-			       mlb_wire_member(um, "candidatesTokenCount"));
+		mlb_wire_usage_sum(r, um, billed_prompt, billed_completion, "totalTokenCount");
 	return 0;
 }
 

@@ -37,7 +37,13 @@ extern const struct wire_kind mlb_wire_openai, mlb_wire_gemini, mlb_wire_anthrop
 json_object *mlb_wire_member(json_object *o, const char *path);	/* "a.b.0.c" */
 void mlb_wire_text(struct mlb_reply *r, const char *text);
 void mlb_wire_text_len(struct mlb_reply *r, const char *text, size_t len);
-void mlb_wire_usage(struct mlb_reply *r, json_object *prompt, json_object *completion);
+/*
+ * Usage as the sums of the members of u that are billed as prompt and as completion
+ * (NULL-terminated names); a part of total (a member name, or NULL) that neither sum
+ * holds counts as completion, so that prompt + completion is what the provider bills.
+ */
+void mlb_wire_usage_sum(struct mlb_reply *r, json_object *u, const char *const *prompt,
+			const char *const *completion, const char *total);
 void mlb_wire_finish(struct mlb_reply *r, const char *reason);
 /* Copy options into body, renaming the generic names kind by kind (NULL-terminated from/to pairs). */
 void mlb_wire_options(json_object *dst, json_object *options, const char *const *renames);

@@ -50,16 +50,26 @@ static json_object *body(const struct mlb_model *m, const struct mlb_chat *chat,
 	return b;
 }
 
-/* Usage may sit at the top (OpenAI, OpenRouter with "cost") or under x_groq (Groq). */
+/*
+ * Usage may sit at the top (OpenAI, OpenRouter with "cost") or under x_groq
+ * (Groq): the last top-level object wins, and x_groq's only while none came.
+ * A chunk with "usage": null (one after the usage chunk, say) changes nothing.
+ */
+static const char *const billed_prompt[] = { "prompt_tokens", NULL };
+static const char *const billed_completion[] = { "completion_tokens", NULL };
+
 static void usage(struct mlb_reply *r, json_object *o)
 {
 	json_object *u = mlb_wire_member(o, "usage"), *cost;
 
-	if (!json_object_is_type(u, json_type_object))
+	if (json_object_is_type(u, json_type_object)) {
+		r->usage_top = 1;
+	} else {
 		u = mlb_wire_member(o, "x_groq.usage");
-	if (!json_object_is_type(u, json_type_object))
-		return;
-	mlb_wire_usage(r, mlb_wire_member(u, "prompt_tokens"), mlb_wire_member(u, "completion_tokens"));
+		if (r->usage_top || !json_object_is_type(u, json_type_object))
+			return;
+	}
+	mlb_wire_usage_sum(r, u, billed_prompt, billed_completion, "total_tokens");
 	cost = mlb_wire_member(u, "cost");
 	if (json_object_is_type(cost, json_type_double) || json_object_is_type(cost, json_type_int)) {
 		r->cost_usd = json_object_get_double(cost);

@@ -19,7 +19,7 @@ void mlb_reply_reset(struct mlb_reply *r)
 	r->finish_reason = r->error_code = r->error_message = NULL;
 	r->prompt_tokens = r->completion_tokens = -1;
 	r->cost_usd = 0;
-	r->has_cost = r->done = r->bad_chunks = r->error_retryable = 0;
+	r->has_cost = r->usage_top = r->done = r->bad_chunks = r->error_retryable = 0;
 	r->retry_ms = -1;
 	mlb_buf_reset(&r->frame);
 	r->frame_head = 0;
@@ -89,12 +89,32 @@ static int is_number(json_object *o)
 	return json_object_is_type(o, json_type_int) || json_object_is_type(o, json_type_double);
 }
 
-void mlb_wire_usage(struct mlb_reply *r, json_object *prompt, json_object *completion)
+/* The sum of the numeric members named; -1 when none is there. */
+static long sum_members(json_object *u, const char *const *names)
 {
-	if (is_number(prompt))
-		r->prompt_tokens = (long)json_object_get_int64(prompt);
-	if (is_number(completion))
-		r->completion_tokens = (long)json_object_get_int64(completion);
+	long sum = -1;
+
+	for (; *names; names++) {
+		json_object *v = mlb_wire_member(u, *names);
+
+		if (is_number(v) && json_object_get_int64(v) >= 0)
+			sum = (sum < 0 ? 0 : sum) + (long)json_object_get_int64(v);
+	}
+	return sum;
+}
+
+void mlb_wire_usage_sum(struct mlb_reply *r, json_object *u, const char *const *prompt,
+			const char *const *completion, const char *total)
+{
+	long p = sum_members(u, prompt), c = sum_members(u, completion);
+	json_object *t = total ? mlb_wire_member(u, total) : NULL;
+
+	if (p >= 0)
+		r->prompt_tokens = p;
+	if (c >= 0)
+		r->completion_tokens = c;
+	if (is_number(t) && p >= 0 && c >= 0 && json_object_get_int64(t) > p + c)
+		r->completion_tokens = (long)json_object_get_int64(t) - p;
 }
 
 void mlb_wire_finish(struct mlb_reply *r, const char *reason)

@@ -28,6 +28,7 @@ struct mlb_reply {
 	long completion_tokens;		/* -1 until the provider reports usage */
 	double cost_usd;		/* provider-reported cost (OpenRouter), if has_cost */
 	int has_cost;
+	int usage_top;			/* openai: a top-level usage object came (x_groq's no longer counts) */
 	int done;			/* the provider said the reply is complete */
 	int bad_chunks;			/* malformed chunks skipped */
 	/* An error the provider reported inside the stream or body. */
