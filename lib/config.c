@@ -4,6 +4,7 @@
 #include "gitconfig.h"
 #include "input.h"
 #include "msg.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -227,6 +228,28 @@ static char *provider_setting(const struct mlb_config *c, const char *name, cons
 	return v;
 }
 
+/* The default time a keyCmd may take: a password manager answers in well under a second,
+ * and a cron job must not hang on one that waits for a person. */
+#define KEY_CMD_TIMEOUT_S 10
+
+/* provider.<name>.keyCmdTimeout, else timeout.keyCmd, else the default. */
+static int key_cmd_timeout(const struct mlb_config *c, struct mlb_provider *p)
+{
+	char *key = mlb_xasprintf("provider.%s.keyCmdTimeout", p->name), *v = mlb_config_str(c, key);
+	const char *name = v ? key : "timeout.keyCmd";
+	double t;
+	int ret = 0;
+
+	free(v);
+	if (mlb_config_double(c, name, KEY_CMD_TIMEOUT_S, &t) < 0)
+		ret = -1;
+	else if (!(t > 0 && t <= 86400))
+		ret = mlb_error("configuration '%s' must be a number of seconds above 0 and at most 86400", name);
+	p->key_cmd_timeout_s = t;
+	free(key);
+	return ret;
+}
+
 static int fill_provider(struct mlb_config *c, struct mlb_provider *p)
 {
 	char *kind = provider_setting(c, p->name, "kind");
@@ -237,6 +260,10 @@ static int fill_provider(struct mlb_config *c, struct mlb_provider *p)
 	p->base_url_env = provider_setting(c, p->name, "baseurlenv");
 	p->key_env = provider_setting(c, p->name, "keyenv");
 	p->key_cmd = provider_setting(c, p->name, "keycmd");
+	if (key_cmd_timeout(c, p) < 0) {
+		free(kind);
+		return -1;
+	}
 	p->kind = MLB_KIND_OPENAI;
 	if (kind) {
 		size_t k;
@@ -262,6 +289,9 @@ static int fill_provider(struct mlb_config *c, struct mlb_provider *p)
 	n = strlen(p->base_url);
 	while (n > 0 && p->base_url[n - 1] == '/')
 		p->base_url[--n] = '\0';
+	mlb_secret_add_url(p->base_url);
+	if (p->key_env)
+		mlb_secret_add(getenv(p->key_env));
 	return 0;
 }
 
@@ -427,49 +457,43 @@ void mlb_model_clear(struct mlb_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static char *run_key_cmd(const char *cmd)
-{
-	FILE *p = popen(cmd, "r");
-	struct mlb_buf b = MLB_BUF_INIT;
-	char chunk[512];
-	size_t n;
-
-	if (!p)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		mlb_buf_add(&b, chunk, n);
-	if (pclose(p) != 0) {
-		mlb_buf_free(&b);
-		return NULL;
-	}
-	/* Only the first line: password managers print more after it. */
-	if (b.s)
-		b.s[strcspn(b.s, "\r\n")] = '\0';
-	if (!b.s || !*b.s) {
-		mlb_buf_free(&b);
-		return NULL;
-	}
-	return mlb_buf_detach(&b);
-}
-
 char *mlb_provider_key(const struct mlb_provider *p, char **missing)
 {
 	const char *v = p->key_env ? getenv(p->key_env) : NULL;
-	char *key;
+	char *key = NULL, *why;
+	long bad;
 
 	*missing = NULL;
-	if (v && *v)
-		return mlb_xstrdup(v);
-	if (p->key_cmd) {
-		key = run_key_cmd(p->key_cmd);
-		if (key)
-			return key;
-		*missing = mlb_xasprintf("provider.%s.keyCmd failed or printed nothing", p->name);
+	if (v && *v) {
+		key = mlb_xstrdup(v);
+	} else if (p->key_cmd) {
+		key = mlb_key_cmd(p->key_cmd, p->key_cmd_timeout_s, &why);
+		if (!key) {
+			*missing = mlb_xasprintf("provider.%s.keyCmd %s", p->name, why);
+			free(why);
+			return NULL;
+		}
+	} else {
+		if (p->key_env)
+			*missing = mlb_xasprintf("set %s to the %s API key", p->key_env, p->name);
 		return NULL;
 	}
-	if (p->key_env)
-		*missing = mlb_xasprintf("set %s to the %s API key", p->key_env, p->name);
-	return NULL;
+	mlb_secret_add(key);
+	/* A line break would end the header and start one of the key's own making. */
+	if ((bad = mlb_key_control(key)) >= 0) {
+		if (v && *v)
+			*missing = mlb_xasprintf("%s holds a control character (byte 0x%02x at offset %ld); "
+						 "set it to the key alone, without line breaks", p->key_env,
+						 (unsigned char)key[bad], bad);
+		else
+			*missing = mlb_xasprintf("the key printed by provider.%s.keyCmd holds a control character "
+						 "(byte 0x%02x at offset %ld); make it print the key alone",
+						 p->name, (unsigned char)key[bad], bad);
+		memset(key, 0, strlen(key));
+		free(key);
+		return NULL;
+	}
+	return key;
 }
 
 /* The last entry named key (the user's file comes after the table), or NULL. */

@@ -10,7 +10,9 @@
  *
  * A model is named provider:model.  Keys are read from the environment
  * variable the provider names (keyEnv), or from the output of keyCmd, and
- * are only ever handed to the HTTP layer as a header.
+ * are only ever handed to the HTTP layer as a header.  Loading registers every
+ * key set in the environment and every base URL's user:password with
+ * secret.h, so that no text mlb writes shows them.
  */
 #ifndef MLB_CONFIG_H
 #define MLB_CONFIG_H
@@ -26,6 +28,7 @@ struct mlb_provider {
 	char *base_url_env;	/* the variable that overrides base_url, or NULL */
 	char *key_env;		/* the variable holding the key, or NULL when none is needed */
 	char *key_cmd;		/* a command printing the key, or NULL */
+	double key_cmd_timeout_s;	/* how long key_cmd may run: keyCmdTimeout, else timeout.keyCmd */
 };
 
 struct mlb_model {
@@ -50,7 +53,9 @@ const struct mlb_provider *mlb_config_provider(const struct mlb_config *c, const
 int mlb_model_resolve(const struct mlb_config *c, const char *spec, struct mlb_model *out);
 void mlb_model_clear(struct mlb_model *m);
 
-/* The API key for p (caller frees), or NULL: then *missing says why, for a message. */
+/* The API key for p (caller frees), or NULL: then *missing says why, for a message.  A key
+ * holding a control character is refused, naming where it came from; a key read is registered
+ * for redaction (secret.h). */
 char *mlb_provider_key(const struct mlb_provider *p, char **missing);
 /* The name of a kind ("openai", "gemini", "anthropic"). */
 const char *mlb_kind_name(enum mlb_kind k);

@@ -1,4 +1,5 @@
 #include "event.h"
+#include "secret.h"
 #include "clock.h"
 #include "msg.h"
 #include "plain.h"
@@ -398,9 +399,11 @@ json_object *mlb_event_new(const char *type, const struct mlb_tag *tag)
 json_object *mlb_event_error(const struct mlb_tag *tag, const char *code, const char *message)
 {
 	json_object *ev = mlb_event_new("error", tag);
+	char *clean = mlb_redact(message);
 
 	mlb_json_set_str(ev, "code", code);
-	mlb_json_set_str(ev, "message", message);
+	mlb_json_set_str(ev, "message", clean);
+	free(clean);
 	return ev;
 }
 

@@ -1,4 +1,5 @@
 #include "msg.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,10 +21,13 @@ void mlb_set_progname(const char *argv0)
 void mlb_vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	/* One fprintf per line keeps lines whole when several tools share stderr. */
-	char line[4096];
+	char line[4096], *clean;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "%s: %s%s\n", mlb_progname, prefix, line);
+	/* a provider's error may quote the key; a base URL may hold user:password */
+	clean = mlb_redact(line);
+	fprintf(stderr, "%s: %s%s\n", mlb_progname, prefix, clean);
+	free(clean);
 }
 
 void mlb_die(int status, const char *fmt, ...)

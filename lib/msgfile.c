@@ -1,4 +1,5 @@
 #include "msgfile.h"
+#include "secret.h"
 #include "buf.h"
 #include "msg.h"
 #include "sha256.h"
@@ -34,7 +35,8 @@ static char *one_line(const char *s)
 
 	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
 		s++;
-	t = mlb_xstrdup(s);
+	/* an Error header may quote a provider that echoed the key */
+	t = mlb_redact(s);
 	for (p = t; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';

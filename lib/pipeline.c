@@ -877,7 +877,7 @@ static int run_status(struct run *run, int interrupted, size_t counts[], int *an
 		if (run->steps[i].res.failed || run->steps[i].res.cancelled)
 			*any_model_failed = 1;
 	if (interrupted)
-		return 130;	/* as a shell reports SIGINT */
+		return 128 + interrupted;	/* as a shell reports a signal: DESIGN.md */
 	if (run->stop == STOP_BUDGET)
 		return MLB_EXIT_BUDGET;
 	if (run->store_failed || !counts[STEP_DONE])

@@ -1,4 +1,5 @@
 #include "run.h"
+#include "secret.h"
 #include "cli.h"
 #include "clock.h"
 #include "msg.h"
@@ -59,14 +60,46 @@ struct mlb_runner {
 	double deadline_s;
 	uint64_t rng;
 	int running;		/* inside mlb_runner_run */
+	int stopped_by;		/* the signal mlb_runner_run returned */
 };
 
+/* The signal that asked us to stop (SIGINT, SIGTERM, SIGHUP), or 0. */
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
+}
+
+/* The signals that end a run early: what was received is stored, and the tool exits 128+N. */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+#define NSTOP (sizeof(stop_signals) / sizeof(stop_signals[0]))
+static struct sigaction old_actions[NSTOP];
+static int catching;
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	for (size_t i = 0; i < NSTOP; i++)
+		sigaction(stop_signals[i], &sa, &old_actions[i]);
+	catching = 1;
+}
+
+/* Give the signals back; one that came after the run had ended (while storing) acts now. */
+static void release_signals(int reported)
+{
+	int late = interrupted != reported ? interrupted : 0;
+
+	if (!catching)
+		return;
+	for (size_t i = 0; i < NSTOP; i++)
+		sigaction(stop_signals[i], &old_actions[i], NULL);
+	catching = 0;
+	if (late)
+		raise(late);
 }
 
 void mlb_policy_defaults(struct mlb_policy *p)
@@ -408,7 +441,8 @@ static void set_error(struct mlb_job *job, const char *code, const char *message
 	free(job->error_code);
 	free(job->error_message);
 	job->error_code = mlb_xstrdup(code);
-	job->error_message = mlb_xstrdup(message);
+	/* every event, header and line that tells of the error takes it from here */
+	job->error_message = mlb_redact(message);
 }
 
 static void end_job(struct mlb_job *job, enum mlb_job_outcome outcome, int retryable)
@@ -831,13 +865,11 @@ static int wait_ms(const struct mlb_runner *r, int64_t now, int64_t t0)
 
 int mlb_runner_run(struct mlb_runner *r)
 {
-	struct sigaction sa, old_int, old_term;
 	int64_t t0 = mlb_mono_ms();
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	/* caught until mlb_runner_free(), so that storing what was received is not cut short */
+	if (!catching)
+		catch_signals();
 	interrupted = 0;
 	mlb_event_autoflush(0);
 	r->running = 1;
@@ -862,9 +894,8 @@ int mlb_runner_run(struct mlb_runner *r)
 	r->running = 0;
 	mlb_event_autoflush(1);
 	mlb_event_flush();
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	return interrupted ? 1 : 0;
+	r->stopped_by = interrupted;
+	return interrupted;
 }
 
 void mlb_runner_free(struct mlb_runner *r)
@@ -876,6 +907,7 @@ void mlb_runner_free(struct mlb_runner *r)
 	curl_multi_cleanup(r->multi);
 	close(r->epfd);
 	free(r->jobs);
+	release_signals(r->stopped_by);
 	free(r);
 	curl_global_cleanup();
 }

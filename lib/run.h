@@ -113,7 +113,9 @@ void mlb_runner_on_text(struct mlb_runner *r, mlb_text_fn fn);
 void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job);
 /* Cancel whatever still runs this many seconds after mlb_runner_run starts. */
 void mlb_runner_deadline(struct mlb_runner *r, double seconds);
-/* Run until every job ended; 1 if interrupted by a signal (the rest were cancelled), else 0. */
+/* Run until every job ended: the number of the signal (SIGINT, SIGTERM, SIGHUP) that cut it
+ * short, the rest being cancelled, else 0.  The signals stay caught until mlb_runner_free(), so
+ * that what was received is stored; one that comes in the meantime acts there. */
 int mlb_runner_run(struct mlb_runner *r);
 /* Cancel every job that has not ended (from an on_done hook, say). */
 void mlb_runner_cancel_all(struct mlb_runner *r);

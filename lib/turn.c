@@ -662,7 +662,7 @@ int mlb_turn_finish(struct mlb_turn_state *t, int interrupted, struct mlb_turn_r
 	mlb_session_close(t->s);
 	t->s = NULL;
 	if (res->interrupted)
-		return 130;	/* as a shell reports SIGINT */
+		return 128 + res->interrupted;	/* as a shell reports a signal: DESIGN.md */
 	if (res->over_budget)
 		return MLB_EXIT_BUDGET;
 	if (res->ok == 0 || res->store_failed)

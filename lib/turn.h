@@ -59,13 +59,13 @@ struct mlb_turn_opts {
 /* The outcome of a turn. */
 struct mlb_turn_result {
 	int ok, failed, cancelled;
-	int interrupted;
+	int interrupted;	/* the signal that cut the turn short, or 0 */
 	int store_failed;
 	int over_budget;
 	char commit[41];
 };
 
-/* Run the turn; the exit status (DESIGN.md): 0, 1 none succeeded, 3 some failed, 130 interrupted. */
+/* Run the turn; the exit status (DESIGN.md): 0, 1 none succeeded, 3 some failed, 128+N stopped by signal N. */
 int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 		 struct mlb_pane_turn *panes, size_t n, struct mlb_turn_result *res);
 
