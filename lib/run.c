@@ -61,6 +61,7 @@ struct mlb_runner {
 	uint64_t rng;
 	int running;		/* inside mlb_runner_run */
 	int stopped_by;		/* the signal mlb_runner_run returned */
+	int stopping;		/* mlb_runner_stop: cancel everything at the next chance */
 };
 
 /* The signal that asked us to stop (SIGINT, SIGTERM, SIGHUP), or 0. */
@@ -201,12 +202,35 @@ static json_object *status_event(struct mlb_job *job, const char *stage)
 	return ev;
 }
 
+/*
+ * limit.replyBytes bounds the reply's text: past it, the text is cut at the
+ * last whole UTF-8 character within the limit and the transfer ends.  The
+ * new piece is already in content; returns how much of it to hand on.
+ */
+static size_t within_limit(struct mlb_job *job, const char *text, size_t len)
+{
+	struct mlb_buf *c = &job->reply.content;
+	size_t max = job->st->runner->policy.max_reply, keep;
+
+	if (c->len <= max)
+		return len;
+	keep = c->len - len < max ? max - (c->len - len) : 0;
+	while (keep > 0 && ((unsigned char)text[keep] & 0xC0) == 0x80)
+		keep--;
+	c->len -= len - keep;
+	c->s[c->len] = '\0';
+	job->st->abort = ABORT_TOO_LARGE;
+	return keep;
+}
+
 static void on_text(void *ctx, const char *text, size_t len)
 {
 	struct mlb_job *job = ctx;
 	struct mlb_runner *r = job->st->runner;
 	json_object *ev;
 
+	if (!(len = within_limit(job, text, len)))
+		return;
 	if (!job->t_first) {
 		job->t_first = mlb_mono_ms();
 		emit(job, status_event(job, "first_token"));
@@ -216,6 +240,14 @@ static void on_text(void *ctx, const char *text, size_t len)
 	ev = mlb_event_new("token", &job->tag);
 	json_object_object_add(ev, "text", json_object_new_string_len(text, (int)len));
 	emit(job, ev);
+}
+
+/* Whether the rest of what was read is to be dropped: the attempt is over, or the runner stops. */
+static int stop_reading(struct mlb_job *job)
+{
+	if (job->st->runner->stopping && job->st->abort == ABORT_NONE)
+		job->st->abort = ABORT_CANCEL;
+	return job->st->abort != ABORT_NONE;
 }
 
 static int on_sse(void *ctx, const char *event, const char *data, size_t len, const char *id)
@@ -232,11 +264,9 @@ static int on_sse(void *ctx, const char *event, const char *data, size_t len, co
 		mlb_json_set_bool(ev, "retryable", 0);
 		emit(job, ev);
 	}
-	if (job->reply.error_code) {
+	if (job->reply.error_code && job->st->abort == ABORT_NONE)
 		job->st->abort = ABORT_PROVIDER_ERROR;
-		return 1;
-	}
-	return 0;
+	return stop_reading(job);
 }
 
 static int on_lane(void *ctx, const char *buf, size_t len, const char *id, size_t *used)
@@ -244,7 +274,8 @@ static int on_lane(void *ctx, const char *buf, size_t len, const char *id, size_
 	struct mlb_job *job = ctx;
 
 	(void)id;
-	return mlb_wire_lane(job->model.provider->kind, &job->reply, buf, len, used);
+	mlb_wire_lane(job->model.provider->kind, &job->reply, buf, len, used);
+	return stop_reading(job);
 }
 
 static size_t on_write(char *data, size_t size, size_t n, void *ctx)
@@ -257,10 +288,8 @@ static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 	/* Called for every HTTP chunk, often one per token: the cheap clock does for the idle timeout. */
 	st->t_last_byte = mlb_mono_coarse_ms();
 	st->received += len;
-	if (st->received > st->runner->policy.max_reply) {
-		st->abort = ABORT_TOO_LARGE;
+	if (stop_reading(job))
 		return 0;
-	}
 	if (!st->mode) {
 		const char *type = NULL;
 
@@ -269,6 +298,11 @@ static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 		st->mode = job->http_status < 400 && type && strstr(type, "text/event-stream") ? 1 : 2;
 	}
 	if (st->mode == 2) {
+		/* a body is kept whole until it ends: limit.replyBytes bounds it */
+		if (st->body.len + len > st->runner->policy.max_reply) {
+			st->abort = ABORT_TOO_LARGE;
+			return 0;
+		}
 		mlb_buf_add(&st->body, data, len);
 		return len;
 	}
@@ -381,6 +415,10 @@ static void start_attempt(struct mlb_job *job)
 	if (!e)
 		mlb_die(MLB_EXIT_FAIL, "cannot start a transfer: out of memory");
 	job->attempts++;
+	/* what went wrong with the last attempt is not this one's: a success after a retry has no error */
+	free(job->error_code);
+	free(job->error_message);
+	job->error_code = job->error_message = NULL;
 	mlb_reply_reset(&job->reply);
 	mlb_sse_reset(st->sse);
 	mlb_buf_reset(&st->body);
@@ -738,6 +776,11 @@ void mlb_runner_deadline(struct mlb_runner *r, double seconds)
 	r->deadline_s = seconds;
 }
 
+void mlb_runner_stop(struct mlb_runner *r)
+{
+	r->stopping = 1;
+}
+
 void mlb_runner_cancel_all(struct mlb_runner *r)
 {
 	static int cancelling;
@@ -878,7 +921,7 @@ int mlb_runner_run(struct mlb_runner *r)
 	for (;;) {
 		int64_t now = mlb_mono_ms();
 
-		if (interrupted || mlb_event_failed() ||
+		if (interrupted || r->stopping || mlb_event_failed() ||
 		    (r->deadline_s > 0 && now - t0 >= r->deadline_s * 1000))
 			mlb_runner_cancel_all(r);
 		/* jobs added by a hook start now, not after a wait */
@@ -954,10 +997,20 @@ static long estimate_tokens(size_t bytes)
 	return (long)((bytes + 3) / 4);
 }
 
+int mlb_job_accepted(const struct mlb_job *job)
+{
+	return (job->http_status >= 200 && job->http_status < 300) || job->reply.content.len ||
+	       job->reply.prompt_tokens >= 0 || job->reply.completion_tokens >= 0;
+}
+
 int mlb_job_usage(const struct mlb_job *job, long *prompt, long *completion)
 {
 	int estimated = 0;
 
+	if (!mlb_job_accepted(job)) {
+		*prompt = *completion = 0;
+		return 0;
+	}
 	*prompt = job->reply.prompt_tokens;
 	*completion = job->reply.completion_tokens;
 	if (*prompt < 0) {
@@ -978,6 +1031,10 @@ int mlb_job_cost(const struct mlb_job *job, const struct mlb_prices *prices, dou
 
 	if (job->reply.has_cost) {
 		*cost = job->reply.cost_usd;
+		return 1;
+	}
+	if (!mlb_job_accepted(job)) {
+		*cost = 0;
 		return 1;
 	}
 	mlb_job_usage(job, &prompt, &completion);
@@ -1001,11 +1058,11 @@ json_object *mlb_job_meter_event(const struct mlb_job *job, const struct mlb_pri
 	}
 	mlb_json_set_int(ev, "latency_ms", (long long)latency);
 	if (job->t_first) {
-		double gen_ms = (double)(job->t_end - job->t_first);
-
 		mlb_json_set_int(ev, "ttft_ms", job->t_first - job->t_start);
-		if (gen_ms > 0)
-			mlb_json_set_double(ev, "tokens_per_s", round(completion * 1000.0 / gen_ms * 10) / 10);
+		/* Over the whole reply, from the request on: a reply whose text came in one read has no
+		 * time of its own to divide by, and its wait is the user's wait too (doc/events.md). */
+		if (latency > 0)
+			mlb_json_set_double(ev, "tokens_per_s", round(completion * 1000.0 / latency * 10) / 10);
 		else
 			mlb_json_set_str(ev, "tokens_per_s", NULL);
 	} else {

@@ -117,6 +117,9 @@ void mlb_runner_deadline(struct mlb_runner *r, double seconds);
  * short, the rest being cancelled, else 0.  The signals stay caught until mlb_runner_free(), so
  * that what was received is stored; one that comes in the meantime acts there. */
 int mlb_runner_run(struct mlb_runner *r);
+/* Cancel every job as soon as may be: callable from any hook, also while text is being handed
+ * on (a budget reached mid-stream); the rest of that read is dropped. */
+void mlb_runner_stop(struct mlb_runner *r);
 /* Cancel every job that has not ended (from an on_done hook, say). */
 void mlb_runner_cancel_all(struct mlb_runner *r);
 void mlb_runner_free(struct mlb_runner *r);
@@ -128,7 +131,10 @@ void mlb_job_clear(struct mlb_job *job);
 json_object *mlb_job_final_event(const struct mlb_job *job);
 /* The job's meter event; prices may be NULL. */
 json_object *mlb_job_meter_event(const struct mlb_job *job, const struct mlb_prices *prices);
-/* Usage, reported or estimated: fills tokens and returns 1 when estimated. */
+/* Whether the provider took the request: a 2xx answer, or any text or usage.  One it never
+ * took (no connection, 4xx, 5xx before any token) costs nothing. */
+int mlb_job_accepted(const struct mlb_job *job);
+/* Usage, reported or estimated (0 and 0 when never accepted): fills tokens and returns 1 when estimated. */
 int mlb_job_usage(const struct mlb_job *job, long *prompt, long *completion);
 /* Cost in USD: 1 when known (provider or price table), 0 when unpriced. */
 int mlb_job_cost(const struct mlb_job *job, const struct mlb_prices *prices, double *cost);
