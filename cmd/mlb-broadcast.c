@@ -4,7 +4,9 @@
 #include "budget.h"
 #include "cli.h"
 #include "input.h"
+#include "modelspec.h"
 #include "msg.h"
+#include "role.h"
 #include "store.h"
 #include "turn.h"
 #include "utf8.h"
@@ -20,10 +22,11 @@ static const char usage[] =
 	"\n"
 	"Send one prompt to many models at once, one pane each, and store all replies in one commit.\n"
 	"\n"
-	"  -m, --model <provider:model>  a model to ask (repeatable; else MLB_MODELS)\n"
+	"  -m, --model <provider:model>  a model to ask (repeatable; else MLB_MODELS); an alias,\n"
+	"                           options after commas: openai:gpt-4o,temperature=0.2\n"
 	"  -g, --group <group>      the models of a config group ([group \"<name>\"] model = ...)\n"
 	"  -s, --session <id>       the session to continue (default: MLB_SESSION, else a new one)\n"
-	"  -S, --system <text>      a system prompt for every pane\n"
+	"  -S, --system <text|@role> a system prompt for every pane, or a saved one (a role)\n"
 	"  -o, --option <key=value> a request option, e.g. temperature=0.2\n"
 	"      --panes <name,...>   pane names, one per model (default: named after the models)\n"
 	"      --first              stop when the first model finishes; cancel the rest\n"
@@ -116,8 +119,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		mlb_usage_error("--first and --quorum both say when to stop; give one");
 }
 
-/* -m, else -g, else MLB_MODELS. */
-static void collect_models(const struct mlb_config *cfg, struct args *a)
+/* -m, else -g, else MLB_MODELS, else the role's model; aliases expanded. */
+static void collect_models(const struct mlb_config *cfg, struct args *a, const struct mlb_role *role)
 {
 	const char *env = getenv("MLB_MODELS");
 
@@ -141,8 +144,16 @@ static void collect_models(const struct mlb_config *cfg, struct args *a)
 			add_model(a, v[i]);
 		mlb_strv_free(v);
 	}
+	if (!a->nmodels && role->model)
+		add_model(a, role->model);
 	if (!a->nmodels)
 		mlb_usage_error("no models: use -m provider:model (repeatable), -g <group> or MLB_MODELS");
+	for (size_t i = 0; i < a->nmodels; i++) {
+		char *m = mlb_model_expand(cfg, a->models[i]);
+
+		free(a->models[i]);
+		a->models[i] = m;
+	}
 }
 
 /* Pane names: --panes, else from the models; a repeated name gets -2, -3, ... */
@@ -187,9 +198,10 @@ static int run_with_view(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 	char *line;
 	int status;
 
+	/* the models without the options written after them, which the turn takes off */
 	for (size_t i = 0; i < n; i++) {
 		names[i] = panes[i].pane;
-		models[i] = panes[i].model;
+		models[i] = mlb_xstrndup(panes[i].model, mlb_model_word_len(panes[i].model));
 	}
 	view = mlb_view_new(n, names, models, mlb_cli_color());
 	o->emit = mlb_view_event;
@@ -199,12 +211,14 @@ static int run_with_view(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 	mlb_view_finish(view, line);
 	free(line);
 	free(names);
+	for (size_t i = 0; i < n; i++)
+		free((char *)models[i]);
 	free(models);
 	return status;
 }
 
-static int broadcast(const struct mlb_config *cfg, struct args *a, struct mlb_pane_turn *panes,
-		     const struct mlb_prices *prices)
+static int broadcast(const struct mlb_config *cfg, struct args *a, const struct mlb_role *role,
+		     struct mlb_pane_turn *panes, const struct mlb_prices *prices)
 {
 	struct mlb_turn_opts o = { 0 };
 	struct mlb_turn_result res;
@@ -216,7 +230,9 @@ static int broadcast(const struct mlb_config *cfg, struct args *a, struct mlb_pa
 	if (!a->no_store && (a->session || (env && *env)))
 		o.session = mlb_xstrdup(a->session ? a->session : env);
 	o.store = !a->no_store;
-	o.system = a->system;
+	o.system = role->text;
+	o.role = role->name;
+	o.role_options = role->options;
 	o.options = a->options;
 	o.run = run;
 	o.policy = a->policy;
@@ -240,6 +256,8 @@ int main(int argc, char **argv)
 	struct mlb_pane_turn *panes;
 	struct mlb_config *cfg;
 	struct mlb_prices *prices;
+	struct mlb_role role;
+	char **specs;
 	char *prompt;
 	int status;
 
@@ -250,7 +268,9 @@ int main(int argc, char **argv)
 	if (!cfg || mlb_policy_configure(&a.policy, cfg) < 0)
 		return MLB_EXIT_FAIL;
 	parse_args(argc, argv, &a);
-	collect_models(cfg, &a);
+	if (mlb_role_from_arg(a.system, &role) < 0)
+		exit(MLB_EXIT_USAGE);
+	collect_models(cfg, &a, &role);
 	if (a.no_store && a.session)
 		mlb_usage_error("--no-store cannot continue a session; drop -s or --no-store");
 	if (a.session && !mlb_session_id_valid(a.session))
@@ -266,15 +286,21 @@ int main(int argc, char **argv)
 		panes[i].prompt = mlb_xstrdup(prompt);
 	}
 	prices = mlb_prices_default(cfg);
-	if (a.budget > 0 && mlb_budget_refuse(prices, (const char *const *)a.models, a.nmodels, prompt, a.budget))
+	/* prices are by provider:model, without the options written after it */
+	specs = mlb_xcalloc(a.nmodels + 1, sizeof(*specs));
+	for (size_t i = 0; i < a.nmodels; i++)
+		specs[i] = mlb_xstrndup(a.models[i], mlb_model_word_len(a.models[i]));
+	if (a.budget > 0 && mlb_budget_refuse(prices, (const char *const *)specs, a.nmodels, prompt, a.budget))
 		status = MLB_EXIT_BUDGET;
 	else
-		status = broadcast(cfg, &a, panes, prices);
+		status = broadcast(cfg, &a, &role, panes, prices);
 
 	for (size_t i = 0; i < a.nmodels; i++)
 		mlb_pane_turn_clear(&panes[i]);
 	free(panes);
 	free(prompt);
+	mlb_strv_free(specs);
+	mlb_role_clear(&role);
 	mlb_strv_free(a.models);
 	mlb_prices_free(prices);
 	json_object_put(a.options);

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "input.h"
 #include "msg.h"
+#include "role.h"
 #include "store.h"
 #include "transfer.h"
 #include "turn.h"
@@ -15,30 +16,35 @@
 static const char usage[] =
 	"usage: mlb-send [-m <provider:model>] [-s <session>] [-c] [-p <pane>] [-S <system>]\n"
 	"                [-o <key=value>]... [--from <pane>[:<n>]] [--no-store] [--json|--text] [<prompt>...]\n"
+	"       mlb-send --list-roles | --show-role <name>\n"
 	"\n"
 	"Send a prompt to one model, stream the reply, and store both in the session.\n"
 	"The prompt is the operands, or else stdin.\n"
 	"\n"
-	"  -m, --model <provider:model>  the model (default: the pane's, MLB_MODEL, core.model)\n"
+	"  -m, --model <provider:model>  the model, an alias, options after commas:\n"
+	"                           openai:gpt-4o,temperature=0.2 (default: the role's, the pane's,\n"
+	"                           MLB_MODEL, core.model)\n"
 	"  -s, --session <id>       the session to continue (default: MLB_SESSION, else a new one)\n"
 	"  -c, --continue           continue the most recent session\n"
 	"  -p, --pane <pane>        the pane (default: named after the model)\n"
-	"  -S, --system <text>      a system prompt for this pane\n"
+	"  -S, --system <text|@role> a system prompt for this pane, or a saved one (a role)\n"
 	"  -o, --option <key=value> a request option, e.g. temperature=0.2, max_tokens=100\n"
 	"      --from <src>         send another pane's message: <pane>[:<n>], <session>/<pane>[:<n>],\n"
 	"                           or - for the last final or message event on stdin\n"
 	"      --no-store           do not store the turn in a session\n"
+	"      --list-roles         list the roles -S @<name> can name\n"
+	"      --show-role <name>   show a role: its defaults and its text\n"
 	MLB_POLICY_USAGE
 	"  -h, --help               show this help\n"
 	"      --version            show the version\n"
 	"      --json               write events (default in a pipe)\n"
 	"      --text               write the reply as text (default on a terminal)\n";
 
-enum { OPT_FROM = MLB_OPT_FIRST_TOOL_OPTION, OPT_NO_STORE };
+enum { OPT_FROM = MLB_OPT_FIRST_TOOL_OPTION, OPT_NO_STORE, OPT_LIST_ROLES, OPT_SHOW_ROLE };
 
 struct send_args {
-	const char *model, *session, *pane, *system, *from;
-	int cont, no_store;
+	const char *model, *session, *pane, *system, *from, *show_role;
+	int cont, no_store, list_roles;
 	json_object *options;
 	struct mlb_policy policy;
 };
@@ -56,6 +62,8 @@ static void parse_args(int argc, char **argv, struct send_args *a)
 		{ "option", required_argument, NULL, 'o' },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "no-store", no_argument, NULL, OPT_NO_STORE },
+		{ "list-roles", no_argument, NULL, OPT_LIST_ROLES },
+		{ "show-role", required_argument, NULL, OPT_SHOW_ROLE },
 		{ 0 }
 	};
 	int c;
@@ -78,6 +86,8 @@ static void parse_args(int argc, char **argv, struct send_args *a)
 			break;
 		case OPT_FROM: a->from = optarg; break;
 		case OPT_NO_STORE: a->no_store = 1; break;
+		case OPT_LIST_ROLES: a->list_roles = 1; break;
+		case OPT_SHOW_ROLE: a->show_role = optarg; break;
 		default: mlb_cli_option(c);
 		}
 	}
@@ -100,9 +110,55 @@ static char *pick_session(const struct send_args *a)
 	return id;
 }
 
+/* --list-roles: one role a line (name, description, file), or role events. */
+static int list_roles(void)
+{
+	size_t n;
+	char **names = mlb_role_names(&n);
+	int status = MLB_EXIT_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		struct mlb_role r;
+
+		if (mlb_role_load(names[i], &r) < 0) {
+			status = MLB_EXIT_FAIL;	/* reported; the others are still listed */
+		} else if (mlb_cli_json()) {
+			mlb_event_write(mlb_role_event(&r, 0));
+		} else {
+			printf("%-16s %s\n", r.name, r.description ? r.description : "");
+			printf("%-16s %s\n", "", r.path);
+		}
+		mlb_role_clear(&r);
+	}
+	mlb_strv_free(names);
+	return status;
+}
+
+/* --show-role: the role's file as it is, or its event with text and options. */
+static int show_role(const char *name)
+{
+	struct mlb_role r;
+
+	if (mlb_role_load(*name == '@' ? name + 1 : name, &r) < 0)
+		return MLB_EXIT_USAGE;
+	if (mlb_cli_json()) {
+		mlb_event_write(mlb_role_event(&r, 1));
+	} else {
+		printf("# %s\n", r.path);
+		if (r.model)
+			printf("Model: %s\n", r.model);
+		json_object_object_foreach(r.options, k, v)
+			printf("Option: %s=%s\n", k, json_object_get_type(v) == json_type_string ?
+			       json_object_get_string(v) : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		printf("\n%s\n", r.text);
+	}
+	mlb_role_clear(&r);
+	return MLB_EXIT_OK;
+}
+
 /* The user message (the prompt, the moved message, or both), the model and the pane; 0 or an exit status. */
-static int build_pane(const struct mlb_config *cfg, const struct send_args *a, const char *session,
-		      char *prompt, struct mlb_pane_turn *pane)
+static int build_pane(const struct mlb_config *cfg, const struct send_args *a, const struct mlb_role *role,
+		      const char *session, char *prompt, struct mlb_pane_turn *pane)
 {
 	if (a->from) {
 		int usage_err;
@@ -118,7 +174,7 @@ static int build_pane(const struct mlb_config *cfg, const struct send_args *a, c
 	} else if (!(pane->prompt = prompt)) {
 		mlb_usage_error("no prompt: give it as operands or on stdin");
 	}
-	pane->model = mlb_default_model(cfg, a->model, session, a->pane);
+	pane->model = mlb_default_model(cfg, a->model ? a->model : role->model, session, a->pane);
 	if (!pane->model)
 		mlb_usage_error("no model: use -m provider:model, or set MLB_MODEL or core.model in the config");
 	pane->pane = a->pane ? mlb_xstrdup(a->pane) : mlb_pane_from_model(pane->model);
@@ -133,6 +189,7 @@ int main(int argc, char **argv)
 	struct mlb_turn_result res;
 	struct mlb_config *cfg;
 	struct mlb_prices *prices = NULL;
+	struct mlb_role role;
 	char *prompt;
 	int status;
 
@@ -143,6 +200,14 @@ int main(int argc, char **argv)
 	if (!cfg || mlb_policy_configure(&a.policy, cfg) < 0)
 		return MLB_EXIT_FAIL;
 	parse_args(argc, argv, &a);
+	if (a.list_roles || a.show_role) {
+		status = a.list_roles ? list_roles() : show_role(a.show_role);
+		json_object_put(a.options);
+		mlb_config_free(cfg);
+		return mlb_cli_finish(status);
+	}
+	if (mlb_role_from_arg(a.system, &role) < 0)
+		exit(MLB_EXIT_USAGE);
 	if (a.session && a.cont)
 		mlb_usage_error("-s and -c both name a session; give one");
 	if (a.no_store && (a.session || a.cont))
@@ -153,12 +218,14 @@ int main(int argc, char **argv)
 	/* With --from -, stdin carries events, so the prompt can only be operands. */
 	prompt = mlb_read_prompt(argc - optind, argv + optind, !(a.from && !strcmp(a.from, "-")),
 				 a.policy.max_request);
-	status = build_pane(cfg, &a, o.session, prompt, &pane);
+	status = build_pane(cfg, &a, &role, o.session, prompt, &pane);
 	if (status == 0) {
 		prices = mlb_prices_default(cfg);
 		o.tool = mlb_progname;
 		o.store = !a.no_store;
-		o.system = a.system;
+		o.system = role.text;
+		o.role = role.name;
+		o.role_options = role.options;
 		o.options = a.options;
 		o.policy = a.policy;
 		o.prices = prices;
@@ -168,6 +235,7 @@ int main(int argc, char **argv)
 	}
 	mlb_pane_turn_clear(&pane);
 	mlb_prices_free(prices);
+	mlb_role_clear(&role);
 	json_object_put(a.options);
 	free(o.session);
 	mlb_config_free(cfg);

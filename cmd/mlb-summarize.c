@@ -4,9 +4,11 @@
 #include "cli.h"
 #include "event.h"
 #include "msg.h"
+#include "role.h"
 #include "store.h"
 #include "summary.h"
 #include "turn.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +16,14 @@
 
 static const char usage[] =
 	"usage: mlb-summarize [-m <model>] [--format executive|technical|bullet] [-s <session>]\n"
-	"                     [--no-store] [--json|--text] [<pane>...]\n"
+	"                     [-S <system>] [--no-store] [--json|--text] [<pane>...]\n"
 	"\n"
 	"Summarize the last answers of the panes named (default: every pane of the session),\n"
 	"or the final events on stdin, with one model; store the summary in a new pane summary-<n>.\n"
 	"\n"
-	"  -m, --model <provider:model>  the model that summarizes (default: MLB_MODEL, core.model)\n"
+	"  -m, --model <provider:model>  the model that summarizes, or an alias (default: the role's,\n"
+	"                           MLB_MODEL, core.model)\n"
+	"  -S, --system <text|@role> a system prompt for the summarizing model, or a saved one (a role)\n"
 	"      --format <format>    executive (default), technical or bullet\n"
 	"  -s, --session <id>       the session to read and store in (default: MLB_SESSION)\n"
 	"      --no-store           do not store the summary\n"
@@ -183,10 +187,12 @@ int main(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "session", required_argument, NULL, 's' },
+		{ "system", required_argument, NULL, 'S' },
 		{ "no-store", no_argument, NULL, OPT_NO_STORE },
 		{ 0 }
 	};
-	const char *model = NULL, *format = "executive", *session = getenv("MLB_SESSION");
+	const char *model = NULL, *format = "executive", *session = getenv("MLB_SESSION"), *system = NULL;
+	struct mlb_role role;
 	struct mlb_policy policy;
 	struct sources src = { 0 };
 	struct mlb_turn_opts o = { 0 };
@@ -202,17 +208,23 @@ int main(int argc, char **argv)
 	cfg = mlb_config_load();
 	if (!cfg || mlb_policy_configure(&policy, cfg) < 0)
 		return MLB_EXIT_FAIL;
-	while ((c = getopt_long(argc, argv, ":hm:s:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hm:s:S:", longopts, NULL)) != -1) {
 		if (mlb_policy_option(&policy, c, optarg))
 			continue;
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 's': session = optarg; explicit_session = 1; break;
+		case 'S':
+			mlb_require_utf8("the system prompt (-S)", optarg, strlen(optarg));
+			system = optarg;
+			break;
 		case OPT_FORMAT: format = optarg; break;
 		case OPT_NO_STORE: no_store = 1; break;
 		default: mlb_cli_option(c);
 		}
 	}
+	if (mlb_role_from_arg(system, &role) < 0)
+		return MLB_EXIT_USAGE;
 	if (!mlb_summary_format_valid(format))
 		mlb_usage_error("unknown format '%s'; use executive, technical or bullet", format);
 	if (session && *session && !mlb_session_id_valid(session))
@@ -230,7 +242,7 @@ int main(int argc, char **argv)
 	}
 	if (!src.n)
 		mlb_die(MLB_EXIT_FAIL, "no answers to summarize");
-	pane.model = mlb_default_model(cfg, model, NULL, NULL);
+	pane.model = mlb_default_model(cfg, model ? model : role.model, NULL, NULL);
 	if (!pane.model)
 		mlb_usage_error("no model: use -m provider:model, or set MLB_MODEL or core.model");
 	pane.prompt = mlb_summary_prompt(format, src.question, src.v, src.n);
@@ -245,6 +257,9 @@ int main(int argc, char **argv)
 	o.store = !no_store;
 	o.policy = policy;
 	o.prices = prices;
+	o.system = role.text;
+	o.role = role.name;
+	o.role_options = role.options;
 	report_sources(&src, &pane, o.session);
 	status = mlb_turn_run(cfg, &o, &pane, 1, &res);
 	if (status == MLB_EXIT_OK && bad_lines)
@@ -256,6 +271,7 @@ int main(int argc, char **argv)
 	free(src.session);
 	free(o.session);
 	mlb_prices_free(prices);
+	mlb_role_clear(&role);
 	mlb_config_free(cfg);
 	return mlb_cli_finish(status);
 }

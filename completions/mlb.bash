@@ -23,9 +23,9 @@ _mlb_tool_opts()
 		args=''
 		;;
 	mlb-send)
-		long="--model --session --continue --pane --system --option --from --no-store $policy $common"
+		long="--model --session --continue --pane --system --option --from --no-store --list-roles --show-role $policy $common"
 		short='-m -s -c -p -S -o -h'
-		args="-m --model -s --session -p --pane -S --system -o --option --from $policy_args"
+		args="-m --model -s --session -p --pane -S --system -o --option --from --show-role $policy_args"
 		;;
 	mlb-broadcast)
 		long="--model --group --session --system --option --panes --first --quorum --deadline --budget --no-store $policy $common"
@@ -38,9 +38,9 @@ _mlb_tool_opts()
 		args='-s --session --against'
 		;;
 	mlb-summarize)
-		long="--model --format --session --no-store $policy $common"
-		short='-m -s -h'
-		args="-m --model --format -s --session $policy_args"
+		long="--model --format --session --system --no-store $policy $common"
+		short='-m -s -S -h'
+		args="-m --model --format -s --session -S --system $policy_args"
 		;;
 	mlb-meter)
 		long="--budget --warn --by --interval --report --prices --session $common"
@@ -113,6 +113,31 @@ _mlb_providers()
 	[[ -r $f ]] && sed -n 's/^[[:space:]]*\[provider[[:space:]]*"\([^"]*\)".*/\1/p' "$f"
 }
 
+# The aliases of the configuration's [alias] section.
+_mlb_aliases()
+{
+	local f
+	f=$(_mlb_config_file)
+	[[ -r $f ]] && sed -n '/^[[:space:]]*\[alias\]/,/^[[:space:]]*\[/s/^[[:space:]]*\([A-Za-z][A-Za-z0-9-]*\)[[:space:]]*=.*/\1/p' "$f"
+}
+
+# The roles (saved system prompts): the user's, then the shipped ones.
+_mlb_roles()
+{
+	local d f share=$MLB_SHARE_DIR bin
+	if [[ -z $share ]] && bin=$(type -P mlb-send); then
+		share=${bin%/*}/../share/mlb
+	fi
+	for d in "${XDG_CONFIG_HOME:-$HOME/.config}/mlb/prompts" ${share:+"$share/prompts"}; do
+		[[ -d $d ]] || continue
+		for f in "$d"/*.md; do
+			[[ -f $f ]] || continue
+			f=${f##*/}
+			printf '%s\n' "${f%.md}"
+		done
+	done | sort -u
+}
+
 _mlb_groups()
 {
 	local f
@@ -160,6 +185,13 @@ _mlb_value()
 	-m|--model)
 		compopt -o nospace 2>/dev/null
 		COMPREPLY=($(compgen -S : -W "$(_mlb_providers)" -- "$cur"))
+		COMPREPLY+=($(compgen -S ' ' -W "$(_mlb_aliases)" -- "$cur"))
+		;;
+	-S|--system)
+		[[ $cur == @* ]] && COMPREPLY=($(compgen -P @ -W "$(_mlb_roles)" -- "${cur#@}"))
+		;;
+	--show-role)
+		_mlb_reply "$(_mlb_roles)"
 		;;
 	-s|--session|--from-session)
 		_mlb_reply "$(_mlb_sessions)"

@@ -62,6 +62,27 @@ function __mlb_model_specs
     for p in (__mlb_providers)
         echo $p:
     end
+    set -l f (__mlb_config_file)
+    test -r $f; and sed -n '/^[[:space:]]*\[alias\]/,/^[[:space:]]*\[/s/^[[:space:]]*\([A-Za-z][A-Za-z0-9-]*\)[[:space:]]*=.*/\1/p' $f
+end
+
+# The roles (saved system prompts): the user's, then the shipped ones.
+function __mlb_roles
+    set -l share $MLB_SHARE_DIR
+    if test -z "$share"; and set -l bin (command -s mlb-send)
+        set share (dirname $bin)/../share/mlb
+    end
+    for d in (set -q XDG_CONFIG_HOME[1]; and echo $XDG_CONFIG_HOME; or echo $HOME/.config)/mlb/prompts $share/prompts
+        for f in $d/*.md
+            basename $f .md
+        end
+    end | sort -u
+end
+
+function __mlb_system_roles
+    for r in (__mlb_roles)
+        echo @$r
+    end
 end
 
 function __mlb_groups
@@ -128,10 +149,12 @@ __mlb_opt send -s m -l model -x -a '(__mlb_model_specs)' -d 'the model'
 __mlb_opt send -s s -l session -x -a '(__mlb_sessions)' -d 'the session to continue'
 __mlb_opt send -s c -l continue -d 'continue the most recent session'
 __mlb_opt send -s p -l pane -x -a '(__mlb_panes)' -d 'the pane'
-__mlb_opt send -s S -l system -x -d 'a system prompt for this pane'
+__mlb_opt send -s S -l system -x -a '(__mlb_system_roles)' -d 'a system prompt for this pane, or @role'
 __mlb_opt send -s o -l option -x -a 'temperature= max_tokens= top_p= top_k= stop= seed= stream=' -d 'a request option'
 __mlb_opt send -l from -x -a '(__mlb_from)' -d "send another pane's message"
 __mlb_opt send -l no-store -d 'do not store the turn'
+__mlb_opt send -l list-roles -d 'list the roles'
+__mlb_opt send -l show-role -x -a '(__mlb_roles)' -d 'show a role'
 __mlb_opt send -l retries -x -d 'retries after a failed attempt'
 __mlb_opt send -l connect-timeout -x -d 'seconds to connect'
 __mlb_opt send -l first-token-timeout -x -d 'seconds to the first token'
@@ -148,7 +171,7 @@ complete -c mlb-broadcast -f
 __mlb_opt broadcast -s m -l model -x -a '(__mlb_model_specs)' -d 'a model to ask'
 __mlb_opt broadcast -s g -l group -x -a '(__mlb_groups)' -d 'the models of a config group'
 __mlb_opt broadcast -s s -l session -x -a '(__mlb_sessions)' -d 'the session to continue'
-__mlb_opt broadcast -s S -l system -x -d 'a system prompt'
+__mlb_opt broadcast -s S -l system -x -a '(__mlb_system_roles)' -d 'a system prompt, or @role'
 __mlb_opt broadcast -s o -l option -x -a 'temperature= max_tokens= top_p= top_k= stop= seed= stream=' -d 'a request option'
 __mlb_opt broadcast -l panes -x -d 'pane names, one per model'
 __mlb_opt broadcast -l first -d 'stop when the first model finishes'
@@ -189,6 +212,7 @@ complete -c mlb -n '__fish_seen_subcommand_from summarize' -a '(__mlb_panes)'
 __mlb_opt summarize -s m -l model -x -a '(__mlb_model_specs)' -d 'the model that summarizes'
 __mlb_opt summarize -l format -x -a 'executive technical bullet' -d 'the form of the summary'
 __mlb_opt summarize -s s -l session -x -a '(__mlb_sessions)' -d 'the session to read and store in'
+__mlb_opt summarize -s S -l system -x -a '(__mlb_system_roles)' -d 'a system prompt, or @role'
 __mlb_opt summarize -l no-store -d 'do not store the summary'
 __mlb_opt summarize -l retries -x -d 'retries after a failed attempt'
 __mlb_opt summarize -l connect-timeout -x -d 'seconds to connect'

@@ -12,7 +12,8 @@
  * Completion-Tokens, Cost-Usd, Latency-Ms, Ttft-Ms, Finish-Reason,
  * Partial, Cancelled, Estimated (each "true" when present), the provenance
  * of a transferred message (Source-Session, Source-Pane, Source-Model,
- * Transfer-Ts, Source-Hash), and Tool and Run for what wrote it.
+ * Transfer-Ts, Source-Hash), Tool and Run for what wrote it, and
+ * Prompt-Name on a system message that came from a role.
  */
 #ifndef MLB_MSGFILE_H
 #define MLB_MSGFILE_H

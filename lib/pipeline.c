@@ -7,7 +7,9 @@
 #include "file.h"
 #include "input.h"
 #include "lock.h"
+#include "modelspec.h"
 #include "msg.h"
+#include "role.h"
 #include "store.h"
 #include "summary.h"
 #include "turn.h"
@@ -218,10 +220,20 @@ void mlb_pipeline_check_models(const struct mlb_config *cfg, struct mlb_template
 		struct mlb_tpl_step *s = &t->steps[i];
 
 		for (size_t k = 0; k < s->nmodels && s->id; k++) {
-			char *spec = mlb_template_model(t, s, k);
+			char *word = mlb_template_model(t, s, k), *spec = mlb_model_expand(cfg, word);
 
+			spec[mlb_model_word_len(spec)] = '\0';	/* the options after it are checked as it runs */
 			check_model(cfg, t, s->id, spec, &memo, &nmemo, keys);
 			free(spec);
+			free(word);
+		}
+		if (s->system && s->system[0] == '@' && !strstr(s->system, "{{")) {
+			struct mlb_role role;
+
+			if (mlb_role_load(s->system + 1, &role) < 0)
+				mlb_template_problem(t, "step '%s': its system prompt names the role '%s', which is not there (see above)",
+						     s->id ? s->id : "?", s->system);
+			mlb_role_clear(&role);
 		}
 	}
 	for (size_t i = 0; i < nmemo; i++)
@@ -352,6 +364,7 @@ struct step {
 	struct mlb_turn_state *turn;
 	struct mlb_turn_result res;
 	char *system;
+	struct mlb_role role;		/* "system": "@name" */
 	char *why;			/* why it was skipped or failed to start */
 };
 
@@ -583,6 +596,15 @@ static int start_step(struct run *run, struct step *st)
 	st->o.session = run->session;
 	st->o.store = 1;
 	st->o.system = st->system;
+	if (st->system && st->system[0] == '@') {
+		if (mlb_role_load(st->system + 1, &st->role) < 0) {
+			st->why = mlb_xasprintf("its system prompt names the role '%s', which is not there", st->system);
+			return -1;
+		}
+		st->o.system = st->role.text;
+		st->o.role = st->role.name;
+		st->o.role_options = st->role.options;
+	}
 	st->o.options = d->options;
 	st->o.run = run->id;
 	st->o.policy = run->po->policy;
@@ -932,6 +954,7 @@ static void free_run(struct run *run)
 		mlb_turn_free(st->turn);
 		mlb_strv_free(st->models);
 		free(st->system);
+		mlb_role_clear(&st->role);
 		free(st->why);
 	}
 	free(run->steps);

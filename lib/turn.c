@@ -3,7 +3,9 @@
 #include "cli.h"
 #include "clock.h"
 #include "msg.h"
+#include "modelspec.h"
 #include "msgfile.h"
+#include "role.h"
 #include "store.h"
 
 #include <stdlib.h>
@@ -12,7 +14,7 @@
 
 char *mlb_pane_from_model(const char *model)
 {
-	char *p = mlb_xstrdup(model);
+	char *p = mlb_xstrndup(model, mlb_model_word_len(model));
 
 	for (char *c = p; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
@@ -32,7 +34,7 @@ char *mlb_default_model(const struct mlb_config *cfg, const char *explicit_model
 	struct mlb_session *s;
 
 	if (explicit_model)
-		return mlb_xstrdup(explicit_model);
+		return mlb_model_expand(cfg, explicit_model);
 	if (session && pane && mlb_session_exists(session) && mlb_session_open(session, 0, &s) == 0) {
 		json_object *info = mlb_session_pane_info(s, pane);
 		const char *m = mlb_json_str(info, "model");
@@ -44,8 +46,16 @@ char *mlb_default_model(const struct mlb_config *cfg, const char *explicit_model
 			return ret;
 	}
 	if (env && *env)
-		return mlb_xstrdup(env);
-	return mlb_config_str(cfg, "core.model");
+		return mlb_model_expand(cfg, env);
+	{
+		char *core = mlb_config_str(cfg, "core.model"), *ret;
+
+		if (!core)
+			return NULL;
+		ret = mlb_model_expand(cfg, core);
+		free(core);
+		return ret;
+	}
 }
 
 /* Prices from the configuration, gathered before they are applied. */
@@ -144,6 +154,9 @@ void mlb_pane_turn_clear(struct mlb_pane_turn *p)
 	free(p->model);
 	free(p->prompt);
 	free(p->extra_headers);
+	json_object_put(p->options);
+	free(p->system);
+	free(p->role);
 	free(p->message_path);
 	mlb_provenance_free(p->from);
 	mlb_job_clear(&p->job);
@@ -404,9 +417,9 @@ static int build_chat(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 	struct mlb_chat *chat = &p->job.chat;
 
 	mlb_chat_init(chat);
-	if (o->options) {
+	if (p->options || o->options) {
 		json_object_put(chat->options);
-		chat->options = json_object_get(o->options);
+		chat->options = json_object_get(p->options ? p->options : o->options);
 	}
 	if (s) {
 		struct mlb_msgfile *msgs;
@@ -426,8 +439,8 @@ static int build_chat(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 		}
 		mlb_msgfiles_free(msgs, n);
 	}
-	if (o->system)
-		mlb_chat_add(chat, "system", o->system);
+	if (p->system || o->system)
+		mlb_chat_add(chat, "system", p->system ? p->system : o->system);
 	mlb_chat_add(chat, "user", p->prompt);
 	return 0;
 }
@@ -478,14 +491,18 @@ static int store_turn(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 		int unanswered = p->job.outcome != MLB_JOB_OK && !p->job.reply.content.len;
 
 		m = mlb_xcalloc(3, sizeof(*m));
-		if (o->system) {
+		if (p->system || o->system) {
+			const char *system = p->system ? p->system : o->system;
+			const char *role = p->system ? p->role : o->role;
 			char ts[32];
 
 			mlb_now_rfc3339(ts);
 			mlb_msgfile_init(&m[k]);
 			mlb_msgfile_set(&m[k], "Role", "system");
 			mlb_msgfile_set(&m[k], "Date", ts);
-			mlb_msgfile_set_content(&m[k], o->system, strlen(o->system));
+			if (role)
+				mlb_msgfile_set(&m[k], "Prompt-Name", role);
+			mlb_msgfile_set_content(&m[k], system, strlen(system));
 			k++;
 		}
 		user_message(o, p, &m[k]);
@@ -499,7 +516,7 @@ static int store_turn(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 			reply_message(o, p, &m[k++]);
 		app[napp].pane = p->pane;
 		app[napp].model = p->model;
-		app[napp].options = o->options;
+		app[napp].options = p->options ? p->options : o->options;
 		app[napp].msgs = m;
 		app[napp].nmsgs = k;
 		app[napp].paths_out = mlb_xcalloc(k, sizeof(char *));
@@ -556,6 +573,56 @@ static int open_session(struct mlb_turn_opts *o, struct mlb_session **s)
 	return 0;
 }
 
+/*
+ * The pane's model as it was named, made concrete: the alias expanded, and
+ * its options in rising priority: its [model] option lines, its role's
+ * headers (-S @name, else the model's default role), -o, then the options
+ * written after the model.
+ */
+static int choose_model(const struct mlb_config *cfg, const struct mlb_turn_opts *o, struct mlb_pane_turn *p)
+{
+	json_object *written = json_object_new_object();
+	struct mlb_model_defaults d;
+	char *spec;
+	int ret = -1;
+
+	if (mlb_model_word(cfg, p->model, &spec, written) < 0) {
+		json_object_put(written);
+		return -1;
+	}
+	if (mlb_model_defaults(cfg, spec, &d) == 0) {
+		ret = 0;
+		if (!o->system && d.role && !p->system) {
+			struct mlb_role role;
+
+			if (mlb_role_load(d.role, &role) == 0) {
+				p->system = role.text;
+				p->role = role.name;
+				role.text = role.name = NULL;
+				mlb_options_overlay(d.options, role.options);
+			} else {
+				ret = -1;
+			}
+			mlb_role_clear(&role);
+		} else {
+			mlb_options_overlay(d.options, o->role_options);
+		}
+		mlb_options_overlay(d.options, o->options);
+		mlb_options_overlay(d.options, written);
+		json_object_put(p->options);
+		p->options = json_object_get(d.options);
+	}
+	mlb_model_defaults_clear(&d);
+	json_object_put(written);
+	if (strcmp(p->model, spec)) {
+		free(p->model);
+		p->model = spec;
+	} else {
+		free(spec);	/* keep the string: a view may hold it */
+	}
+	return ret;
+}
+
 void mlb_turn_free(struct mlb_turn_state *t)
 {
 	if (!t)
@@ -571,7 +638,8 @@ struct mlb_turn_state *mlb_turn_prepare(const struct mlb_config *cfg, struct mlb
 	struct mlb_turn_state *t;
 
 	for (size_t i = 0; i < n; i++) {
-		if (mlb_model_resolve(cfg, panes[i].model, &panes[i].job.model) < 0) {
+		if (choose_model(cfg, o, &panes[i]) < 0 ||
+		    mlb_model_resolve(cfg, panes[i].model, &panes[i].job.model) < 0) {
 			*status = MLB_EXIT_USAGE;
 			return NULL;
 		}

@@ -31,6 +31,10 @@ struct mlb_pane_turn {
 	char *prompt;		/* the new user message */
 	struct mlb_provenance *from;	/* set for send-to: headers on the user message */
 	char *extra_headers;	/* "Name: value\n" lines added to the user message, or NULL */
+	/* Set by mlb_turn_prepare from the model as named: */
+	json_object *options;	/* the request options of this pane */
+	char *system;		/* its own system prompt (the model's default role), or NULL */
+	char *role;		/* the name of the role its system prompt came from, or NULL */
 	/* Results. */
 	struct mlb_job job;
 	struct mlb_token_line tokens;	/* the start of its token events */
@@ -43,6 +47,8 @@ struct mlb_turn_opts {
 	char *session;			/* id; NULL makes a new one when storing */
 	int store;			/* write the turn to the session */
 	const char *system;		/* a system prompt for every pane, or NULL */
+	const char *role;		/* the role it came from (-S @name), or NULL */
+	json_object *role_options;	/* that role's request options, below -o; or NULL */
 	json_object *options;		/* request options (-o), or NULL */
 	const char *run;		/* a run id for the events, or NULL */
 	struct mlb_policy policy;
@@ -79,7 +85,7 @@ int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
  * not only the turn's own.
  */
 
-/* Resolve the models, open the session and build each pane's request; NULL with *status set after an error. */
+/* Resolve the models (aliases, options after the model, [model] defaults: see modelspec.h), open the session and build each pane's request; NULL with *status set after an error. */
 struct mlb_turn_state *mlb_turn_prepare(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 					struct mlb_pane_turn *panes, size_t n, int *status);
 /* Queue the turn's jobs on r, which may already be running. */
@@ -101,7 +107,7 @@ void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev);
 /* A pane name from a model spec: "openai:gpt-4o" -> "openai-gpt-4o". */
 char *mlb_pane_from_model(const char *model);
 
-/* The model to use: explicit, else the pane's stored model, else MLB_MODEL, else core.model. */
+/* The model to use: explicit, else the pane's stored model, else MLB_MODEL, else core.model; an alias expanded. */
 char *mlb_default_model(const struct mlb_config *cfg, const char *explicit_model,
 			const char *session, const char *pane);
 
