@@ -49,10 +49,11 @@ typedef int (*mlb_sse_cb)(void *ctx, const char *event, const char *data, size_t
  * nothing is pending (no unfinished line, data or event name), the parser
  * offers the rest of the fed buffer, at most max_event + 2 bytes, to the
  * lane.  A lane that recognises one whole event there, "data: <data>"
- * through the blank line after it (LF endings only, no other field),
- * handles it as the callback would have handled that event ("message",
- * data, id) and sets *used to its length; setting nothing leaves the bytes
- * to the parser.  Returns as the callback does.
+ * through the blank line after it (an "event: <name>" line may come
+ * first; every line whole, ended by LF or CRLF, never a lone CR), handles
+ * it as the callback would have handled that event (name or "message",
+ * data, id) and sets *used to its length; setting nothing leaves the
+ * bytes to the parser.  Returns as the callback does.
  */
 typedef int (*mlb_sse_lane)(void *ctx, const char *buf, size_t len, const char *id, size_t *used);
 

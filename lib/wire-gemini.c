@@ -1,5 +1,6 @@
 /* The gemini wire kind: Google's streamGenerateContent with alt=sse. */
 #include "wire-kind.h"
+#include "wire-scan.h"
 #include "msg.h"
 
 #include <string.h>
@@ -136,6 +137,132 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
 	return decode(r, o);
 }
 
+/*
+ * The quick path: almost every chunk of a stream is
+ *   {"candidates": [{"content": {"parts": [{"text": "…"}],"role": "model"},"index": 0}],
+ *    "usageMetadata": {"promptTokenCount": 9,"candidatesTokenCount": 4,…},…}
+ * and decode() reads the parts' texts and the two counts from it.  A
+ * finish reason, a thought, an error, a part without text, and anything
+ * json-c might read differently (a member twice, a count that is not a
+ * plain integer) are left to decode().
+ */
+#define QUICK_PARTS 4
+
+struct quick {
+	struct wire_str text[QUICK_PARTS];
+	int nparts, has_text;
+	long prompt, completion;
+	int has_prompt, has_completion;
+	int seen_candidates, seen_content, seen_parts, seen_usage;
+};
+
+static int quick_part(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+{
+	struct quick *q = ctx;
+
+	if (wire_scan_is(key, "text"))
+		return wire_scan_member_string(sc, &q->text[q->nparts], &q->has_text);
+	if (wire_scan_is(key, "thought"))
+		return 0;
+	return wire_scan_skip(sc);
+}
+
+static int quick_parts(struct wire_scan *sc, struct quick *q)
+{
+	if (!wire_scan_take(sc, '['))
+		return 0;
+	if (wire_scan_take(sc, ']'))
+		return 1;
+	do {
+		q->has_text = 0;
+		if (q->nparts == QUICK_PARTS || !wire_scan_object(sc, quick_part, q) || q->has_text <= 0)
+			return 0;
+		q->nparts++;
+	} while (wire_scan_take(sc, ','));
+	return wire_scan_take(sc, ']');
+}
+
+static int quick_content(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+{
+	struct quick *q = ctx;
+
+	if (wire_scan_is(key, "parts"))
+		return !q->seen_parts++ && quick_parts(sc, q);
+	return wire_scan_skip(sc);
+}
+
+static int quick_candidate(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+{
+	struct quick *q = ctx;
+
+	if (wire_scan_is(key, "content"))
+		return !q->seen_content++ && wire_scan_object(sc, quick_content, q);
+	if (wire_scan_is(key, "finishReason"))
+		return 0;
+	return wire_scan_skip(sc);
+}
+
+static int quick_count(struct wire_scan *sc, long *value, int *has)
+{
+	return !(*has)++ && wire_scan_int(sc, value);
+}
+
+static int quick_usage(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+{
+	struct quick *q = ctx;
+
+	if (wire_scan_is(key, "promptTokenCount"))
+		return quick_count(sc, &q->prompt, &q->has_prompt);
+	if (wire_scan_is(key, "candidatesTokenCount"))
+		return quick_count(sc, &q->completion, &q->has_completion);
+	return wire_scan_skip(sc);
+}
+
+static int quick_top(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+{
+	struct quick *q = ctx;
+
+	if (wire_scan_is(key, "candidates")) {
+		/* the first candidate read, the others only checked */
+		if (q->seen_candidates++ || !wire_scan_take(sc, '[') || !wire_scan_object(sc, quick_candidate, q))
+			return 0;
+		while (wire_scan_take(sc, ','))
+			if (!wire_scan_skip(sc))
+				return 0;
+		return wire_scan_take(sc, ']');
+	}
+	if (wire_scan_is(key, "usageMetadata"))
+		return !q->seen_usage++ && wire_scan_object(sc, quick_usage, q);
+	if (wire_scan_is(key, "error"))
+		return 0;
+	return wire_scan_skip(sc);
+}
+
+static int quick(struct mlb_reply *r, const char *data, size_t len)
+{
+	struct wire_scan sc;
+	struct quick q = { 0 };
+
+	wire_scan_init(&sc, data, len);
+	if (!wire_scan_object(&sc, quick_top, &q) || !wire_scan_end(&sc) || !q.seen_content)
+		return 0;
+	/* Each text is handed on before the next is decoded into the same scratch buffer; wire_scan_string
+	 * let none through that wire_scan_text could not decode, so nothing is handed on in vain. */
+	for (int i = 0; i < q.nparts; i++) {
+		const char *text;
+		size_t text_len;
+
+		if (!wire_scan_text(&q.text[i], &r->scratch, &text, &text_len))
+			return 0;
+		mlb_wire_text_len(r, text, text_len);
+	}
+	if (q.has_prompt)
+		r->prompt_tokens = q.prompt;
+	if (q.has_completion)
+		r->completion_tokens = q.completion;
+	return 1;
+}
+
 static int whole(struct mlb_reply *r, json_object *o)
 {
 	int ret = decode(r, o);
@@ -145,6 +272,6 @@ static int whole(struct mlb_reply *r, json_object *o)
 }
 
 const struct wire_kind mlb_wire_gemini = {
-	.url = url, .auth = auth, .body = body, .event = event, .whole = whole,
+	.url = url, .auth = auth, .body = body, .event = event, .quick = quick, .whole = whole,
 	.models_path = "/models", .models_array = "models", .models_id = "name",
 };

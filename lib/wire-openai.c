@@ -96,62 +96,37 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
 
 /*
  * The quick path: almost every chunk of a stream is
- *   {"id":…,"object":…,"choices":[{"index":0,"delta":{"content":"…"},"finish_reason":null}]}
+ *   {"id":…,"object":…,"choices":[{"index":0,"delta":{"content":"…"},"finish_reason":null}],
+ *    "usage":null,"obfuscation":"…"}
  * and event() reads only choices[0].delta.content and choices[0].finish_reason
- * from it.  Anything event() would read more of (error, usage, x_groq) and
- * anything json-c might read differently (a member twice, where json-c keeps
- * the last) is left to event().
+ * from it ("usage":null, which include_usage puts on every chunk, is to
+ * usage() as if it were not there).  Anything event() would read more of
+ * (error, a usage object, x_groq) and anything json-c might read differently
+ * (a member twice, where json-c keeps the last) is left to event().
  */
 struct quick {
-	struct wire_str content, finish;
-	int has_content, has_finish;
-	int seen_choices, seen_delta;
+	struct wire_str content, finish, pad;
+	int has_content, has_finish, has_pad;
+	int seen_choices, seen_delta, seen_usage;
 };
 
-typedef int (*quick_member)(struct wire_scan *sc, const struct wire_str *key, struct quick *q);
-
-static int quick_object(struct wire_scan *sc, quick_member member, struct quick *q)
+static int quick_delta(struct wire_scan *sc, const struct wire_str *key, void *ctx)
 {
-	struct wire_str key;
+	struct quick *q = ctx;
 
-	if (!wire_scan_take(sc, '{'))
-		return 0;
-	if (wire_scan_take(sc, '}'))
-		return 1;
-	do {
-		if (!wire_scan_string(sc, &key) || key.escaped || !wire_scan_take(sc, ':') || !member(sc, &key, q))
-			return 0;
-	} while (wire_scan_take(sc, ','));
-	return wire_scan_take(sc, '}');
-}
-
-/* A member read only when it is a string, as mlb_json_str() does; a second one is json-c's to judge. */
-static int quick_string(struct wire_scan *sc, struct wire_str *str, int *has)
-{
-	if (*has)
-		return 0;
-	wire_scan_ws(sc);
-	if (sc->p < sc->end && *sc->p == '"') {
-		*has = 1;
-		return wire_scan_string(sc, str);
-	}
-	*has = -1;	/* seen, not a string */
-	return wire_scan_skip(sc);
-}
-
-static int quick_delta(struct wire_scan *sc, const struct wire_str *key, struct quick *q)
-{
 	if (wire_scan_is(key, "content"))
-		return quick_string(sc, &q->content, &q->has_content);
+		return wire_scan_member_string(sc, &q->content, &q->has_content);
 	return wire_scan_skip(sc);
 }
 
-static int quick_choice(struct wire_scan *sc, const struct wire_str *key, struct quick *q)
+static int quick_choice(struct wire_scan *sc, const struct wire_str *key, void *ctx)
 {
+	struct quick *q = ctx;
+
 	if (wire_scan_is(key, "delta"))
-		return !q->seen_delta++ && quick_object(sc, quick_delta, q);
+		return !q->seen_delta++ && wire_scan_object(sc, quick_delta, q);
 	if (wire_scan_is(key, "finish_reason"))
-		return quick_string(sc, &q->finish, &q->has_finish);
+		return wire_scan_member_string(sc, &q->finish, &q->has_finish);
 	return wire_scan_skip(sc);
 }
 
@@ -161,7 +136,7 @@ static int quick_choices(struct wire_scan *sc, struct quick *q)
 		return 0;
 	if (wire_scan_take(sc, ']'))
 		return 1;
-	if (!quick_object(sc, quick_choice, q))
+	if (!wire_scan_object(sc, quick_choice, q))
 		return 0;
 	while (wire_scan_take(sc, ','))
 		if (!wire_scan_skip(sc))
@@ -169,38 +144,60 @@ static int quick_choices(struct wire_scan *sc, struct quick *q)
 	return wire_scan_take(sc, ']');
 }
 
-static int quick_top(struct wire_scan *sc, const struct wire_str *key, struct quick *q)
+static int quick_top(struct wire_scan *sc, const struct wire_str *key, void *ctx)
 {
+	struct quick *q = ctx;
+
 	if (wire_scan_is(key, "choices"))
 		return quick_choices(sc, q);
-	if (wire_scan_is(key, "error") || wire_scan_is(key, "usage") || wire_scan_is(key, "x_groq"))
+	if (wire_scan_is(key, "usage")) {
+		wire_scan_ws(sc);
+		if (q->seen_usage++ || sc->end - sc->p < 4 || memcmp(sc->p, "null", 4))
+			return 0;
+		sc->p += 4;
+		return 1;
+	}
+	/* The padding OpenAI adds to every chunk: kept apart in the frame, see framed(). */
+	if (wire_scan_is(key, "obfuscation"))
+		return wire_scan_member_string(sc, &q->pad, &q->has_pad);
+	if (wire_scan_is(key, "error") || wire_scan_is(key, "x_groq"))
 		return 0;
 	return wire_scan_skip(sc);
 }
 
 /*
- * The chunks of one stream differ only in their text: the same id, model
- * and timestamp come before it and the same members after.  A chunk whose
- * bytes around its text are those of the last chunk read whole, with a
- * well-formed string between them, is as well-formed as that one and says
- * the same apart from the text, so only the text needs reading.  framed()
- * finds such a frame at the start of s (len bytes at most) and returns
- * where its tail ends, or NULL; the string goes to *text.
+ * The chunks of one stream differ only in their text and their padding:
+ * the same id, model and timestamp come before the text and the same
+ * members after it.  A chunk whose bytes around its text (and around its
+ * padding string, when the frame has one) are those of the last chunk read
+ * whole, with well-formed strings between them, is as well-formed as that
+ * one and says the same apart from the text, so only the text needs
+ * reading.  framed() finds such a frame at the start of s (len bytes at
+ * most) and returns where its tail ends, or NULL; the text goes to *text.
  */
 static const char *framed(struct mlb_reply *r, const char *s, size_t len, struct wire_str *text)
 {
 	const char *frame = r->frame.s, *after;
-	size_t head = r->frame_head, tail = r->frame.len - head;
+	size_t head = r->frame_head, mid = r->frame_mid, tail = r->frame.len - head - mid;
 	struct wire_scan sc;
+	struct wire_str pad;
 
-	if (!head || len < head + tail + 2 || memcmp(s, frame, head))
+	if (!head || len < head + mid + tail + 2 || memcmp(s, frame, head))
 		return NULL;
 	/* Scanning up to the end, not the tail, lets the string be crossed eight bytes a step. */
 	wire_scan_init(&sc, s + head, len - head);
 	if (!wire_scan_string(&sc, text))
 		return NULL;
 	after = (const char *)sc.p;
-	if ((size_t)(s + len - after) < tail || memcmp(after, frame + head, tail))
+	if (mid) {
+		if ((size_t)(s + len - after) < mid || memcmp(after, frame + head, mid))
+			return NULL;
+		sc.p += mid;
+		if (!wire_scan_string(&sc, &pad))
+			return NULL;
+		after = (const char *)sc.p;
+	}
+	if ((size_t)(s + len - after) < tail || memcmp(after, frame + head + mid, tail))
 		return NULL;
 	return after + tail;
 }
@@ -217,17 +214,25 @@ static int framed_text(struct mlb_reply *r, const struct wire_str *str)
 	return 1;
 }
 
-/* Keep the bytes around the text of a chunk read whole, for framed(). */
-static void keep_frame(struct mlb_reply *r, const char *data, size_t len, const struct wire_str *text)
+/* Keep the bytes around the text (and around the padding after it, if any) of a chunk read whole, for framed(). */
+static void keep_frame(struct mlb_reply *r, const char *data, size_t len, const struct wire_str *text,
+		       const struct wire_str *pad)
 {
 	const char *open = text->s - 1, *after = text->s + text->len + 1;
 
 	mlb_buf_reset(&r->frame);
-	r->frame_head = 0;
+	r->frame_head = r->frame_mid = 0;
 	/* Data joined from several lines holds a \n: no one line could match it in lane(). */
 	if (memchr(data, '\n', len))
 		return;
 	mlb_buf_add(&r->frame, data, (size_t)(open - data));
+	if (pad && pad->s > after) {
+		const char *pad_open = pad->s - 1;
+
+		mlb_buf_add(&r->frame, after, (size_t)(pad_open - after));
+		r->frame_mid = (size_t)(pad_open - after);
+		after = pad->s + pad->len + 1;
+	}
 	mlb_buf_add(&r->frame, after, (size_t)(data + len - after));
 	r->frame_head = (size_t)(open - data);
 }
@@ -261,13 +266,13 @@ static int quick(struct mlb_reply *r, const char *data, size_t len)
 	if (framed(r, data, len, &q.content) == data + len)
 		return framed_text(r, &q.content);
 	wire_scan_init(&sc, data, len);
-	if (!quick_object(&sc, quick_top, &q) || !wire_scan_end(&sc))
+	if (!wire_scan_object(&sc, quick_top, &q) || !wire_scan_end(&sc))
 		return 0;
 	if (q.has_content > 0 && !wire_scan_text(&q.content, &r->scratch, &text, &text_len))
 		return 0;
 	/* Only a frame without a finish reason says nothing but its text. */
 	if (q.has_content > 0 && q.has_finish <= 0)
-		keep_frame(r, data, len, &q.content);
+		keep_frame(r, data, len, &q.content, q.has_pad > 0 ? &q.pad : NULL);
 	if (q.has_finish > 0) {
 		/* mlb_wire_finish() wants a C string; a reason is a short word */
 		if (q.finish.escaped || q.finish.len >= sizeof(finish))

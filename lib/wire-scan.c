@@ -92,6 +92,7 @@ int wire_scan_string(struct wire_scan *sc, struct wire_str *out)
 static int skip_number(struct wire_scan *sc)
 {
 	const unsigned char *p = sc->p, *end = sc->end;
+	int frac = 0;
 
 	if (p < end && *p == '-')
 		p++;
@@ -107,9 +108,11 @@ static int skip_number(struct wire_scan *sc)
 			return 0;
 		while (p < end && *p >= '0' && *p <= '9')
 			p++;
+		frac = 1;
 	}
-	/* Exponents and long numbers may overflow in json-c: it decides. */
-	if ((p < end && (*p == 'e' || *p == 'E')) || p - sc->p > 15)
+	/* Exponents and long numbers may overflow in json-c: it decides.  An
+	 * int64 holds any integer of 18 digits (times in microseconds have 16). */
+	if ((p < end && (*p == 'e' || *p == 'E')) || p - sc->p > (frac ? 15 : 18))
 		return 0;
 	sc->p = p;
 	return 1;
@@ -168,6 +171,60 @@ int wire_scan_skip(struct wire_scan *sc)
 	default:
 		return skip_number(sc);
 	}
+}
+
+int wire_scan_object(struct wire_scan *sc, wire_scan_member member, void *ctx)
+{
+	struct wire_str key;
+
+	if (!wire_scan_take(sc, '{'))
+		return 0;
+	if (++sc->depth > MAX_DEPTH)
+		return 0;
+	if (!wire_scan_take(sc, '}')) {
+		do {
+			if (!wire_scan_string(sc, &key) || key.escaped || !wire_scan_take(sc, ':') ||
+			    !member(sc, &key, ctx))
+				return 0;
+		} while (wire_scan_take(sc, ','));
+		if (!wire_scan_take(sc, '}'))
+			return 0;
+	}
+	sc->depth--;
+	return 1;
+}
+
+int wire_scan_member_string(struct wire_scan *sc, struct wire_str *str, int *has)
+{
+	if (*has)
+		return 0;
+	wire_scan_ws(sc);
+	if (sc->p < sc->end && *sc->p == '"') {
+		*has = 1;
+		return wire_scan_string(sc, str);
+	}
+	*has = -1;
+	return wire_scan_skip(sc);
+}
+
+int wire_scan_int(struct wire_scan *sc, long *value)
+{
+	const unsigned char *p;
+	long v = 0;
+	int neg;
+
+	wire_scan_ws(sc);
+	p = sc->p;
+	if (!skip_number(sc))
+		return 0;
+	neg = *p == '-';
+	for (p += neg; p < sc->p; p++) {
+		if (*p == '.')
+			return 0;	/* a double: json-c's int64 of it is its to make */
+		v = v * 10 + (*p - '0');	/* at most 18 digits: no overflow */
+	}
+	*value = neg ? -v : v;
+	return 1;
 }
 
 /* Append code point cp (1 to U+FFFF, not a surrogate) as UTF-8. */

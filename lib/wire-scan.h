@@ -61,6 +61,22 @@ int wire_scan_end(struct wire_scan *sc);
 #define wire_scan_is(key, name) \
 	((key)->len == sizeof(name) - 1 && !memcmp((key)->s, name, sizeof(name) - 1))
 /*
+ * The quick paths' walk of an object: member(sc, key, ctx) is called for
+ * each member, with the scanner at its value, and must take the value (1)
+ * or give up (0).  Member names with escapes are left unsure.  1 when the
+ * whole object was taken.
+ */
+typedef int (*wire_scan_member)(struct wire_scan *sc, const struct wire_str *key, void *ctx);
+int wire_scan_object(struct wire_scan *sc, wire_scan_member member, void *ctx);
+/*
+ * A member the quick path reads only when it is a string, as mlb_json_str()
+ * does.  *has: 0 not seen yet, 1 a string (in *str), -1 something else.  A
+ * second one is json-c's to judge (json-c keeps the last): 0.
+ */
+int wire_scan_member_string(struct wire_scan *sc, struct wire_str *str, int *has);
+/* An integer as json-c reads it into an int64: 1 with its value, 0 if unsure (a fraction, an exponent, long). */
+int wire_scan_int(struct wire_scan *sc, long *value);
+/*
  * The text of a string: its raw bytes when it has no escapes, else decoded
  * into scratch; not NUL-terminated either way.  0 when unsure (\u0000 or a
  * surrogate escape, which json-c turns into text of its own making).

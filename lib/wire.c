@@ -22,7 +22,7 @@ void mlb_reply_reset(struct mlb_reply *r)
 	r->has_cost = r->usage_top = r->done = r->bad_chunks = r->error_retryable = 0;
 	r->retry_ms = -1;
 	mlb_buf_reset(&r->frame);
-	r->frame_head = 0;
+	r->frame_head = r->frame_mid = 0;
 }
 
 void mlb_reply_free(struct mlb_reply *r)
@@ -262,12 +262,62 @@ void mlb_wire_quick(int on)
 	quick_on = on;
 }
 
+/* The end of the line at p (LF or CRLF, no other CR in it), where its ending begins; NULL if none or unsure. */
+static const char *line_end(const char *p, const char *end, const char **next)
+{
+	const char *lf = memchr(p, '\n', (size_t)(end - p)), *eol;
+
+	if (!lf)
+		return NULL;
+	eol = lf > p && lf[-1] == '\r' ? lf - 1 : lf;
+	/* a lone CR ends a line too: such a stream is the parser's to cut */
+	if (memchr(p, '\r', (size_t)(eol - p)))
+		return NULL;
+	*next = lf + 1;
+	return eol;
+}
+
+/*
+ * The lane for a kind's quick path: an optional "event: <name>" line, one
+ * "data: " line and the blank line, ended by LF or CRLF, whose data quick()
+ * takes.  The name does not matter: the quick paths take only events that
+ * name their type in their data, which event() trusts over the name.
+ */
+static size_t quick_lane(const struct wire_kind *kind, struct mlb_reply *r, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *data, *eol, *next;
+
+	if (len > 7 && !memcmp(p, "event: ", 7)) {
+		if (!line_end(p, end, &p))
+			return 0;
+	}
+	if (end - p < 6 || memcmp(p, "data: ", 6))
+		return 0;
+	data = p + 6;
+	if (!(eol = line_end(data, end, &next)))
+		return 0;
+	if (next < end && *next == '\n')
+		next++;
+	else if (end - next >= 2 && next[0] == '\r' && next[1] == '\n')
+		next += 2;
+	else
+		return 0;
+	if (!kind->quick(r, data, (size_t)(eol - data)))
+		return 0;
+	return (size_t)(next - buf);
+}
+
 int mlb_wire_lane(enum mlb_kind k, struct mlb_reply *r, const char *buf, size_t len, size_t *used)
 {
-	size_t n;
+	size_t n = 0;
 
-	if (quick_on && kinds[k]->lane && (n = kinds[k]->lane(r, buf, len)))
-		*used = n;
+	if (!quick_on)
+		return 0;
+	if (kinds[k]->lane)
+		n = kinds[k]->lane(r, buf, len);
+	if (!n && kinds[k]->quick)
+		n = quick_lane(kinds[k], r, buf, len);
+	*used = n;
 	return 0;
 }
 

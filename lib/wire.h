@@ -39,7 +39,8 @@ struct mlb_reply {
 	/* The quick path's memory (wire-openai.c): room to decode text in, and the bytes
 	 * around the text of the last chunk it read whole. */
 	struct mlb_buf scratch, frame;
-	size_t frame_head;		/* frame holds head bytes before the text, then the tail */
+	size_t frame_head;		/* frame holds head bytes before the text, */
+	size_t frame_mid;		/* then any between the text and a padding string, then the tail */
 	/* Called for every piece of text, in order; text is len bytes, not NUL-terminated. */
 	void (*on_text)(void *ctx, const char *text, size_t len);
 	void *ctx;

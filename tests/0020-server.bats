@@ -67,15 +67,18 @@ sse_data() {
     run jq -sc 'map(.object) | unique' <<<"$json"
     assert_output '["chat.completion.chunk"]'
     run jq -sc '.[0].choices[0].delta' <<<"$json"
-    assert_output '{"role":"assistant","content":""}'
+    assert_output '{"role":"assistant","content":"","refusal":null}'
+    # as OpenAI under include_usage: "usage":null and a padding string on every chunk but the last
+    run jq -sc '[.[:-1][] | [.usage, (.obfuscation | type), .service_tier]] | unique' <<<"$json"
+    assert_output '[[null,"string","default"]]'
     run jq -sc '[.[] | select(.choices|length>0) | .choices[0].delta.content // empty] | .[1:] | length' <<<"$json"
     assert_output 5
     run jq -sr '[.[] | .choices[0].delta.content // empty] | join("")' <<<"$json"
     assert_output --regexp '^[A-Z][a-z]+( [a-z]+){4}$'
     run jq -sc '.[-2].choices[0] | [.delta, .finish_reason]' <<<"$json"
     assert_output '[{},"stop"]'
-    run jq -sc '.[-1] | [.choices, .usage]' <<<"$json"
-    assert_output '[[],{"prompt_tokens":5,"completion_tokens":5,"total_tokens":10}]'
+    run jq -sc '.[-1] | [.choices, .usage.prompt_tokens, .usage.completion_tokens, .usage.total_tokens]' <<<"$json"
+    assert_output '[[],5,5,10]'
     run jq -sc 'map(.id) | unique | length' <<<"$json"
     assert_output 1
 }
@@ -122,8 +125,9 @@ sse_data() {
     run grep -c 'DONE' <<<"$raw"
     assert_output 0
     json=$(sse_data <<<"$raw")
+    # as Gemini: the first chunk counts the prompt only
     run jq -sc 'map(.usageMetadata.candidatesTokenCount)' <<<"$json"
-    assert_output '[1,2,3,4,5]'
+    assert_output '[null,2,3,4,5]'
     run jq -sc 'map(.usageMetadata.promptTokenCount) | unique' <<<"$json"
     assert_output '[5]'
     run jq -sc 'map(.candidates[0].finishReason)' <<<"$json"

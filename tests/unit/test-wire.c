@@ -5,8 +5,10 @@
  */
 #include "unit.h"
 #include "sse.h"
-#include "wire.h"
+#include "wire-kind.h"	/* mlb_wire_member, to tell the usual shapes with json-c */
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 struct feed {
@@ -235,6 +237,9 @@ static int same_reply(const struct mlb_reply *a, const struct seen *sa, const st
  * and one through an SSE parser with the fast lane, as the runner feeds it.
  */
 struct pair {
+	enum mlb_kind kind;
+	const char *event;	/* an "event:" line before the data, or NULL */
+	const char *eol;	/* "\n" or "\r\n" */
 	struct mlb_reply quick, slow, lane;
 	struct seen sq, ss, sl;
 	struct mlb_sse *sse;
@@ -248,7 +253,7 @@ static int lane_event(void *ctx, const char *event, const char *data, size_t len
 	struct pair *p = ctx;
 
 	(void)id;
-	p->lane_rc = mlb_wire_event(MLB_KIND_OPENAI, &p->lane, event, data, len);
+	p->lane_rc = mlb_wire_event(p->kind, &p->lane, event, data, len);
 	return 0;
 }
 
@@ -259,7 +264,7 @@ static int lane_lane(void *ctx, const char *buf, size_t len, const char *id, siz
 	int rc;
 
 	(void)id;
-	rc = mlb_wire_lane(MLB_KIND_OPENAI, &p->lane, buf, len, used);
+	rc = mlb_wire_lane(p->kind, &p->lane, buf, len, used);
 	if (*used) {
 		p->lane_rc = 0;
 		lane_taken++;
@@ -267,13 +272,21 @@ static int lane_lane(void *ctx, const char *buf, size_t len, const char *id, siz
 	return rc;
 }
 
-static void pair_init(struct pair *p)
+static void pair_init_kind(struct pair *p, enum mlb_kind kind, const char *event, const char *eol)
 {
+	p->kind = kind;
+	p->event = event;
+	p->eol = eol;
 	reply_init(&p->quick, &p->sq);
 	reply_init(&p->slow, &p->ss);
 	reply_init(&p->lane, &p->sl);
 	p->sse = mlb_sse_new(lane_event, p, 0);
 	mlb_sse_set_lane(p->sse, lane_lane);
+}
+
+static void pair_init(struct pair *p)
+{
+	pair_init_kind(p, MLB_KIND_OPENAI, NULL, "\n");
 }
 
 static void pair_free(struct pair *p)
@@ -293,24 +306,26 @@ static int pair_feed(struct pair *p, const char *data, size_t len)
 	int rq, rs;
 
 	mlb_wire_quick(1);
-	rq = mlb_wire_event(MLB_KIND_OPENAI, &p->quick, "message", data, len);
+	rq = mlb_wire_event(p->kind, &p->quick, p->event ? p->event : "message", data, len);
 	if (memchr(data, '\n', len) || memchr(data, '\r', len)) {
 		/* an SSE stream would cut it into lines: the lane reply takes it as the quick one */
-		p->lane_rc = mlb_wire_event(MLB_KIND_OPENAI, &p->lane, "message", data, len);
+		p->lane_rc = mlb_wire_event(p->kind, &p->lane, p->event ? p->event : "message", data, len);
 	} else {
-		/* "data: " and the chunk, the blank line, and the next event's first bytes, in one feed */
-		char *line = malloc(len + 16);
+		/* the event line, "data: " and the chunk, the blank line, and the next event's first bytes, in one feed */
+		struct mlb_buf line = MLB_BUF_INIT;
 
-		memcpy(line, "data: ", 6);
-		memcpy(line + 6, data, len);
-		memcpy(line + 6 + len, "\n\ndata", 6);
+		if (p->event)
+			mlb_buf_addf(&line, "event: %s%s", p->event, p->eol);
+		mlb_buf_adds(&line, "data: ");
+		mlb_buf_add(&line, data, len);
+		mlb_buf_addf(&line, "%s%sdata", p->eol, p->eol);
 		p->lane_rc = -9;
-		CHECK_INT(mlb_sse_feed(p->sse, line, len + 12), 0);
+		CHECK_INT(mlb_sse_feed(p->sse, line.s, line.len), 0);
 		mlb_sse_reset(p->sse);	/* forget the held "data" */
-		free(line);
+		mlb_buf_free(&line);
 	}
 	mlb_wire_quick(0);
-	rs = mlb_wire_event(MLB_KIND_OPENAI, &p->slow, "message", data, len);
+	rs = mlb_wire_event(p->kind, &p->slow, p->event ? p->event : "message", data, len);
 	mlb_wire_quick(1);
 	unit_checks++;
 	if (rq == rs && same_reply(&p->quick, &p->sq, &p->slow, &p->ss) &&
@@ -341,6 +356,40 @@ static const char *const chunk_seeds[] = {
 	"{\"choices\":[{\"delta\":{\"content\":null},\"finish_reason\":7,\"delta\":{\"content\":\"d\"}}],\"n\":[1,-0.5,1e3,12345678901234567890,true,false,{\"a\":[[]]}]}",
 	"{\"cho\\u0069ces\":[{\"delta\":{\"content\":\"e\"}}],\"choices\":{\"0\":{\"delta\":{\"content\":\"f\"}}}}",
 	"{\"choices\":[null,{\"delta\":{\"content\":5}}],\"usage\":null,\"error\":null}",
+	/* OpenAI's own, under include_usage (real-openai-usage.http) */
+	"{\"id\":\"chatcmpl-D\",\"object\":\"chat.completion.chunk\",\"created\":1782955818,\"model\":\"gpt-4o-mini\",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_d0\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" capital\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null,\"obfuscation\":\"oHb\"}",
+	"{\"id\":\"chatcmpl-D\",\"object\":\"chat.completion.chunk\",\"created\":1782955818,\"model\":\"gpt-4o-mini\",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_d0\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":null,\"obfuscation\":\"RTaww\"}",
+	"{\"id\":\"chatcmpl-D\",\"choices\":[],\"usage\":{\"prompt_tokens\":78,\"completion_tokens\":9,\"total_tokens\":87,\"prompt_tokens_details\":{\"cached_tokens\":0}},\"obfuscation\":\"dhWUdLZO659\"}",
+	"{\"choices\":[{\"delta\":{\"content\":\"u\"}}],\"usage\":null,\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2},\"obfuscation\":\"a\\\"b\"}",
+	"{\"choices\":[{\"delta\":{\"content\":\"v\"}}],\"obfuscation\":\"p\",\"x_groq\":{\"usage\":{\"prompt_tokens\":4}},\"usage\":null}",
+};
+
+static const char *const anthropic_seeds[] = {
+	"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" Sc\"}   }",
+	"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"oop \\n\\u00e9 \\\"q\\\"\"}}",
+	"{\"type\":\"message_start\",\"message\":{\"model\":\"claude\",\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"usage\":{\"input_tokens\":17,\"cache_read_input_tokens\":0,\"output_tokens\":1}}}",
+	"{\"type\": \"ping\"}",
+	"{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hm\"}        }",
+	"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\"}}",
+	"{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"input_tokens\":17,\"output_tokens\":20}}",
+	"{\"type\":\"message_stop\"       }",
+	"{\"type\":\"content_block_delta\",\"delta\":{\"text\":\"a\",\"type\":\"text_delta\"},\"type\":\"ping\"}",
+	"{\"delta\":{\"type\":\"text_delta\",\"text\":\"b\"},\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"c\"}}",
+	"{\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text\\u005fdelta\",\"text\":7}}",
+	"{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}",
+};
+
+static const char *const gemini_seeds[] = {
+	"{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"4\\n15\\n16\"}],\"role\": \"model\"},\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 18,\"candidatesTokenCount\": 79,\"totalTokenCount\": 132,\"promptTokensDetails\": [{\"modality\": \"TEXT\",\"tokenCount\": 18}],\"thoughtsTokenCount\": 35,\"serviceTier\": \"standard\"},\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"ru1g\"}",
+	"{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"The temperature\"}],\"role\": \"model\"}}],\"usageMetadata\": {\"promptTokenCount\": 169,\"totalTokenCount\": 169},\"modelVersion\": \"gemini-2.0-flash\"}",
+	"{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"0\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 18,\"candidatesTokenCount\": 80}}",
+	"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"},{\"text\":\"b\\u00e9\"},{\"text\":\"\",\"thoughtSignature\":\"x\"}]}}]}",
+	"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"plan\",\"thought\":true},{\"text\":\"ok\"}]}}]}",
+	"{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"f\"}}]}}]}",
+	"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"c\"}]}},{\"content\":{\"parts\":[{\"text\":\"d\"}]}}],\"usageMetadata\":{\"promptTokenCount\":-3,\"candidatesTokenCount\":2.5}}",
+	"{\"usageMetadata\":{\"promptTokenCount\":1,\"promptTokenCount\":2},\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"e\"}]}}]}",
+	"{\"error\":{\"code\":500,\"message\":\"Internal error encountered.\",\"status\":\"INTERNAL\"}}",
+	"{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":3}}",
 };
 
 /*
@@ -351,22 +400,22 @@ static const char *const chunk_seeds[] = {
  * no surrogate escapes here: the quick path leaves them to json-c, whose
  * reading of them depends on the chunk its tokener read before.
  */
-static void test_quick_agrees(void)
+static void quick_agrees(enum mlb_kind kind, const char *event, const char *eol, const char *const *seeds,
+			 size_t nseeds)
 {
-	const size_t nseeds = sizeof(chunk_seeds) / sizeof(*chunk_seeds);
 	const char bytes[] = "{}[]\":,\\ tfnu0-.e9\"\x80\xc3\xa9\xff\x01\n\x00";
 	unsigned long long rng = 88172645463325252ull;
 	struct pair p;
 
-	pair_init(&p);
+	pair_init_kind(&p, kind, event, eol);
 	for (size_t i = 0; i < nseeds; i++)
-		pair_feed(&p, chunk_seeds[i], strlen(chunk_seeds[i]));
+		pair_feed(&p, seeds[i], strlen(seeds[i]));
 	pair_free(&p);
 
 	for (int round = 0; round < 3000; round++) {
-		pair_init(&p);
+		pair_init_kind(&p, kind, event, eol);
 		for (int k = 0; k < 8; k++) {
-			const char *seed = chunk_seeds[k < 4 ? 0 : (rng >> 20) % nseeds];
+			const char *seed = seeds[k < 4 ? 0 : (rng >> 20) % nseeds];
 			char chunk[600];
 			size_t len = strlen(seed);
 			int edits = (int)(rng % 4);
@@ -401,8 +450,22 @@ static void test_quick_agrees(void)
 		}
 		pair_free(&p);
 	}
+}
+
+static void test_quick_agrees(void)
+{
+	long taken = lane_taken;
+
+	quick_agrees(MLB_KIND_OPENAI, NULL, "\n", chunk_seeds, sizeof(chunk_seeds) / sizeof(*chunk_seeds));
 	/* each round starts with four edits of one chunk; those left whole went down the lane */
-	CHECK(lane_taken > 500);
+	CHECK(lane_taken - taken > 500);
+	taken = lane_taken;
+	quick_agrees(MLB_KIND_ANTHROPIC, "content_block_delta", "\n", anthropic_seeds,
+		     sizeof(anthropic_seeds) / sizeof(*anthropic_seeds));
+	CHECK(lane_taken - taken > 500);
+	taken = lane_taken;
+	quick_agrees(MLB_KIND_GEMINI, NULL, "\r\n", gemini_seeds, sizeof(gemini_seeds) / sizeof(*gemini_seeds));
+	CHECK(lane_taken - taken > 500);
 }
 
 /* The frame shortcut must not take two strings, or a changed frame, for one text. */
@@ -455,6 +518,195 @@ static void test_cut_surrogate(void)
 	mlb_wire_quick(1);
 }
 
+/* One recording read two ways: json-c alone, and as the runner reads it, lanes and quick paths on. */
+struct real {
+	enum mlb_kind kind;
+	struct mlb_reply slow, fast;
+	struct seen ss, sf;
+	long events, usual, laned;
+};
+
+/* Whether a chunk holds what the scanner leaves to json-c: surrogate or NUL escapes, exponents, long fractions. */
+static int json_c_decides(const char *s)
+{
+	int in_string = 0;
+
+	for (const char *p = s; *p; p++) {
+		if (in_string) {
+			if (*p == '\\') {
+				if (p[1] == 'u' && (p[2] == 'd' || p[2] == 'D' || !strncmp(p + 2, "0000", 4)))
+					return 1;
+				p++;
+			} else if (*p == '"') {
+				in_string = 0;
+			}
+		} else if (*p == '"') {
+			in_string = 1;
+		} else if ((*p >= '0' && *p <= '9') || *p == '-') {
+			size_t n = strspn(p, "-0123456789.");
+
+			if (p[n] == 'e' || p[n] == 'E' || (memchr(p, '.', n) && n > 15) || n > 18)
+				return 1;
+			p += n - 1;
+		}
+	}
+	return 0;
+}
+
+/* Whether an event has the usual shape of its kind, the one its lane must take (json-c's reading). */
+static int usual_shape(enum mlb_kind kind, const char *data, size_t len)
+{
+	json_object *o;
+	char *copy = malloc(len + 1);
+	int ok = 0;
+
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	if (json_c_decides(copy)) {
+		free(copy);
+		return 0;
+	}
+	o = json_tokener_parse(copy);
+	free(copy);
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return 0;
+	}
+	if (kind == MLB_KIND_OPENAI) {
+		/* all but a usage object, x_groq and errors: event() reads only choices[0]'s text and finish */
+		json_object *choices = mlb_wire_member(o, "choices"), *c = mlb_wire_member(o, "choices.0");
+		json_object *delta = mlb_wire_member(c, "delta");
+
+		ok = json_object_is_type(choices, json_type_array) && !mlb_wire_member(o, "usage") &&
+		     !mlb_wire_member(o, "x_groq") && !mlb_wire_member(o, "error") &&
+		     (!json_object_array_length(choices) ||
+		      (json_object_is_type(c, json_type_object) && (!delta || json_object_is_type(delta, json_type_object))));
+	} else if (kind == MLB_KIND_ANTHROPIC) {
+		const char *t = mlb_json_str(o, "type"), *dt = mlb_json_str(mlb_wire_member(o, "delta"), "type");
+
+		ok = t && !strcmp(t, "content_block_delta") && dt && !strcmp(dt, "text_delta") &&
+		     mlb_json_str(mlb_wire_member(o, "delta"), "text");
+	} else {
+		json_object *c = mlb_wire_member(o, "candidates.0"), *parts = mlb_wire_member(c, "content.parts");
+		size_t n = json_object_is_type(parts, json_type_array) ? json_object_array_length(parts) : 0;
+
+		ok = n > 0 && n <= 4 && !mlb_wire_member(c, "finishReason") && !mlb_wire_member(o, "error");
+		for (size_t i = 0; ok && i < n; i++) {
+			json_object *part = json_object_array_get_idx(parts, i);
+
+			ok = mlb_json_str(part, "text") && !mlb_wire_member(part, "thought");
+		}
+	}
+	json_object_put(o);
+	return ok;
+}
+
+static int real_slow(void *ctx, const char *event, const char *data, size_t len, const char *id)
+{
+	struct real *t = ctx;
+
+	(void)id;
+	t->events++;
+	t->usual += usual_shape(t->kind, data, len);
+	mlb_wire_event(t->kind, &t->slow, event, data, len);
+	return 0;
+}
+
+static int real_fast(void *ctx, const char *event, const char *data, size_t len, const char *id)
+{
+	struct real *t = ctx;
+
+	(void)id;
+	mlb_wire_event(t->kind, &t->fast, event, data, len);
+	return 0;
+}
+
+static int real_lane(void *ctx, const char *buf, size_t len, const char *id, size_t *used)
+{
+	struct real *t = ctx;
+
+	(void)id;
+	mlb_wire_lane(t->kind, &t->fast, buf, len, used);
+	t->laned += *used > 0;
+	return 0;
+}
+
+/*
+ * Every recorded stream of ../shared/data/real-streams reads the same with
+ * the lanes and quick paths as with json-c alone, and its lane takes every
+ * event of the usual shape (OpenAI's text chunks, with usage:null and
+ * obfuscation or without; Anthropic's text_delta; Gemini's text chunks)
+ * and no other.
+ */
+static void test_real_streams(void)
+{
+	const char *dir = "../shared/data/real-streams";
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int files = 0;
+	long usual = 0;
+
+	CHECK(d != NULL);
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		struct mlb_buf path = MLB_BUF_INIT, body = MLB_BUF_INIT;
+		struct mlb_sse *p;
+		struct real t;
+		const char *start;
+		FILE *f;
+		char chunk[4096];
+		size_t got;
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".http"))
+			continue;
+		mlb_buf_addf(&path, "%s/%s", dir, de->d_name);
+		f = fopen(path.s, "rb");
+		CHECK(f != NULL);
+		while (f && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			mlb_buf_add(&body, chunk, got);
+		if (f)
+			fclose(f);
+		memset(&t, 0, sizeof(t));
+		t.kind = strstr(de->d_name, "anthropic") ? MLB_KIND_ANTHROPIC :
+			 strstr(de->d_name, "gemini") ? MLB_KIND_GEMINI : MLB_KIND_OPENAI;
+		reply_init(&t.slow, &t.ss);
+		reply_init(&t.fast, &t.sf);
+		start = strstr(mlb_buf_str(&body), "\r\n\r\n");
+		start = start ? start + 4 : strstr(mlb_buf_str(&body), "\n\n") + 2;
+		n = body.len - (size_t)(start - body.s);
+
+		mlb_wire_quick(0);
+		p = mlb_sse_new(real_slow, &t, 0);
+		mlb_sse_feed(p, start, n);
+		mlb_sse_finish(p);
+		mlb_sse_free(p);
+		mlb_wire_quick(1);
+		p = mlb_sse_new(real_fast, &t, 0);
+		mlb_sse_set_lane(p, real_lane);
+		mlb_sse_feed(p, start, n);
+		mlb_sse_finish(p);
+		mlb_sse_free(p);
+
+		CHECK(same_reply(&t.slow, &t.ss, &t.fast, &t.sf));
+		CHECK(t.laned == t.usual);
+		if (t.laned != t.usual || !same_reply(&t.slow, &t.ss, &t.fast, &t.sf))
+			fprintf(stderr, "%s: %ld events, %ld of the usual shape, %ld taken by the lane\n", de->d_name,
+				t.events, t.usual, t.laned);
+		usual += t.usual;
+		files++;
+		mlb_reply_free(&t.slow);
+		mlb_reply_free(&t.fast);
+		mlb_buf_free(&t.ss.text);
+		mlb_buf_free(&t.sf.text);
+		mlb_buf_free(&path);
+		mlb_buf_free(&body);
+	}
+	if (d)
+		closedir(d);
+	CHECK(files >= 38);
+	CHECK(usual > 300);
+}
+
 int main(void)
 {
 	expect(MLB_KIND_OPENAI, openai, "Hello \xc3\xa9", "stop", 9, 3, 1);
@@ -476,5 +728,6 @@ int main(void)
 	test_quick_agrees();
 	test_quick_frames();
 	test_cut_surrogate();
+	test_real_streams();
 	return unit_done();
 }
