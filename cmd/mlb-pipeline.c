@@ -15,8 +15,10 @@
 
 static const char usage[] =
 	"usage: mlb-pipeline run <file|name> [--var <k=v>]... [-s <session>] [--budget <usd>] [--dry-run]\n"
-	"                     [--lock] [--log <file>] [--json|--text]\n"
-	"       mlb-pipeline validate|show <file|name>\n"
+	"                     [--lock] [--log <file>] [--rows <file>] [--jobs <n>] [--shard <i>/<n>]\n"
+	"                     [--junit <file>] [--json|--text]\n"
+	"       mlb-pipeline validate [--rows <file>] <file|name>\n"
+	"       mlb-pipeline show <file|name>\n"
 	"       mlb-pipeline list\n"
 	"       mlb-pipeline save --from-session <id> --name <name>\n"
 	"       mlb-pipeline export <name> | import <file>\n"
@@ -29,6 +31,10 @@ static const char usage[] =
 	"      --dry-run                print prompts and order, send nothing\n"
 	"      --lock                   refuse to start while the template runs\n"
 	"      --log <file>             append every event to file\n"
+	"      --rows <file>            run once a row of a JSONL or CSV file ('-': stdin)\n"
+	"      --jobs <n>               rows at once (4)\n"
+	"      --shard <i>/<n>          run only the rows whose number - 1 modulo n is i\n"
+	"      --junit <file>           write a JUnit XML report: a test case an answer, the failed checks\n"
 	"      --from-session <id>      the session to turn into a template\n"
 	"      --name <name>            the name of the saved template\n"
 	"  -f, --force                  let save and import replace a template of that name\n"
@@ -39,18 +45,36 @@ static const char usage[] =
 	"      --text                   write text for a person (default on a terminal)\n";
 
 enum {
-	OPT_VAR = MLB_OPT_FIRST_TOOL_OPTION, OPT_BUDGET, OPT_DRY_RUN, OPT_LOCK, OPT_LOG, OPT_FROM_SESSION, OPT_NAME
+	OPT_VAR = MLB_OPT_FIRST_TOOL_OPTION, OPT_BUDGET, OPT_DRY_RUN, OPT_LOCK, OPT_LOG, OPT_FROM_SESSION, OPT_NAME,
+	OPT_ROWS, OPT_JOBS, OPT_SHARD, OPT_JUNIT
 };
 
 struct args {
 	char **vars;
 	size_t nvars;
-	const char *session, *log, *from_session, *name;
+	const char *session, *log, *from_session, *name, *rows, *junit;
+	long jobs, shard_i, shard_n;
 	double budget;
 	int dry_run, lock, force;
 	int run_only;		/* an option only run takes was given */
 	struct mlb_policy policy;
 };
+
+/* "<i>/<n>": 0 on success. */
+static int parse_shard(const char *arg, long *i, long *n)
+{
+	const char *slash = strchr(arg, '/');
+	char *head;
+	int ok1, ok2;
+
+	if (!slash)
+		return -1;
+	head = mlb_xstrndup(arg, (size_t)(slash - arg));
+	*i = mlb_parse_long(head, 0, 1000000, &ok1);
+	*n = mlb_parse_long(slash + 1, 1, 1000000, &ok2);
+	free(head);
+	return ok1 && ok2 && *i < *n ? 0 : -1;
+}
 
 static void parse_args(int argc, char **argv, struct args *a)
 {
@@ -66,9 +90,13 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "from-session", required_argument, NULL, OPT_FROM_SESSION },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "force", no_argument, NULL, 'f' },
+		{ "rows", required_argument, NULL, OPT_ROWS },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "shard", required_argument, NULL, OPT_SHARD },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
 		{ 0 }
 	};
-	int c;
+	int c, ok;
 
 	while ((c = getopt_long(argc, argv, ":hs:f", longopts, NULL)) != -1) {
 		if (mlb_policy_option(&a->policy, c, optarg)) {
@@ -95,12 +123,26 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_FROM_SESSION: a->from_session = optarg; break;
 		case OPT_NAME: a->name = optarg; break;
 		case 'f': a->force = 1; break;
+		case OPT_ROWS: a->rows = optarg; break;
+		case OPT_JOBS:
+			a->jobs = mlb_parse_long(optarg, 1, 10000, &ok);
+			if (!ok)
+				mlb_usage_error("--jobs takes a number of rows from 1 to 10000, not '%s'", optarg);
+			a->run_only = 1;
+			break;
+		case OPT_SHARD:
+			if (parse_shard(optarg, &a->shard_i, &a->shard_n) < 0)
+				mlb_usage_error("--shard takes <i>/<n> with 0 <= i < n, such as 0/4, not '%s'", optarg);
+			a->run_only = 1;
+			break;
+		case OPT_JUNIT: a->junit = optarg; a->run_only = 1; break;
 		default: mlb_cli_option(c);
 		}
 	}
 }
 
-/* Load the template, set its variables and check it all; NULL after reporting every problem. */
+/* Load the template, set its variables and check it all; NULL after reporting every problem.
+ * With rows, the placeholders are checked row by row, with each row's variables. */
 static struct mlb_template *load_checked(const struct mlb_config *cfg, const struct args *a, const char *arg,
 					 int keys)
 {
@@ -114,7 +156,8 @@ static struct mlb_template *load_checked(const struct mlb_config *cfg, const str
 		if (mlb_template_option_var(t, a->vars[i]) < 0)
 			mlb_usage_error("--var '%s': a name is 1 to %d letters, digits, '_' or '-'", a->vars[i],
 					MLB_TEMPLATE_ID_MAX);
-	mlb_template_check(t);
+	if (!a->rows)
+		mlb_template_check(t);
 	mlb_pipeline_check_models(cfg, t, keys);
 	if (mlb_pipeline_report(t)) {
 		mlb_template_free(t);
@@ -138,18 +181,25 @@ static int cmd_run(const struct mlb_config *cfg, const struct args *a, const cha
 	t = load_checked(cfg, a, arg, 1);
 	if (!t)
 		return MLB_EXIT_USAGE;
+	if (a->rows && !(o.rows = mlb_rows_read(a->rows))) {
+		mlb_template_free(t);
+		return MLB_EXIT_USAGE;
+	}
 	if (a->dry_run) {
 		status = mlb_pipeline_dry_run(t);
 		mlb_template_free(t);
+		mlb_rows_free((struct mlb_rows *)o.rows);
 		return status;
 	}
 	if (a->lock && mlb_pipeline_lock(t->name, &lock_fd) < 0) {
 		mlb_template_free(t);
+		mlb_rows_free((struct mlb_rows *)o.rows);
 		return MLB_EXIT_FAIL;
 	}
 	if (a->log && !(o.log = fopen(a->log, "ae"))) {
 		mlb_error("cannot open the log file '%s': %s", a->log, strerror(errno));
 		mlb_template_free(t);
+		mlb_rows_free((struct mlb_rows *)o.rows);
 		mlb_lock_release(lock_fd);
 		return MLB_EXIT_FAIL;
 	}
@@ -157,6 +207,10 @@ static int cmd_run(const struct mlb_config *cfg, const struct args *a, const cha
 	o.budget = a->budget;
 	o.policy = a->policy;
 	o.prices = prices;
+	o.jobs = a->jobs ? (int)a->jobs : 4;
+	o.shard_i = a->shard_i;
+	o.shard_n = a->shard_n;
+	o.junit = a->junit;
 	status = mlb_pipeline_run(cfg, t, &o);
 	if (o.log && fclose(o.log) == EOF) {
 		mlb_error("cannot write the log file '%s': %s", a->log, strerror(errno));
@@ -164,6 +218,7 @@ static int cmd_run(const struct mlb_config *cfg, const struct args *a, const cha
 	}
 	mlb_prices_free(prices);
 	mlb_template_free(t);
+	mlb_rows_free((struct mlb_rows *)o.rows);
 	mlb_lock_release(lock_fd);
 	return status;
 }
@@ -171,13 +226,38 @@ static int cmd_run(const struct mlb_config *cfg, const struct args *a, const cha
 static int cmd_validate(const struct mlb_config *cfg, const struct args *a, const char *arg)
 {
 	struct mlb_template *t = load_checked(cfg, a, arg, 1);
+	struct mlb_rows *rows = NULL;
+	size_t bad = 0;
 
 	if (!t)
 		return MLB_EXIT_USAGE;
-	printf("%s: ok: %zu step%s in %d wave%s\n", t->label, t->nsteps, t->nsteps == 1 ? "" : "s",
-	       t->nwaves, t->nwaves == 1 ? "" : "s");
+	if (a->rows && !(rows = mlb_rows_read(a->rows))) {
+		mlb_template_free(t);
+		return MLB_EXIT_USAGE;
+	}
+	/* each row is checked as it will run: the template with the row's variables */
+	for (size_t i = 0; rows && i < rows->n; i++) {
+		const struct mlb_row *row = &rows->v[i];
+		struct mlb_template *rt = row->bad ? NULL : mlb_pipeline_row_template(cfg, t, row);
+
+		if (row->bad)
+			mlb_error("%s: line %ld: row %ld: %s", rows->label, row->line, row->index, row->bad);
+		for (size_t k = 0; rt && k < rt->nproblems; k++)
+			mlb_error("%s: line %ld: row %ld: %s", rows->label, row->line, row->index,
+				  mlb_pipeline_row_problem(rt, k));
+		bad += row->bad || (rt && rt->nproblems);
+		mlb_template_free(rt);
+	}
+	if (!bad) {
+		printf("%s: ok: %zu step%s in %d wave%s", t->label, t->nsteps, t->nsteps == 1 ? "" : "s",
+		       t->nwaves, t->nwaves == 1 ? "" : "s");
+		if (rows)
+			printf(", %zu row%s", rows->n, rows->n == 1 ? "" : "s");
+		putchar('\n');
+	}
 	mlb_template_free(t);
-	return MLB_EXIT_OK;
+	mlb_rows_free(rows);
+	return bad ? MLB_EXIT_USAGE : MLB_EXIT_OK;
 }
 
 /* show needs only a template that parses and has an order; its variables may come at run time. */
@@ -213,9 +293,13 @@ static int dispatch(const struct mlb_config *cfg, const struct args *a, char **o
 		mlb_usage_error("'%s' takes %s", cmd, want == 1 ? "no operand" :
 				!strcmp(cmd, "import") ? "one template file" : "one template, a file or a name");
 	if (a->run_only && strcmp(cmd, "run"))
-		mlb_usage_error("-s, --budget, --dry-run, --lock, --log and the request options are for 'run' only");
+		mlb_usage_error("-s, --budget, --dry-run, --lock, --log, --jobs, --shard, --junit and the request options are for 'run' only");
 	if (a->nvars && strcmp(cmd, "run") && strcmp(cmd, "validate"))
 		mlb_usage_error("--var is for 'run' and 'validate' only");
+	if (a->rows && strcmp(cmd, "run") && strcmp(cmd, "validate"))
+		mlb_usage_error("--rows is for 'run' and 'validate' only");
+	if ((a->jobs || a->shard_n) && !a->rows)
+		mlb_usage_error("--jobs and --shard choose among rows; give --rows <file>");
 	if ((a->from_session && strcmp(cmd, "save")) || (a->name && strcmp(cmd, "save") && strcmp(cmd, "import")) ||
 	    (a->force && strcmp(cmd, "save") && strcmp(cmd, "import")))
 		mlb_usage_error("--from-session is for 'save'; --name and --force for 'save' and 'import'");

@@ -48,9 +48,9 @@ _mlb_tool_opts()
 		args='--budget --warn --by --interval --prices -s --session'
 		;;
 	mlb-pipeline)
-		long="--var --session --budget --dry-run --lock --log --from-session --name --force $policy $common"
+		long="--var --session --budget --dry-run --lock --log --rows --jobs --shard --junit --from-session --name --force $policy $common"
 		short='-s -f -h'
-		args="--var -s --session --budget --log --from-session --name $policy_args"
+		args="--var -s --session --budget --log --rows --jobs --shard --junit --from-session --name $policy_args"
 		;;
 	mlb-session)
 		long="--at --force --ignore-case $common"
@@ -223,7 +223,7 @@ _mlb_value()
 	--by)
 		_mlb_reply pane model session
 		;;
-	--prices|--log)
+	--prices|--log|--rows|--junit)
 		_mlb_reply_files
 		;;
 	esac

@@ -1,4 +1,5 @@
 #include "file.h"
+#include "input.h"
 #include "msg.h"
 
 #include <errno.h>
@@ -114,4 +115,30 @@ fail:
 	free(dir);
 	errno = e;
 	return -1;
+}
+
+int mlb_file_write(const char *path, const void *data, size_t len)
+{
+	char *dir;
+
+	if (mlb_file_replace(path, data, len, 0644, 0, NULL) < 0)
+		return -1;
+	dir = mlb_dir_of(path);
+	mlb_sync_dir(dir);
+	free(dir);
+	return 0;
+}
+
+char *mlb_file_read(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
+	char *text;
+
+	if (fd < 0)
+		return NULL;
+	text = mlb_read_all(fd, len);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return text;
 }

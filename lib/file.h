@@ -19,6 +19,12 @@ int mlb_mkdirs(const char *path, mode_t mode);
  * instead.  st, if not NULL, gets the new file's status.  -1 with errno set. */
 int mlb_file_replace(const char *path, const void *data, size_t len, mode_t mode, int link, struct stat *st);
 
+/* Replace path with data as mlb_file_replace does, and sync its directory so that the name lasts too. */
+int mlb_file_write(const char *path, const void *data, size_t len);
+
+/* The whole of a file, NUL-terminated (caller frees); NULL with errno set. */
+char *mlb_file_read(const char *path, size_t *len);
+
 /* fsync a directory, so that a rename in it survives a crash. */
 void mlb_sync_dir(const char *dir);
 

@@ -51,6 +51,15 @@ int mlb_error(const char *fmt, ...)
 	return -1;
 }
 
+void mlb_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mlb_vreport("", fmt, ap);
+	va_end(ap);
+}
+
 void mlb_warn(const char *fmt, ...)
 {
 	va_list ap;

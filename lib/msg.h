@@ -20,6 +20,7 @@ enum {
 	MLB_EXIT_USAGE = 2,
 	MLB_EXIT_PARTIAL = 3,
 	MLB_EXIT_BUDGET = 4,
+	MLB_EXIT_CHECK = 5,
 };
 
 /* The tool's name, used as the prefix of every diagnostic. */
@@ -37,6 +38,9 @@ int mlb_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Print "<tool>: warning: <message>" on stderr. */
 void mlb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "<tool>: <message>" on stderr: an account of what was done, neither error nor warning. */
+void mlb_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Print "<tool>: <message>" on stderr from a va_list. */
 void mlb_vreport(const char *prefix, const char *fmt, va_list ap);

@@ -4,12 +4,15 @@
 #include "cli.h"
 #include "clock.h"
 #include "event.h"
+#include "expect.h"
 #include "file.h"
 #include "input.h"
 #include "lock.h"
 #include "modelspec.h"
 #include "msg.h"
+#include "report.h"
 #include "role.h"
+#include "sha256.h"
 #include "store.h"
 #include "summary.h"
 #include "turn.h"
@@ -26,17 +29,6 @@
 /* How templates, usage counts and show are written: indented, and readable by a person. */
 #define PRETTY (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-/* A diagnostic line that is neither an error nor a warning: the account of a run. */
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	mlb_vreport("", fmt, ap);
-	va_end(ap);
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t ls = strlen(s), lx = strlen(suffix);
@@ -49,36 +41,6 @@ static int is_file(const char *path)
 	struct stat st;
 
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *text;
-
-	if (fd < 0)
-		return NULL;
-	text = mlb_read_all(fd, len);
-	close(fd);
-	return text;
-}
-
-static int make_dirs(const char *path)
-{
-	return mlb_mkdirs(path, 0755);
-}
-
-/* Write a file whole or not at all, and make its name last too; -1 with errno set. */
-static int write_atomic(const char *path, const char *data, size_t len)
-{
-	char *dir;
-
-	if (mlb_file_replace(path, data, len, 0644, 0, NULL) < 0)
-		return -1;
-	dir = mlb_dir_of(path);
-	mlb_sync_dir(dir);
-	free(dir);
-	return 0;
 }
 
 /* ---- finding and checking templates ---- */
@@ -133,7 +95,7 @@ struct mlb_template *mlb_pipeline_load(const char *arg)
 
 	if (!path)
 		return NULL;
-	text = read_file(path, &len);
+	text = mlb_file_read(path, &len);
 	if (!text) {
 		mlb_error("cannot read the template file '%s': %s", path, strerror(errno));
 		free(path);
@@ -263,7 +225,7 @@ int mlb_pipeline_lock(const char *name, int *fd)
 	char *dir = locks_dir(), *path = mlb_xasprintf("%s/%s.lock", dir, name);
 	int ret = 0;
 
-	if (make_dirs(dir) < 0) {
+	if (mlb_mkdirs(dir, 0755) < 0) {
 		ret = mlb_error("cannot make the lock directory '%s': %s", dir, strerror(errno));
 	} else if (mlb_lock_acquire(path, 0, fd) < 0) {
 		if (errno == ETIMEDOUT)
@@ -288,7 +250,7 @@ static char *usage_path(void)
 /* The usage file: {"<name>": {"uses": N, "last_used": "<RFC 3339>"}, ...}; an empty object when missing or unreadable. */
 static json_object *read_usage(void)
 {
-	char *path = usage_path(), *text = read_file(path, NULL);
+	char *path = usage_path(), *text = mlb_file_read(path, NULL);
 	json_object *o = text ? json_tokener_parse(text) : NULL;
 
 	if (text && !json_object_is_type(o, json_type_object)) {
@@ -310,7 +272,7 @@ int mlb_pipeline_count_use(const char *name)
 
 	/* Two runs that start together must both be counted: read, add and write under a lock
 	 * (whose name starts with '.', which no template name does). */
-	if (make_dirs(dir) < 0 || mlb_lock_acquire(lock, mlb_lock_timeout(10), &fd) < 0) {
+	if (mlb_mkdirs(dir, 0755) < 0 || mlb_lock_acquire(lock, mlb_lock_timeout(10), &fd) < 0) {
 		mlb_warn("cannot lock the usage counts (%s): %s; this run is not counted", lock, strerror(errno));
 		free(dir);
 		free(lock);
@@ -329,7 +291,7 @@ int mlb_pipeline_count_use(const char *name)
 		const char *text = json_object_to_json_string_ext(all, PRETTY);
 		char *data = mlb_xasprintf("%s\n", text);
 
-		if (write_atomic(path, data, strlen(data)) < 0) {
+		if (mlb_file_write(path, data, strlen(data)) < 0) {
 			mlb_warn("cannot write the usage counts '%s': %s", path, strerror(errno));
 			ret = -1;
 		}
@@ -352,9 +314,11 @@ static const char *const state_stage[] = {
 };
 
 struct run;
+struct inst;
 
 struct step {
 	struct run *run;
+	struct inst *in;
 	struct mlb_tpl_step *def;
 	enum step_state state;
 	char **models;			/* with variables filled in */
@@ -366,6 +330,28 @@ struct step {
 	char *system;
 	struct mlb_role role;		/* "system": "@name" */
 	char *why;			/* why it was skipped or failed to start */
+	size_t *cases;			/* each pane's test case in the report */
+};
+
+/* A judge's turn: one "judge" check of one answer (expect.h). */
+struct judge {
+	struct step *st;
+	size_t pane, item;
+	struct mlb_pane_turn pt;
+	struct mlb_turn_opts o;
+	struct mlb_turn_state *turn;
+	struct judge *next;
+};
+
+/* One pass through the template: the whole run, or one row of a dataset. */
+struct inst {
+	struct run *run;
+	struct mlb_template *t;		/* the run's template, or the row's copy with its variables */
+	struct step *steps;
+	const struct mlb_row *row;	/* NULL without --rows */
+	struct judge *judges;
+	int judging;			/* judges still asking */
+	int started, ended;
 };
 
 enum stop { GOING, STOP_BUDGET, STOP_CANCELLED };
@@ -374,7 +360,13 @@ struct run {
 	const struct mlb_config *cfg;
 	struct mlb_template *t;
 	const struct mlb_pipeline_opts *po;
-	struct step *steps;
+	struct inst *insts;		/* one, or one a row */
+	size_t ninsts;
+	size_t next;			/* the next row to start */
+	size_t active;			/* rows started and not ended */
+	size_t counts[6];		/* steps by state, over every row */
+	size_t bad_rows, checks, checks_failed;
+	struct mlb_report *report;
 	struct mlb_runner *r;
 	char *session, *id;
 	struct mlb_budget budget;
@@ -421,10 +413,13 @@ static void print_text(struct mlb_job *job, const char *step, json_object *ev)
 	} else if (!strcmp(type, "status") && stage && !strcmp(stage, "retry")) {
 		mlb_warn("step '%s': %s: %s; retrying in %.1f s", step, job->model.spec, mlb_json_str(ev, "message"),
 			 mlb_json_int(ev, "retry_in_ms", 0) / 1000.0);
+	} else if (!strcmp(type, "assert") && !mlb_json_bool(ev, "pass")) {
+		mlb_error("step '%s': %s (%s): %s failed: %s", step, mlb_json_str(ev, "pane"), mlb_json_str(ev, "model"),
+			  mlb_json_str(ev, "check"), mlb_json_str(ev, "why"));
 	} else if (!strcmp(type, "status") && stage && !strcmp(stage, "step_start")) {
 		size_t n = json_object_array_length(json_object_object_get(ev, "models"));
 
-		note("step '%s': asking %zu model%s", step, n, n == 1 ? "" : "s");
+		mlb_note("step '%s': asking %zu model%s", step, n, n == 1 ? "" : "s");
 	}
 }
 
@@ -445,8 +440,22 @@ static void step_emit(void *ctx, struct mlb_job *job, json_object *ev)
 {
 	struct step *st = ctx;
 
+	if (st->in->row)
+		mlb_json_set_int(ev, "row", st->in->row->index);
 	mlb_json_set_str(ev, "step", st->def->id);
 	out(st->run, job, st->def->id, ev);
+}
+
+/* A pane's name: "<step>" or "<step>-<n>", and in a dataset "r<row>.<that>". */
+static char *pane_of(const struct inst *in, const struct mlb_tpl_step *d, size_t i)
+{
+	char *p = mlb_template_pane(d, i), *q;
+
+	if (!in->row)
+		return p;
+	q = mlb_xasprintf("r%ld.%s", in->row->index, p);
+	free(p);
+	return q;
 }
 
 static json_object *str_array(char **v, size_t n)
@@ -465,10 +474,12 @@ static json_object *step_event(struct step *st, const char *stage)
 	json_object *ev = mlb_event_new("status", &tag), *panes = json_object_new_array();
 
 	mlb_json_set_str(ev, "stage", stage);
+	if (st->in->row)
+		mlb_json_set_int(ev, "row", st->in->row->index);
 	mlb_json_set_str(ev, "step", st->def->id);
 	mlb_json_set_int(ev, "wave", st->def->wave);
 	for (size_t i = 0; i < st->def->nmodels; i++) {
-		char *p = mlb_template_pane(st->def, i);
+		char *p = pane_of(st->in, st->def, i);
 
 		json_object_array_add(panes, json_object_new_string(p));
 		free(p);
@@ -513,13 +524,13 @@ static char *step_output(struct step *dep, long n, const char *user)
 static char *run_lookup(void *ctx, const char *name, long n)
 {
 	struct step *st = ctx;
-	struct run *run = st->run;
-	int j = mlb_template_step_index(run->t, name);
+	struct inst *in = st->in;
+	int j = mlb_template_step_index(in->t, name);
 	const char *v;
 
-	if (j >= 0 && run->steps[j].panes)
-		return step_output(&run->steps[j], n, st->def->id);
-	v = mlb_template_var(run->t, name);
+	if (j >= 0 && in->steps[j].panes)
+		return step_output(&in->steps[j], n, st->def->id);
+	v = mlb_template_var(in->t, name);
 	return v && n < 0 ? mlb_xstrdup(v) : NULL;
 }
 
@@ -531,7 +542,7 @@ static struct mlb_summary_source *sources(struct step *st, size_t *n, char **que
 	*n = 0;
 	*question = NULL;
 	for (size_t k = 0; k < st->def->nneeds; k++) {
-		struct step *dep = &st->run->steps[st->def->need[k]];
+		struct step *dep = &st->in->steps[st->def->need[k]];
 
 		if (st->def->nneeds == 1 && dep->panes && dep->panes[0].prompt && !dep->def->summarize)
 			*question = mlb_xstrdup(dep->panes[0].prompt);
@@ -585,7 +596,7 @@ static int start_step(struct run *run, struct step *st)
 	st->n = d->nmodels;
 	st->panes = mlb_xcalloc(st->n, sizeof(*st->panes));
 	for (size_t i = 0; i < st->n; i++) {
-		st->panes[i].pane = mlb_template_pane(d, i);
+		st->panes[i].pane = pane_of(st->in, d, i);
 		st->panes[i].model = mlb_xstrdup(st->models[i]);
 		st->panes[i].prompt = mlb_xstrdup(prompt);
 		st->panes[i].extra_headers = headers ? mlb_xstrdup(headers) : NULL;
@@ -624,19 +635,19 @@ static int start_step(struct run *run, struct step *st)
 }
 
 /* Skip what waits on a step that failed, was cancelled or was skipped, and what waits on those. */
-static void skip_dependants(struct run *run)
+static void skip_dependants(struct inst *in)
 {
 	int changed = 1;
 
 	while (changed) {
 		changed = 0;
-		for (size_t i = 0; i < run->t->nsteps; i++) {
-			struct step *st = &run->steps[i];
+		for (size_t i = 0; i < in->t->nsteps; i++) {
+			struct step *st = &in->steps[i];
 
 			if (st->state != STEP_WAITING)
 				continue;
 			for (size_t k = 0; k < st->def->nneeds; k++) {
-				struct step *dep = &run->steps[st->def->need[k]];
+				struct step *dep = &in->steps[st->def->need[k]];
 				json_object *ev;
 
 				if (dep->state != STEP_FAILED && dep->state != STEP_CANCELLED && dep->state != STEP_SKIPPED)
@@ -656,18 +667,19 @@ static void skip_dependants(struct run *run)
 }
 
 /* Start every step whose needs are all done. */
-static void start_ready(struct run *run)
+static void start_ready(struct inst *in)
 {
+	struct run *run = in->run;
 	int again = 1;
 
 	while (again && run->stop == GOING) {
 		again = 0;
-		for (size_t i = 0; i < run->t->nsteps; i++) {
-			struct step *st = &run->steps[i];
+		for (size_t i = 0; i < in->t->nsteps; i++) {
+			struct step *st = &in->steps[i];
 			int ready = st->state == STEP_WAITING;
 
 			for (size_t k = 0; k < st->def->nneeds && ready; k++)
-				ready = run->steps[st->def->need[k]].state == STEP_DONE;
+				ready = in->steps[st->def->need[k]].state == STEP_DONE;
 			if (!ready || start_step(run, st) == 0)
 				continue;
 			st->state = STEP_FAILED;
@@ -677,28 +689,161 @@ static void start_ready(struct run *run)
 				mlb_json_set_str(ev, "reason", st->why);
 				emit_step(st, ev);
 			}
-			skip_dependants(run);
+			skip_dependants(in);
 			again = 1;
 		}
 	}
 }
 
+static void add_job_usage(struct run *run, const struct mlb_job *job)
+{
+	long prompt, completion;
+	double cost;
+
+	if (job->outcome == MLB_JOB_FAILED && !job->attempts)
+		return;
+	run->estimated |= mlb_job_usage(job, &prompt, &completion);
+	run->prompt_tokens += prompt;
+	run->completion_tokens += completion;
+	if (mlb_job_cost(job, run->po->prices, &cost))
+		run->cost += cost;
+	else
+		run->unpriced = 1;
+}
+
 static void add_usage(struct run *run, struct step *st)
 {
-	for (size_t i = 0; i < st->n; i++) {
-		struct mlb_job *job = &st->panes[i].job;
-		long prompt, completion;
-		double cost;
+	for (size_t i = 0; i < st->n; i++)
+		add_job_usage(run, &st->panes[i].job);
+}
 
-		if (job->outcome == MLB_JOB_FAILED && !job->attempts)
+/* ---- checks (expect.h) ---- */
+
+/* What a check is about: the step, and the pane and model of one answer. */
+struct about {
+	struct step *st;
+	size_t pane;
+};
+
+/* One check's end: an assert event, and a line of the report. */
+static void checked(void *ctx, size_t index, const char *check, int pass, const char *why)
+{
+	struct about *a = ctx;
+	struct step *st = a->st;
+	struct run *run = st->run;
+	struct mlb_pane_turn *p = &st->panes[a->pane];
+	struct mlb_tag tag = { run->session, p->pane, p->model, run->id };
+	json_object *ev = mlb_event_new("assert", &tag);
+
+	if (st->in->row)
+		mlb_json_set_int(ev, "row", st->in->row->index);
+	mlb_json_set_str(ev, "step", st->def->id);
+	mlb_json_set_str(ev, "check", check);
+	mlb_json_set_int(ev, "index", (long long)index + 1);
+	mlb_json_set_bool(ev, "pass", pass);
+	mlb_json_set_str(ev, "why", why);
+	run->checks++;
+	run->checks_failed += !pass;
+	mlb_report_check(run->report, st->cases[a->pane], check, pass, why);
+	out(run, NULL, st->def->id, ev);
+}
+
+/* Ask a judge about answer i of step st; it ends in finish_judge. */
+static void start_judge(struct run *run, struct step *st, size_t i, size_t item)
+{
+	struct mlb_pane_turn *p = &st->panes[i];
+	struct judge *j = mlb_xcalloc(1, sizeof(*j));
+	const char *answer = mlb_buf_str(&p->job.reply.content);
+	char hash[72];
+	int status;
+
+	j->st = st;
+	j->pane = i;
+	j->item = item;
+	mlb_expect_judge(st->def->expect, item, st->in->t, p->prompt, answer, &j->pt.model, &j->pt.prompt);
+	j->pt.pane = mlb_xasprintf("%.50s.judge%zu", p->pane, item + 1);
+	mlb_content_hash(answer, strlen(answer), hash);
+	/* provenance: the judged answer, as a send-to would name it */
+	j->pt.extra_headers = mlb_xasprintf("Source-Session: %s\nSource-Pane: %s\nSource-Model: %s\nSource-Hash: %s\n",
+					    run->session, p->pane, p->model, hash);
+	j->o.tool = mlb_progname;
+	j->o.session = run->session;
+	j->o.store = 1;
+	j->o.run = run->id;
+	j->o.policy = run->po->policy;
+	j->o.prices = run->po->prices;
+	j->o.emit = step_emit;
+	j->o.emit_ctx = st;
+	j->o.quiet = 1;
+	j->turn = mlb_turn_prepare(run->cfg, &j->o, &j->pt, 1, &status);
+	j->next = st->in->judges;
+	st->in->judges = j;
+	if (!j->turn) {
+		struct about a = { st, i };
+
+		checked(&a, item, "judge", 0, "the judge could not be asked (see above)");
+		return;
+	}
+	st->in->judging++;
+	mlb_turn_start(j->turn, run->r);
+}
+
+static void finish_judge(struct run *run, struct judge *j)
+{
+	struct mlb_turn_result res;
+	struct about a = { j->st, j->pane };
+	char *why = NULL;
+	int pass = 0;
+
+	mlb_turn_finish(j->turn, 0, &res);
+	if (res.store_failed)
+		run->store_failed = 1;
+	add_job_usage(run, &j->pt.job);
+	j->st->in->judging--;
+	if (j->pt.job.outcome == MLB_JOB_OK)
+		pass = mlb_expect_verdict(mlb_buf_str(&j->pt.job.reply.content), &why);
+	else
+		why = mlb_xasprintf("the judge %s gave no verdict: %s", j->pt.model,
+				    j->pt.job.error_message ? j->pt.job.error_message : "cancelled");
+	checked(&a, j->item, "judge", pass, why);
+	free(why);
+}
+
+/* Every answer of a step that ended: a test case in the report, and its checks. */
+static void check_answers(struct run *run, struct step *st)
+{
+	size_t nexpect = st->def->expect ? json_object_array_length(st->def->expect) : 0;
+
+	st->cases = mlb_xcalloc(st->n + 1, sizeof(*st->cases));
+	for (size_t i = 0; i < st->n; i++) {
+		struct mlb_pane_turn *p = &st->panes[i];
+		struct mlb_job *job = &p->job;
+		struct mlb_expect_answer a = { 0 };
+		struct about about = { st, i };
+		long prompt;
+
+		a.latency_ms = job->t_end > job->t_start ? (long)(job->t_end - job->t_start) : 0;
+		st->cases[i] = mlb_report_case(run->report, st->in->row ? st->in->row->index : 0, st->def->id, p->pane,
+					       p->model, a.latency_ms / 1000.0);
+		if (job->outcome != MLB_JOB_OK) {
+			mlb_report_error(run->report, st->cases[i], job->outcome == MLB_JOB_CANCELLED ? "cancelled" :
+					 job->error_code ? job->error_code : "failed",
+					 job->error_message ? job->error_message : "no answer");
 			continue;
-		run->estimated |= mlb_job_usage(job, &prompt, &completion);
-		run->prompt_tokens += prompt;
-		run->completion_tokens += completion;
-		if (mlb_job_cost(job, run->po->prices, &cost))
-			run->cost += cost;
-		else
-			run->unpriced = 1;
+		}
+		if (!nexpect)
+			continue;
+		a.text = mlb_buf_str(&job->reply.content);
+		a.len = job->reply.content.len;
+		a.priced = mlb_job_cost(job, run->po->prices, &a.cost_usd);
+		mlb_job_usage(job, &prompt, &a.completion_tokens);
+		mlb_expect_run(st->def->expect, st->in->t, &a, checked, &about);
+		for (size_t k = 0; k < nexpect; k++) {
+			const char *name = mlb_expect_check_name(st->def->expect, k);
+
+			if (name && !strcmp(name, "judge") && run->stop == GOING)
+				start_judge(run, st, i, k);
+		}
 	}
 }
 
@@ -738,20 +883,36 @@ static void finish_step(struct run *run, struct step *st)
 	json_object_object_add(ev, "errors", errors);
 	emit_step(st, ev);
 	if (st->state != STEP_DONE)
-		skip_dependants(run);
+		skip_dependants(st->in);
+	check_answers(run, st);
 }
 
-static struct step *step_of(struct run *run, struct mlb_job *job)
+/* The step whose turn, or the judge whose turn, job belongs to (one of them is NULL). */
+static void owner_of(struct run *run, struct mlb_job *job, struct step **stp, struct judge **jp)
 {
 	struct mlb_pane_turn *p = job->user;
 
-	for (size_t i = 0; i < run->t->nsteps; i++)
-		if (run->steps[i].turn && run->steps[i].turn == p->turn)
-			return &run->steps[i];
-	return NULL;
+	*stp = NULL;
+	*jp = NULL;
+	for (size_t r = 0; r < run->ninsts; r++) {
+		struct inst *in = &run->insts[r];
+
+		if (!in->started || in->ended)
+			continue;
+		for (size_t i = 0; i < in->t->nsteps; i++)
+			if (in->steps[i].turn && in->steps[i].turn == p->turn) {
+				*stp = &in->steps[i];
+				return;
+			}
+		for (struct judge *j = in->judges; j; j = j->next)
+			if (j->turn == p->turn) {
+				*jp = j;
+				return;
+			}
+	}
 }
 
-static void budget_over(struct run *run, struct step *st)
+static void budget_over(struct run *run, const char *step)
 {
 	struct mlb_tag tag = { run->session, NULL, NULL, run->id };
 	char msg[256];
@@ -761,18 +922,46 @@ static void budget_over(struct run *run, struct step *st)
 		 "cancelling what runs and starting nothing more", run->budget.spent, run->budget.limit);
 	ev = mlb_event_error(&tag, "budget", msg);
 	mlb_json_set_bool(ev, "retryable", 0);
-	mlb_json_set_str(ev, "step", st->def->id);
-	out(run, NULL, st->def->id, ev);
+	mlb_json_set_str(ev, "step", step);
+	out(run, NULL, step, ev);
 }
 
-/* The runner's on_done hook: account for the job, end its step when it was the last, start what is ready. */
+static int inst_busy(const struct inst *in)
+{
+	if (in->judging)
+		return 1;
+	for (size_t i = 0; i < in->t->nsteps; i++)
+		if (in->steps[i].state == STEP_WAITING || in->steps[i].state == STEP_RUNNING)
+			return 1;
+	return 0;
+}
+
+static void start_rows(struct run *run);
+
+/* A row (or the run) ended when none of its steps or judges is left: count it, start the next. */
+static void maybe_end(struct inst *in)
+{
+	struct run *run = in->run;
+
+	if (in->ended || inst_busy(in))
+		return;
+	in->ended = 1;
+	for (size_t i = 0; i < in->t->nsteps; i++)
+		run->counts[in->steps[i].state]++;
+	run->active--;
+	start_rows(run);
+}
+
+/* The runner's on_done hook: account for the job, end its step or judge, start what is ready. */
 static int run_done(void *ctx, struct mlb_job *job)
 {
 	struct run *run = ctx;
-	struct step *st = step_of(run, job);
+	struct step *st;
+	struct judge *jd;
 	int cancel = 0;
 	double cost;
 
+	owner_of(run, job, &st, &jd);
 	mlb_turn_done(NULL, job);
 	/* Nothing of ours cancels but the budget: anything else is a signal or a closed output. */
 	if (job->outcome == MLB_JOB_CANCELLED && run->stop == GOING)
@@ -785,13 +974,18 @@ static int run_done(void *ctx, struct mlb_job *job)
 				 run->budget.spent * 100 / run->budget.limit, run->budget.limit);
 		if (b == MLB_BUDGET_OVER && run->stop == GOING) {
 			run->stop = STOP_BUDGET;
-			budget_over(run, st);
+			budget_over(run, st ? st->def->id : jd->st->def->id);
 			cancel = 1;
 		}
 	}
-	if (mlb_turn_ended(st->turn))
+	if (jd && mlb_turn_ended(jd->turn)) {
+		finish_judge(run, jd);
+		maybe_end(jd->st->in);
+	} else if (st && mlb_turn_ended(st->turn)) {
 		finish_step(run, st);
-	start_ready(run);
+		start_ready(st->in);
+		maybe_end(st->in);
+	}
 	return cancel;
 }
 
@@ -802,22 +996,29 @@ static int budget_refuse(struct run *run)
 	double est = 0;
 
 	for (size_t i = 0; i < t->nsteps; i++) {
-		struct step *st = &run->steps[i];
-		char *prompt;
+		const struct mlb_tpl_step *d = &t->steps[i];
+		char *prompt, **models;
 		size_t bytes;
 
-		if (st->def->wave != 1)
+		if (d->wave != 1)
 			continue;
-		prompt = mlb_template_expand_vars(t, st->def->prompt ? st->def->prompt : "");
+		prompt = mlb_template_expand_vars(t, d->prompt ? d->prompt : "");
 		bytes = strlen(prompt);
 		free(prompt);
-		if (st->def->system) {
-			prompt = mlb_template_expand_vars(t, st->def->system);
+		if (d->system) {
+			prompt = mlb_template_expand_vars(t, d->system);
 			bytes += strlen(prompt);
 			free(prompt);
 		}
-		est += mlb_budget_prompt_cost(run->po->prices, (const char *const *)st->models, st->def->nmodels, bytes);
+		models = mlb_xcalloc(d->nmodels + 1, sizeof(*models));
+		for (size_t k = 0; k < d->nmodels; k++)
+			models[k] = mlb_template_model(t, d, k);
+		est += mlb_budget_prompt_cost(run->po->prices, (const char *const *)models, d->nmodels, bytes);
+		mlb_strv_free(models);
 	}
+	/* each row sends the first wave once */
+	if (run->po->rows)
+		est *= (double)run->ninsts;
 	if (est > run->po->budget) {
 		mlb_error("the prompts of the first wave alone would cost about $%.6f, over the budget of $%.6f; "
 			  "raise --budget or use cheaper models", est, run->po->budget);
@@ -832,38 +1033,50 @@ static const char *plural(size_t n, const char *one, const char *many)
 }
 
 /* What ran, what failed and what was skipped, on stderr. */
-static void account(struct run *run, size_t counts[], int all)
+static void account(struct run *run, int all)
 {
 	struct mlb_template *t = run->t;
+	size_t *counts = run->counts, total = counts[STEP_DONE] + counts[STEP_FAILED] + counts[STEP_CANCELLED] +
+							 counts[STEP_SKIPPED];
 
-	note("%s: %zu of %zu %s done, %zu failed, %zu cancelled, %zu skipped; session %s, run %s", t->name,
+	if (run->po->rows) {
+		mlb_note("%s: %zu %s, %zu bad; %zu of %zu %s done, %zu failed, %zu cancelled, %zu skipped; "
+		     "%zu %s, %zu failed; session %s, run %s", t->name, run->ninsts, plural(run->ninsts, "row", "rows"),
+		     run->bad_rows, counts[STEP_DONE], total, plural(total, "step", "steps"), counts[STEP_FAILED],
+		     counts[STEP_CANCELLED], counts[STEP_SKIPPED], run->checks, plural(run->checks, "check", "checks"),
+		     run->checks_failed, run->session, run->id);
+		return;
+	}
+	mlb_note("%s: %zu of %zu %s done, %zu failed, %zu cancelled, %zu skipped; session %s, run %s", t->name,
 	     counts[STEP_DONE], t->nsteps, plural(t->nsteps, "step", "steps"), counts[STEP_FAILED],
 	     counts[STEP_CANCELLED], counts[STEP_SKIPPED], run->session, run->id);
+	if (run->checks)
+		mlb_note("%zu %s, %zu failed", run->checks, plural(run->checks, "check", "checks"), run->checks_failed);
 	if (!all)
 		return;
 	for (size_t i = 0; i < t->nsteps; i++) {
-		struct step *st = &run->steps[i];
+		struct step *st = &run->insts[0].steps[i];
 		const char *label = st->state == STEP_DONE ? "done" : state_stage[st->state] + 5;
 
 		if (st->state == STEP_SKIPPED || (st->state == STEP_FAILED && !st->turn)) {
-			note("  %-9s %s: %s", label, st->def->id, st->why ? st->why : "");
+			mlb_note("  %-9s %s: %s", label, st->def->id, st->why ? st->why : "");
 			continue;
 		}
-		note("  %-9s %s: %d of %zu %s answered", label, st->def->id, st->res.ok, st->n,
+		mlb_note("  %-9s %s: %d of %zu %s answered", label, st->def->id, st->res.ok, st->n,
 		     plural(st->n, "model", "models"));
 		for (size_t k = 0; k < st->n; k++) {
 			struct mlb_job *job = &st->panes[k].job;
 
 			if (job->outcome == MLB_JOB_FAILED)
-				note("            %s (%s) failed: %s", st->panes[k].pane, st->panes[k].model,
+				mlb_note("            %s (%s) failed: %s", st->panes[k].pane, st->panes[k].model,
 				     job->error_message ? job->error_message : "no answer");
 			else if (job->outcome == MLB_JOB_CANCELLED)
-				note("            %s (%s) was cancelled", st->panes[k].pane, st->panes[k].model);
+				mlb_note("            %s (%s) was cancelled", st->panes[k].pane, st->panes[k].model);
 		}
 	}
 }
 
-static void run_events(struct run *run, size_t counts[], int status)
+static void run_events(struct run *run, int status)
 {
 	struct mlb_tag tag = { run->session, NULL, NULL, run->id };
 	json_object *m = mlb_event_new("meter", &tag), *s;
@@ -884,27 +1097,38 @@ static void run_events(struct run *run, size_t counts[], int status)
 	mlb_json_set_str(s, "stage", "run_done");
 	mlb_json_set_str(s, "template", run->t->name);
 	mlb_json_set_int(s, "steps", (long long)run->t->nsteps);
-	mlb_json_set_int(s, "done", (long long)counts[STEP_DONE]);
-	mlb_json_set_int(s, "failed", (long long)counts[STEP_FAILED]);
-	mlb_json_set_int(s, "cancelled", (long long)counts[STEP_CANCELLED]);
-	mlb_json_set_int(s, "skipped", (long long)counts[STEP_SKIPPED]);
+	mlb_json_set_int(s, "done", (long long)run->counts[STEP_DONE]);
+	mlb_json_set_int(s, "failed", (long long)run->counts[STEP_FAILED]);
+	mlb_json_set_int(s, "cancelled", (long long)run->counts[STEP_CANCELLED]);
+	mlb_json_set_int(s, "skipped", (long long)run->counts[STEP_SKIPPED]);
+	if (run->po->rows) {
+		mlb_json_set_int(s, "rows", (long long)run->ninsts);
+		mlb_json_set_int(s, "rows_bad", (long long)run->bad_rows);
+	}
+	mlb_json_set_int(s, "checks", (long long)run->checks);
+	mlb_json_set_int(s, "checks_failed", (long long)run->checks_failed);
 	mlb_json_set_int(s, "exit", status);
 	out(run, NULL, NULL, s);
 }
 
-static int run_status(struct run *run, int interrupted, size_t counts[], int *any_model_failed)
+static int run_status(struct run *run, int interrupted)
 {
-	*any_model_failed = 0;
-	for (size_t i = 0; i < run->t->nsteps; i++)
-		if (run->steps[i].res.failed || run->steps[i].res.cancelled)
-			*any_model_failed = 1;
+	size_t *counts = run->counts;
+	int any_model_failed = 0;
+
+	for (size_t r = 0; r < run->ninsts; r++)
+		for (size_t i = 0; run->insts[r].started && i < run->t->nsteps; i++)
+			if (run->insts[r].steps[i].res.failed || run->insts[r].steps[i].res.cancelled)
+				any_model_failed = 1;
 	if (interrupted)
 		return 128 + interrupted;	/* as a shell reports a signal: DESIGN.md */
 	if (run->stop == STOP_BUDGET)
 		return MLB_EXIT_BUDGET;
 	if (run->store_failed || !counts[STEP_DONE])
 		return MLB_EXIT_FAIL;
-	if (counts[STEP_DONE] < run->t->nsteps || *any_model_failed)
+	if (run->checks_failed)
+		return MLB_EXIT_CHECK;
+	if (counts[STEP_DONE] < run->t->nsteps * (run->ninsts - run->bad_rows) || run->bad_rows || any_model_failed)
 		return MLB_EXIT_PARTIAL;
 	return MLB_EXIT_OK;
 }
@@ -912,19 +1136,27 @@ static int run_status(struct run *run, int interrupted, size_t counts[], int *an
 /* Steps that never started because the run stopped. */
 static void skip_unstarted(struct run *run, int interrupted)
 {
-	for (size_t i = 0; i < run->t->nsteps; i++) {
-		struct step *st = &run->steps[i];
-		json_object *ev;
+	for (size_t r = 0; r < run->ninsts; r++) {
+		struct inst *in = &run->insts[r];
 
-		if (st->state != STEP_WAITING)
-			continue;
-		st->state = STEP_SKIPPED;
-		st->why = mlb_xstrdup(run->stop == STOP_BUDGET ? "not started: the budget was reached" :
-				      interrupted ? "not started: the run was interrupted" :
-				      "not started: the run was cancelled");
-		ev = step_event(st, "step_skipped");
-		mlb_json_set_str(ev, "reason", st->why);
-		emit_step(st, ev);
+		for (size_t i = 0; in->started && !in->ended && i < in->t->nsteps; i++) {
+			struct step *st = &in->steps[i];
+			json_object *ev;
+
+			if (st->state != STEP_WAITING)
+				continue;
+			st->state = STEP_SKIPPED;
+			st->why = mlb_xstrdup(run->stop == STOP_BUDGET ? "not started: the budget was reached" :
+					      interrupted ? "not started: the run was interrupted" :
+					      "not started: the run was cancelled");
+			ev = step_event(st, "step_skipped");
+			mlb_json_set_str(ev, "reason", st->why);
+			emit_step(st, ev);
+		}
+		if (in->started && !in->ended) {
+			in->judging = 0;
+			maybe_end(in);
+		}
 	}
 }
 
@@ -939,14 +1171,110 @@ static int open_run_session(struct run *run)
 		return -1;
 	mlb_session_close(s);
 	if (fresh)
-		note("session %s", run->session);
+		mlb_note("session %s", run->session);
 	return 0;
 }
 
-static void free_run(struct run *run)
+/* A row that cannot run: one line on stderr and an error event, with its line. */
+static void bad_row(struct run *run, const struct mlb_row *row, const char *why)
 {
-	for (size_t i = 0; i < run->t->nsteps; i++) {
-		struct step *st = &run->steps[i];
+	struct mlb_tag tag = { run->session, NULL, NULL, run->id };
+	char *msg = mlb_xasprintf("%s: line %ld: row %ld: %s", run->po->rows->label, row->line, row->index, why);
+	json_object *ev = mlb_event_error(&tag, "parse", msg);
+
+	mlb_json_set_int(ev, "row", row->index);
+	mlb_json_set_int(ev, "line", row->line);
+	mlb_json_set_bool(ev, "retryable", 0);
+	if (mlb_cli_json())
+		mlb_error("%s", msg);
+	out(run, NULL, NULL, ev);
+	free(msg);
+}
+
+struct mlb_template *mlb_pipeline_row_template(const struct mlb_config *cfg, const struct mlb_template *base,
+					       const struct mlb_row *row)
+{
+	const char *text = json_object_to_json_string_ext(base->json, JSON_C_TO_STRING_PLAIN);
+	struct mlb_template *t = mlb_template_parse(text, strlen(text), base->label);
+
+	for (size_t i = 0; i < base->nvars; i++)
+		mlb_template_set_var(t, base->vars[i].name, base->vars[i].value, base->vars[i].source);
+	json_object_object_foreach(row->vars, key, val)
+		mlb_template_set_var(t, key, json_object_get_string(val), MLB_VAR_ROW);
+	mlb_template_check(t);
+	mlb_pipeline_check_models(cfg, t, 0);
+	return t;
+}
+
+const char *mlb_pipeline_row_problem(const struct mlb_template *t, size_t i)
+{
+	const char *p = t->problems[i];
+	size_t skip = strlen(t->label);
+
+	/* without the template's name in front: the row's line says where */
+	return !strncmp(p, t->label, skip) && !strncmp(p + skip, ": ", 2) ? p + skip + 2 : p;
+}
+
+/* The row's own template; NULL after reporting each of its problems. */
+static struct mlb_template *row_template(struct run *run, const struct mlb_row *row)
+{
+	struct mlb_template *t = mlb_pipeline_row_template(run->cfg, run->t, row);
+
+	if (!t->nproblems)
+		return t;
+	for (size_t i = 0; i < t->nproblems; i++)
+		bad_row(run, row, mlb_pipeline_row_problem(t, i));
+	mlb_template_free(t);
+	return NULL;
+}
+
+static void inst_init(struct run *run, struct inst *in, struct mlb_template *t)
+{
+	in->run = run;
+	in->t = t;
+	in->steps = mlb_xcalloc(t->nsteps, sizeof(*in->steps));
+	for (size_t i = 0; i < t->nsteps; i++) {
+		struct step *st = &in->steps[i];
+
+		st->run = run;
+		st->in = in;
+		st->def = &t->steps[i];
+		st->models = mlb_xcalloc(st->def->nmodels + 1, sizeof(*st->models));
+		for (size_t k = 0; k < st->def->nmodels; k++)
+			st->models[k] = mlb_template_model(t, st->def, k);
+	}
+}
+
+/* Start rows until --jobs of them run at once (the whole run, without --rows). */
+static void start_rows(struct run *run)
+{
+	int jobs = run->po->jobs > 0 ? run->po->jobs : 1;
+
+	while (run->stop == GOING && run->next < run->ninsts && run->active < (size_t)jobs) {
+		struct inst *in = &run->insts[run->next++];
+		struct mlb_template *t = run->t;
+
+		if (in->row) {
+			t = in->row->bad ? NULL : row_template(run, in->row);
+			if (in->row->bad)
+				bad_row(run, in->row, in->row->bad);
+			if (!t) {
+				run->bad_rows++;
+				continue;
+			}
+		}
+		inst_init(run, in, t);
+		in->started = 1;
+		run->active++;
+		start_ready(in);
+		maybe_end(in);
+	}
+}
+
+static void free_inst(struct inst *in)
+{
+	for (size_t i = 0; in->steps && i < in->t->nsteps; i++) {
+		struct step *st = &in->steps[i];
 
 		for (size_t k = 0; k < st->n; k++)
 			mlb_pane_turn_clear(&st->panes[k]);
@@ -956,32 +1284,74 @@ static void free_run(struct run *run)
 		free(st->system);
 		mlb_role_clear(&st->role);
 		free(st->why);
+		free(st->cases);
 	}
-	free(run->steps);
+	while (in->judges) {
+		struct judge *j = in->judges;
+
+		in->judges = j->next;
+		mlb_pane_turn_clear(&j->pt);
+		mlb_turn_free(j->turn);
+		free(j);
+	}
+	free(in->steps);
+	if (in->row && in->t)
+		mlb_template_free(in->t);
+}
+
+static void free_run(struct run *run)
+{
+	for (size_t r = 0; r < run->ninsts; r++)
+		free_inst(&run->insts[r]);
+	free(run->insts);
+	mlb_report_free(run->report);
 	free(run->session);
 	free(run->id);
+}
+
+/* The longest pane name a row makes must still be a pane name. */
+static int rows_fit(const struct mlb_template *t, size_t nrows)
+{
+	char row[32];
+	int w = snprintf(row, sizeof(row), "r%zu.", nrows);
+
+	for (size_t i = 0; i < t->nsteps; i++)
+		for (size_t k = 0; k < t->steps[i].nmodels; k++) {
+			char *p = mlb_template_pane(&t->steps[i], k);
+			size_t len = strlen(p);
+
+			free(p);
+			if (len + (size_t)w > MLB_ID_MAX)
+				return mlb_error("step '%s': with %zu rows its pane names reach %zu characters, over %d; "
+						 "shorten the step's id", t->steps[i].id, nrows, len + (size_t)w, MLB_ID_MAX);
+		}
+	return 0;
 }
 
 int mlb_pipeline_run(const struct mlb_config *cfg, struct mlb_template *t, const struct mlb_pipeline_opts *o)
 {
 	struct run run = { 0 };
-	size_t counts[STEP_SKIPPED + 1] = { 0 };
-	int interrupted, status, any_failed;
+	int interrupted, status;
 
 	run.cfg = cfg;
 	run.t = t;
 	run.po = o;
 	run.budget.limit = o->budget;
 	run.budget.warn_fraction = 0.8;
-	run.steps = mlb_xcalloc(t->nsteps, sizeof(*run.steps));
-	for (size_t i = 0; i < t->nsteps; i++) {
-		struct step *st = &run.steps[i];
+	if (o->rows) {
+		if (rows_fit(t, o->rows->n) < 0)
+			return MLB_EXIT_USAGE;
+		run.insts = mlb_xcalloc(o->rows->n + 1, sizeof(*run.insts));
+		for (size_t i = 0; i < o->rows->n; i++) {
+			const struct mlb_row *row = &o->rows->v[i];
 
-		st->run = &run;
-		st->def = &t->steps[i];
-		st->models = mlb_xcalloc(st->def->nmodels + 1, sizeof(*st->models));
-		for (size_t k = 0; k < st->def->nmodels; k++)
-			st->models[k] = mlb_template_model(t, st->def, k);
+			if (o->shard_n > 1 && (row->index - 1) % o->shard_n != o->shard_i)
+				continue;
+			run.insts[run.ninsts++].row = row;
+		}
+	} else {
+		run.insts = mlb_xcalloc(1, sizeof(*run.insts));
+		run.ninsts = 1;
 	}
 	if (o->budget > 0 && budget_refuse(&run)) {
 		free_run(&run);
@@ -993,17 +1363,18 @@ int mlb_pipeline_run(const struct mlb_config *cfg, struct mlb_template *t, const
 	}
 	mlb_pipeline_count_use(t->name);
 	run.id = mlb_session_new_id();
+	run.report = mlb_report_new(t->name);
 	run.t0 = mlb_mono_ms();
 	run.r = mlb_runner_new(&o->policy, mlb_turn_event, run_done, &run);
-	start_ready(&run);
+	start_rows(&run);
 	interrupted = mlb_runner_run(run.r);
 	skip_unstarted(&run, interrupted);
-	for (size_t i = 0; i < t->nsteps; i++)
-		counts[run.steps[i].state]++;
-	status = run_status(&run, interrupted, counts, &any_failed);
-	run_events(&run, counts, status);
+	status = run_status(&run, interrupted);
+	run_events(&run, status);
 	if (status != MLB_EXIT_OK || !mlb_cli_json())
-		account(&run, counts, status != MLB_EXIT_OK);
+		account(&run, status != MLB_EXIT_OK);
+	if (o->junit && mlb_report_junit(run.report, o->junit) < 0 && status == MLB_EXIT_OK)
+		status = MLB_EXIT_FAIL;
 	mlb_runner_free(run.r);
 	free_run(&run);
 	return status;
@@ -1246,7 +1617,7 @@ int mlb_pipeline_list(void)
 		printf("%-28s %5s  %-7s  %s\n", "NAME", "USES", "WHERE", "DESCRIPTION");
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
-		char *text = read_file(v[i].path, &len);
+		char *text = mlb_file_read(v[i].path, &len);
 		struct mlb_template *t = text ? mlb_template_parse(text, len, v[i].path) : NULL;
 		json_object *u = NULL;
 		const char *desc = t && !t->nproblems ? t->description : "(not a valid template: mlb-pipeline validate tells why)";
@@ -1282,266 +1653,3 @@ int mlb_pipeline_list(void)
 }
 
 /* Write a template into the user's directory as <name>.json, unless one is there and force is not given. */
-static int install(const char *name, const char *data, size_t len, int force)
-{
-	char *dir = mlb_pipeline_user_dir(), *path = mlb_xasprintf("%s/%s.json", dir, name);
-	size_t old_len;
-	char *old = read_file(path, &old_len);
-	int ret = MLB_EXIT_OK;
-
-	if (old && old_len == len && !memcmp(old, data, len)) {
-		note("template '%s' is already in %s, the same", name, path);
-	} else if (old && !force) {
-		ret = MLB_EXIT_FAIL;
-		mlb_error("there is already a template '%s' (%s); give --force to replace it, or --name for another name",
-			  name, path);
-	} else if (make_dirs(dir) < 0 || write_atomic(path, data, len) < 0) {
-		ret = MLB_EXIT_FAIL;
-		mlb_error("cannot write '%s': %s", path, strerror(errno));
-	} else {
-		note("template '%s' saved in %s", name, path);
-	}
-	free(old);
-	free(path);
-	free(dir);
-	return ret;
-}
-
-/* One prompt of a session: which commit brought it, to which pane, and what answered it. */
-struct turn_msg {
-	size_t order;		/* of its commit, oldest first */
-	char *pane, *prompt, *model, *system;
-};
-
-struct commits {
-	char **hex;
-	size_t n;
-};
-
-static int log_commit(const struct mlb_commit_info *c, void *ctx)
-{
-	struct commits *cs = ctx;
-
-	cs->hex = mlb_xrealloc(cs->hex, (cs->n + 1) * sizeof(*cs->hex));
-	cs->hex[cs->n++] = mlb_xstrdup(c->hex);
-	return 0;
-}
-
-static int turn_cmp(const void *a, const void *b)
-{
-	const struct turn_msg *x = a, *y = b;
-
-	if (x->order != y->order)
-		return x->order < y->order ? -1 : 1;
-	return strcmp(x->pane, y->pane);
-}
-
-/* The user messages of one pane, each with the model that answered it and the system prompt sent with it. */
-static int pane_turns(struct mlb_session *s, const char *pane, struct commits *cs, struct turn_msg **v, size_t *n)
-{
-	char **paths, **commits;
-	struct mlb_msgfile *msgs;
-	size_t np, nm;
-	json_object *info = mlb_session_pane_info(s, pane);
-	const char *pane_model = mlb_json_str(info, "model");
-	const char *system = NULL;
-
-	if (mlb_session_message_paths(s, pane, &paths, &commits, &np) < 0 ||
-	    mlb_session_messages(s, pane, &msgs, &nm) < 0) {
-		json_object_put(info);
-		return -1;
-	}
-	for (size_t i = 0; i < nm && i < np; i++) {
-		const char *role = mlb_msgfile_get(&msgs[i], "Role");
-		struct turn_msg *m;
-		size_t order = 0;
-
-		if (role && !strcmp(role, "system"))
-			system = msgs[i].content;
-		if (!role || strcmp(role, "user"))
-			continue;
-		/* The log is newest first. */
-		for (size_t k = 0; k < cs->n; k++)
-			if (!strcmp(cs->hex[k], commits[i]))
-				order = cs->n - k;
-		*v = mlb_xrealloc(*v, (*n + 1) * sizeof(**v));
-		m = &(*v)[(*n)++];
-		m->order = order;
-		m->pane = mlb_xstrdup(pane);
-		m->prompt = mlb_xstrdup(msgs[i].content ? msgs[i].content : "");
-		m->model = NULL;
-		if (i + 1 < nm && mlb_msgfile_get(&msgs[i + 1], "Model"))
-			m->model = mlb_xstrdup(mlb_msgfile_get(&msgs[i + 1], "Model"));
-		else if (pane_model)
-			m->model = mlb_xstrdup(pane_model);
-		m->system = system && i > 0 && !strcmp(commits[i - 1], commits[i]) ? mlb_xstrdup(system) : NULL;
-		system = NULL;
-	}
-	mlb_msgfiles_free(msgs, nm);
-	mlb_strv_free(paths);
-	mlb_strv_free(commits);
-	json_object_put(info);
-	return 0;
-}
-
-/* Steps from the prompts: one a turn (a commit and a prompt), each needing the one before. */
-static json_object *steps_from(struct turn_msg *v, size_t n)
-{
-	json_object *steps = json_object_new_array(), *step = NULL, *models = NULL;
-	size_t count = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct turn_msg *m = &v[i];
-
-		if (!m->model)
-			continue;
-		if (!step || m->order != v[i - 1].order || strcmp(m->prompt, v[i - 1].prompt) ||
-		    (m->system ? 1 : 0) != (v[i - 1].system ? 1 : 0) ||
-		    (m->system && strcmp(m->system, v[i - 1].system))) {
-			char *id = mlb_xasprintf("turn-%zu", ++count), *text;
-
-			step = json_object_new_object();
-			mlb_json_set_str(step, "id", id);
-			if (count > 1) {
-				json_object *needs = json_object_new_array();
-				char *prev = mlb_xasprintf("turn-%zu", count - 1);
-
-				json_object_array_add(needs, json_object_new_string(prev));
-				json_object_object_add(step, "needs", needs);
-				free(prev);
-			}
-			models = json_object_new_array();
-			json_object_object_add(step, "models", models);
-			if (m->system) {
-				text = mlb_template_escape(m->system);
-				mlb_json_set_str(step, "system", text);
-				free(text);
-			}
-			text = mlb_template_escape(m->prompt);
-			mlb_json_set_str(step, "prompt", text);
-			free(text);
-			json_object_array_add(steps, step);
-			free(id);
-		}
-		json_object_array_add(models, json_object_new_string(m->model));
-	}
-	return steps;
-}
-
-int mlb_pipeline_save(const char *session, const char *name, int force)
-{
-	struct mlb_session *s;
-	struct commits cs = { 0 };
-	struct turn_msg *v = NULL;
-	char **panes = NULL, *text;
-	size_t npanes = 0, n = 0;
-	json_object *doc, *steps;
-	struct mlb_template *t;
-	int ret = MLB_EXIT_FAIL;
-
-	if (mlb_session_id_check(session) < 0)
-		return MLB_EXIT_USAGE;
-	if (!mlb_session_id_valid(name))
-		mlb_die(MLB_EXIT_USAGE, "invalid template name '%s': use letters, digits, '.', '_' and '-'", name);
-	if (!mlb_session_exists(session))
-		mlb_die(MLB_EXIT_FAIL, "no session '%s'; 'mlb-session ls' lists them", session);
-	if (mlb_session_open(session, 0, &s) < 0)
-		return MLB_EXIT_FAIL;
-	if (mlb_session_log(s, log_commit, &cs) < 0 || mlb_session_panes(s, &panes, &npanes) < 0)
-		goto out;
-	for (size_t i = 0; i < npanes; i++)
-		if (pane_turns(s, panes[i], &cs, &v, &n) < 0)
-			goto out;
-	qsort(v, n, sizeof(*v), turn_cmp);
-	steps = steps_from(v, n);
-	if (!json_object_array_length(steps)) {
-		json_object_put(steps);
-		mlb_error("session '%s' has no prompts to make a template of", session);
-		goto out;
-	}
-	doc = json_object_new_object();
-	mlb_json_set_str(doc, "name", name);
-	text = mlb_xasprintf("the prompts and models of session %s", session);
-	mlb_json_set_str(doc, "description", text);
-	free(text);
-	json_object_object_add(doc, "steps", steps);
-	text = mlb_xasprintf("%s\n", json_object_to_json_string_ext(doc, PRETTY));
-	json_object_put(doc);
-	/* What is written must run: check it as run would (keys aside). */
-	t = mlb_template_parse(text, strlen(text), name);
-	mlb_template_check(t);
-	if (mlb_pipeline_report(t))
-		mlb_error("the template made from session '%s' is not valid (a bug); it was not saved", session);
-	else
-		ret = install(name, text, strlen(text), force);
-	mlb_template_free(t);
-	free(text);
-out:
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].pane);
-		free(v[i].prompt);
-		free(v[i].model);
-		free(v[i].system);
-	}
-	free(v);
-	mlb_strv_free(panes);
-	for (size_t i = 0; i < cs.n; i++)
-		free(cs.hex[i]);
-	free(cs.hex);
-	mlb_session_close(s);
-	return ret;
-}
-
-int mlb_pipeline_import(const struct mlb_config *cfg, const char *file, const char *name, int force)
-{
-	size_t len;
-	char *text = read_file(file, &len), *renamed = NULL;
-	struct mlb_template *t;
-	int ret;
-
-	if (!text) {
-		mlb_error("cannot read the template file '%s': %s", file, strerror(errno));
-		return MLB_EXIT_USAGE;
-	}
-	t = mlb_template_parse(text, len, file);
-	mlb_template_env_vars(t, environ);
-	mlb_template_check(t);
-	mlb_pipeline_check_models(cfg, t, 0);
-	if (mlb_pipeline_report(t)) {
-		mlb_template_free(t);
-		free(text);
-		return MLB_EXIT_USAGE;
-	}
-	if (name && !mlb_session_id_valid(name))
-		mlb_die(MLB_EXIT_USAGE, "invalid template name '%s': use letters, digits, '.', '_' and '-'", name);
-	if (name && strcmp(name, t->name)) {
-		/* The name inside the file must match the name of the file. */
-		json_object_object_add(t->json, "name", json_object_new_string(name));
-		renamed = mlb_xasprintf("%s\n", json_object_to_json_string_ext(t->json,
-					PRETTY));
-	}
-	ret = renamed ? install(name, renamed, strlen(renamed), force) : install(t->name, text, len, force);
-	free(renamed);
-	mlb_template_free(t);
-	free(text);
-	return ret;
-}
-
-int mlb_pipeline_export(const char *arg)
-{
-	char *path = mlb_pipeline_find(arg), *text;
-	size_t len;
-
-	if (!path)
-		return MLB_EXIT_USAGE;
-	text = read_file(path, &len);
-	if (!text) {
-		mlb_error("cannot read the template file '%s': %s", path, strerror(errno));
-		free(path);
-		return MLB_EXIT_FAIL;
-	}
-	fwrite(text, 1, len, stdout);
-	free(text);
-	free(path);
-	return MLB_EXIT_OK;
-}

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "price.h"
+#include "rows.h"
 #include "run.h"
 #include "template.h"
 
@@ -34,6 +35,10 @@ struct mlb_pipeline_opts {
 	FILE *log;		/* where every event is appended as well, or NULL */
 	struct mlb_policy policy;
 	const struct mlb_prices *prices;
+	const struct mlb_rows *rows;	/* run once a row (--rows), or NULL */
+	int jobs;		/* rows at once */
+	long shard_i, shard_n;	/* run the rows whose index - 1 modulo shard_n is shard_i; shard_n 0: all */
+	const char *junit;	/* write a JUnit report there, or NULL */
 };
 
 /* The user's template directory, ${XDG_CONFIG_HOME:-~/.config}/mlb/pipelines (caller frees). */
@@ -47,8 +52,13 @@ void mlb_pipeline_check_models(const struct mlb_config *cfg, struct mlb_template
 /* Print t's problems on stderr, one a line; their number. */
 size_t mlb_pipeline_report(const struct mlb_template *t);
 
-/* Run a template that has no problems; the exit status (0, 1, 3, 4 or 130, as mlb-pipeline(1) says). */
+/* Run a template that has no problems; the exit status (0, 1, 3, 4, 5 or 130, as mlb-pipeline(1) says). */
 int mlb_pipeline_run(const struct mlb_config *cfg, struct mlb_template *t, const struct mlb_pipeline_opts *o);
+/* A row's own copy of base, its variables the row's, checked: its problems are in ->problems (caller frees). */
+struct mlb_template *mlb_pipeline_row_template(const struct mlb_config *cfg, const struct mlb_template *base,
+					       const struct mlb_row *row);
+/* Problem i of a row's template, without the template's name in front. */
+const char *mlb_pipeline_row_problem(const struct mlb_template *t, size_t i);
 /* Print the order and every prompt, with step outputs as «output of <step>»; send nothing. */
 int mlb_pipeline_dry_run(const struct mlb_template *t);
 /* Print the template and its order of waves. */

@@ -1,4 +1,5 @@
 #include "template.h"
+#include "expect.h"
 #include "buf.h"
 #include "msg.h"
 #include "store.h"
@@ -12,7 +13,7 @@
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 static const char *const top_keys[] = { "name", "description", "vars", "steps" };
-static const char *const step_keys[] = { "id", "needs", "models", "prompt", "system", "options", "summarize" };
+static const char *const step_keys[] = { "id", "needs", "models", "prompt", "system", "options", "summarize", "expect" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -326,6 +327,10 @@ static void parse_step(struct mlb_template *t, json_object *o, size_t idx, struc
 			mlb_template_problem(t, "%s\"options\" is %s; write request options as an object, e.g. {\"temperature\": 0.2}",
 					     who, type_name(v));
 	}
+	if (json_object_object_get_ex(o, "expect", &v)) {
+		s->expect = json_object_get(v);
+		mlb_expect_validate(t, who, v);
+	}
 	if (s->summarize && !mlb_summary_format_valid(s->summarize)) {
 		mlb_template_problem(t, "%sunknown summarize format '%s'; use executive, technical or bullet", who, s->summarize);
 	}
@@ -578,6 +583,7 @@ void mlb_template_free(struct mlb_template *t)
 		free(s->system);
 		free(s->summarize);
 		json_object_put(s->options);
+		json_object_put(s->expect);
 	}
 	free(t->steps);
 	for (size_t i = 0; i < t->nvars; i++) {
@@ -607,7 +613,7 @@ int mlb_template_set_var(struct mlb_template *t, const char *name, const char *v
 		return -1;
 	/* a provider refuses a request that is not UTF-8: say so before any is sent */
 	if ((bad = mlb_utf8_check(value, len)) < len) {
-		static const char *const from[] = { "\"vars\"", "MLB_VAR_", "--var " };
+		static const char *const from[] = { "\"vars\"", "MLB_VAR_", "--var ", "the row's " };
 
 		mlb_template_problem(t, "%s%s is not valid UTF-8 (byte %zu is 0x%02x); convert it, e.g. with iconv -f latin1 -t utf-8",
 				     from[src], name, bad + 1, (unsigned char)value[bad]);
@@ -781,7 +787,8 @@ char *mlb_template_pane(const struct mlb_tpl_step *s, size_t i)
 struct check_ctx {
 	struct mlb_template *t;
 	struct mlb_tpl_step *s;
-	const char *model;	/* checking a model spec, not a prompt */
+	const char *model;	/* checking a model spec or an expectation, not a prompt */
+	const char *what;	/* "model" or "expect" */
 	char **seen;		/* placeholders already reported for this step */
 	size_t nseen;
 };
@@ -808,9 +815,10 @@ static void undefined(struct check_ctx *c, const char *ph, const char *name)
 	for (size_t k = 0; k < c->s->nneeds && !c->model; k++)
 		cands[n++] = c->s->needs[k];
 	near = mlb_template_nearest(name, cands, n);
-	mlb_template_problem(t, "step '%s': %s%s%s%s is neither a variable nor a step it needs (variables: %s); "
+	mlb_template_problem(t, "step '%s': %s%s%s%s%s is neither a variable nor a step it needs (variables: %s); "
 			     "set it in \"vars\", with --var %s=<value> or in MLB_VAR_%s%s%s%s",
-			     c->s->id, c->model ? "model '" : "", c->model ? c->model : "", c->model ? "': " : "",
+			     c->s->id, c->model ? c->what : "", c->model ? " '" : "", c->model ? c->model : "",
+			     c->model ? "': " : "",
 			     ph, mlb_buf_str(&b), name, name, near ? ", or did you mean {{" : "", near ? near : "",
 			     near ? "}}?" : "");
 	mlb_buf_free(&b);
@@ -836,8 +844,8 @@ static char *check_lookup(void *ctx, const char *name, long n)
 	c->seen[c->nseen++] = mlb_xstrdup(ph);
 
 	if (j >= 0 && c->model) {
-		mlb_template_problem(t, "step '%s': model '%s': a model may hold variables, not the output of a step; use a variable",
-				     s->id, c->model);
+		mlb_template_problem(t, "step '%s': %s '%s': a %s may hold variables, not the output of a step; use a variable",
+				     s->id, c->what, c->model, c->what);
 	} else if (j >= 0 && s == &t->steps[j]) {
 		mlb_template_problem(t, "step '%s': %s is its own output; a step cannot read its own answers", s->id, ph);
 	} else if (j >= 0 && !needs(s, j)) {
@@ -868,7 +876,9 @@ void mlb_template_check(struct mlb_template *t)
 			mlb_template_problem(t, "variable '%s' has the name of a step; rename the variable or the step",
 					     t->vars[i].name);
 	for (size_t i = 0; i < t->nsteps; i++) {
-		struct check_ctx c = { t, &t->steps[i], NULL, NULL, 0 };
+		struct check_ctx c = { t, &t->steps[i], NULL, "model", NULL, 0 };
+		const char *checks[MLB_EXPECT_MAX];
+		size_t nchecks = mlb_expect_texts(t->steps[i].expect, checks, MLB_EXPECT_MAX);
 		const char *texts[2] = { t->steps[i].prompt, t->steps[i].system };
 
 		if (!c.s->id)
@@ -879,6 +889,11 @@ void mlb_template_check(struct mlb_template *t)
 		for (size_t k = 0; k < c.s->nmodels; k++) {
 			c.model = c.s->models[k];
 			free(mlb_template_expand(c.s->models[k], check_lookup, &c));
+		}
+		c.what = "expect";
+		for (size_t k = 0; k < nchecks; k++) {
+			c.model = checks[k];
+			free(mlb_template_expand(checks[k], check_lookup, &c));
 		}
 		for (size_t k = 0; k < c.nseen; k++)
 			free(c.seen[k]);

@@ -27,7 +27,7 @@
 #define MLB_TEMPLATE_ID_MAX 60
 
 /* Where a variable's value came from, in rising priority. */
-enum mlb_var_source { MLB_VAR_TEMPLATE, MLB_VAR_ENV, MLB_VAR_OPTION };
+enum mlb_var_source { MLB_VAR_TEMPLATE, MLB_VAR_ENV, MLB_VAR_OPTION, MLB_VAR_ROW };
 
 struct mlb_tpl_var {
 	char *name, *value;
@@ -45,6 +45,7 @@ struct mlb_tpl_step {
 	char *system;		/* or NULL */
 	json_object *options;	/* request options, or NULL */
 	char *summarize;	/* a summary format, or NULL */
+	json_object *expect;	/* the checks of every answer (expect.h), or NULL */
 	int wave;		/* 1 when it needs nothing, else one past its latest need; 0 in a cycle */
 };
 

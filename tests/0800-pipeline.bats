@@ -218,7 +218,7 @@ invalid() {
 		{"id": "a", "needs": ["zz"], "models": ["grok:x", "anthropic:y"], "prompt": "{{nope}}"},
 		{"id": "a", "models": ["openai:echo"], "prompt": "p", "sytem": "s"}]}'
 	run -2 --separate-stderr mlb-pipeline run many.json
-	assert_equal "$stderr" "mlb-pipeline: many.json: step 'a': unknown key 'sytem' (known: id, needs, models, prompt, system, options, summarize); did you mean 'system'?
+	assert_equal "$stderr" "mlb-pipeline: many.json: step 'a': unknown key 'sytem' (known: id, needs, models, prompt, system, options, summarize, expect); did you mean 'system'?
 mlb-pipeline: many.json: step 'a': the id is already used by step 1; give each step its own id
 mlb-pipeline: many.json: step 'a': needs unknown step 'zz' (known: a); fix the id or add the step
 mlb-pipeline: many.json: step 'a': {{nope}} is neither a variable nor a step it needs (variables: none); set it in \"vars\", with --var nope=<value> or in MLB_VAR_nope

@@ -1,0 +1,201 @@
+#include "report.h"
+#include "buf.h"
+#include "file.h"
+#include "msg.h"
+#include "utf8.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct failure {
+	char *check, *why;
+};
+
+struct tcase {
+	long row;
+	char *step, *pane, *model;
+	double seconds;
+	char *error_code, *error;
+	struct failure *fails;
+	size_t nfails, nchecks;
+};
+
+struct mlb_report {
+	char *name;
+	struct tcase *v;
+	size_t n;
+};
+
+struct mlb_report *mlb_report_new(const char *name)
+{
+	struct mlb_report *r = mlb_xcalloc(1, sizeof(*r));
+
+	r->name = mlb_xstrdup(name);
+	return r;
+}
+
+size_t mlb_report_case(struct mlb_report *r, long row, const char *step, const char *pane, const char *model,
+		       double seconds)
+{
+	struct tcase *c;
+
+	r->v = mlb_xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+	c = &r->v[r->n];
+	memset(c, 0, sizeof(*c));
+	c->row = row;
+	c->step = mlb_xstrdup(step);
+	c->pane = mlb_xstrdup(pane);
+	c->model = mlb_xstrdup(model);
+	c->seconds = seconds;
+	return r->n++;
+}
+
+void mlb_report_error(struct mlb_report *r, size_t i, const char *code, const char *message)
+{
+	struct tcase *c = &r->v[i];
+
+	free(c->error_code);
+	free(c->error);
+	c->error_code = mlb_xstrdup(code);
+	c->error = mlb_xstrdup(message);
+}
+
+void mlb_report_check(struct mlb_report *r, size_t i, const char *check, int pass, const char *why)
+{
+	struct tcase *c = &r->v[i];
+
+	c->nchecks++;
+	if (pass)
+		return;
+	c->fails = mlb_xrealloc(c->fails, (c->nfails + 1) * sizeof(*c->fails));
+	c->fails[c->nfails].check = mlb_xstrdup(check);
+	c->fails[c->nfails].why = mlb_xstrdup(why);
+	c->nfails++;
+}
+
+/* s as XML text or attribute: the five entities; characters XML 1.0 cannot hold, and bytes that are not UTF-8, as '?'. */
+static void xml(struct mlb_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+
+	while (p < end) {
+		size_t n;
+
+		switch (*p) {
+		case '&': mlb_buf_adds(b, "&amp;"); p++; continue;
+		case '<': mlb_buf_adds(b, "&lt;"); p++; continue;
+		case '>': mlb_buf_adds(b, "&gt;"); p++; continue;
+		case '"': mlb_buf_adds(b, "&quot;"); p++; continue;
+		case '\'': mlb_buf_adds(b, "&apos;"); p++; continue;
+		case '\n': mlb_buf_adds(b, "&#10;"); p++; continue;
+		case '\t': mlb_buf_adds(b, "&#9;"); p++; continue;
+		}
+		if (*p < 0x20 || *p == 0x7f) {
+			mlb_buf_addc(b, '?');
+			p++;
+			continue;
+		}
+		n = mlb_utf8_seq(p, end);
+		/* U+FFFE and U+FFFF are not XML characters */
+		if (!n || (n == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)) {
+			mlb_buf_addc(b, '?');
+			p += n ? n : 1;
+			continue;
+		}
+		mlb_buf_add(b, p, n);
+		p += n;
+	}
+}
+
+int mlb_report_junit(const struct mlb_report *r, const char *path)
+{
+	struct mlb_buf b = MLB_BUF_INIT;
+	size_t failures = 0, errors = 0;
+	double seconds = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		failures += r->v[i].nfails ? 1 : 0;
+		errors += r->v[i].error ? 1 : 0;
+		seconds += r->v[i].seconds;
+	}
+	mlb_buf_adds(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"");
+	xml(&b, r->name);
+	mlb_buf_addf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", r->n, failures, errors, seconds);
+	mlb_buf_adds(&b, "  <testsuite name=\"");
+	xml(&b, r->name);
+	mlb_buf_addf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\">\n",
+		     r->n, failures, errors, seconds);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct tcase *c = &r->v[i];
+		char *name = c->row ? mlb_xasprintf("row %ld, %s, %s (%s)", c->row, c->step, c->model, c->pane) :
+				      mlb_xasprintf("%s, %s (%s)", c->step, c->model, c->pane);
+
+		mlb_buf_adds(&b, "    <testcase classname=\"");
+		xml(&b, r->name);
+		mlb_buf_addc(&b, '.');
+		xml(&b, c->step);
+		mlb_buf_adds(&b, "\" name=\"");
+		xml(&b, name);
+		mlb_buf_addf(&b, "\" time=\"%.3f\"", c->seconds);
+		free(name);
+		if (!c->nfails && !c->error) {
+			mlb_buf_adds(&b, "/>\n");
+			continue;
+		}
+		mlb_buf_adds(&b, ">\n");
+		if (c->error) {
+			mlb_buf_adds(&b, "      <error type=\"");
+			xml(&b, c->error_code);
+			mlb_buf_adds(&b, "\" message=\"");
+			xml(&b, c->error);
+			mlb_buf_adds(&b, "\"/>\n");
+		}
+		/* JUnit readers show one failure per case: the first, with every failed check in its text */
+		if (c->nfails) {
+			mlb_buf_addf(&b, "      <failure type=\"%s\" message=\"", c->fails[0].check);
+			mlb_buf_addf(&b, "%zu of %zu checks failed: ", c->nfails, c->nchecks);
+			xml(&b, c->fails[0].check);
+			mlb_buf_adds(&b, ": ");
+			xml(&b, c->fails[0].why);
+			mlb_buf_adds(&b, "\">");
+			for (size_t k = 0; k < c->nfails; k++) {
+				xml(&b, c->fails[k].check);
+				mlb_buf_adds(&b, ": ");
+				xml(&b, c->fails[k].why);
+				mlb_buf_adds(&b, "&#10;");
+			}
+			mlb_buf_adds(&b, "</failure>\n");
+		}
+		mlb_buf_adds(&b, "    </testcase>\n");
+	}
+	mlb_buf_adds(&b, "  </testsuite>\n</testsuites>\n");
+	if (mlb_file_replace(path, b.s, b.len, 0644, 0, NULL) < 0)
+		ret = mlb_error("cannot write the JUnit report '%s': %s", path, strerror(errno));
+	mlb_buf_free(&b);
+	return ret;
+}
+
+void mlb_report_free(struct mlb_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		struct tcase *c = &r->v[i];
+
+		free(c->step);
+		free(c->pane);
+		free(c->model);
+		free(c->error_code);
+		free(c->error);
+		for (size_t k = 0; k < c->nfails; k++) {
+			free(c->fails[k].check);
+			free(c->fails[k].why);
+		}
+		free(c->fails);
+	}
+	free(r->v);
+	free(r->name);
+	free(r);
+}
