@@ -2,6 +2,7 @@
  * mlb-pipeline - run pipeline templates of prompts and models.
  */
 #include "cli.h"
+#include "drift.h"
 #include "lock.h"
 #include "msg.h"
 #include "pipeline.h"
@@ -16,9 +17,10 @@
 static const char usage[] =
 	"usage: mlb-pipeline run <file|name> [--var <k=v>]... [-s <session>] [--budget <usd>] [--dry-run]\n"
 	"                     [--lock] [--log <file>] [--rows <file>] [--jobs <n>] [--shard <i>/<n>]\n"
-	"                     [--junit <file>] [--json|--text]\n"
+	"                     [--junit <file>] [--record <dir> | --replay <dir>] [--json|--text]\n"
 	"       mlb-pipeline validate [--rows <file>] <file|name>\n"
 	"       mlb-pipeline show <file|name>\n"
+	"       mlb-pipeline drift <recorded-session> <live-session> [--min-similarity <x>]\n"
 	"       mlb-pipeline list\n"
 	"       mlb-pipeline save --from-session <id> --name <name>\n"
 	"       mlb-pipeline export <name> | import <file>\n"
@@ -35,6 +37,9 @@ static const char usage[] =
 	"      --jobs <n>               rows at once (4)\n"
 	"      --shard <i>/<n>          run only the rows whose number - 1 modulo n is i\n"
 	"      --junit <file>           write a JUnit XML report: a test case an answer, the failed checks\n"
+	"      --record <dir>           keep every provider exchange in dir (no keys)\n"
+	"      --replay <dir>           answer every request from dir, without network\n"
+	"      --min-similarity <x>     drift: the least word similarity to the recording, 0 to 1 (0.8)\n"
 	"      --from-session <id>      the session to turn into a template\n"
 	"      --name <name>            the name of the saved template\n"
 	"  -f, --force                  let save and import replace a template of that name\n"
@@ -46,15 +51,15 @@ static const char usage[] =
 
 enum {
 	OPT_VAR = MLB_OPT_FIRST_TOOL_OPTION, OPT_BUDGET, OPT_DRY_RUN, OPT_LOCK, OPT_LOG, OPT_FROM_SESSION, OPT_NAME,
-	OPT_ROWS, OPT_JOBS, OPT_SHARD, OPT_JUNIT
+	OPT_ROWS, OPT_JOBS, OPT_SHARD, OPT_JUNIT, OPT_RECORD, OPT_REPLAY, OPT_MIN_SIMILARITY
 };
 
 struct args {
 	char **vars;
 	size_t nvars;
-	const char *session, *log, *from_session, *name, *rows, *junit;
+	const char *session, *log, *from_session, *name, *rows, *junit, *record, *replay;
 	long jobs, shard_i, shard_n;
-	double budget;
+	double budget, min_similarity;
 	int dry_run, lock, force;
 	int run_only;		/* an option only run takes was given */
 	struct mlb_policy policy;
@@ -94,6 +99,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "shard", required_argument, NULL, OPT_SHARD },
 		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "replay", required_argument, NULL, OPT_REPLAY },
+		{ "min-similarity", required_argument, NULL, OPT_MIN_SIMILARITY },
 		{ 0 }
 	};
 	int c, ok;
@@ -136,6 +144,16 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->run_only = 1;
 			break;
 		case OPT_JUNIT: a->junit = optarg; a->run_only = 1; break;
+		case OPT_RECORD: a->record = optarg; a->run_only = 1; break;
+		case OPT_REPLAY: a->replay = optarg; a->run_only = 1; break;
+		case OPT_MIN_SIMILARITY: {
+			char *end;
+
+			a->min_similarity = strtod(optarg, &end);
+			if (end == optarg || *end || !(a->min_similarity >= 0 && a->min_similarity <= 1))
+				mlb_usage_error("--min-similarity takes a similarity from 0 to 1, such as 0.8, not '%s'", optarg);
+			break;
+		}
 		default: mlb_cli_option(c);
 		}
 	}
@@ -178,7 +196,12 @@ static int cmd_run(const struct mlb_config *cfg, const struct args *a, const cha
 	if (o.session && !mlb_session_id_valid(o.session))
 		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': use letters, digits, '.', '_' and '-', not starting with '.'",
 			o.session);
-	t = load_checked(cfg, a, arg, 1);
+	if (a->record && a->replay)
+		mlb_usage_error("--record and --replay exclude each other: record a run live, then replay it");
+	if (a->replay && access(a->replay, R_OK | X_OK) < 0)
+		mlb_die(MLB_EXIT_USAGE, "--replay '%s': %s; record one with --record", a->replay, strerror(errno));
+	/* a replay sends nothing: it needs no keys */
+	t = load_checked(cfg, a, arg, !a->replay);
 	if (!t)
 		return MLB_EXIT_USAGE;
 	if (a->rows && !(o.rows = mlb_rows_read(a->rows))) {
@@ -211,6 +234,8 @@ static int cmd_run(const struct mlb_config *cfg, const struct args *a, const cha
 	o.shard_i = a->shard_i;
 	o.shard_n = a->shard_n;
 	o.junit = a->junit;
+	o.record = a->record;
+	o.replay = a->replay;
 	status = mlb_pipeline_run(cfg, t, &o);
 	if (o.log && fclose(o.log) == EOF) {
 		mlb_error("cannot write the log file '%s': %s", a->log, strerror(errno));
@@ -282,18 +307,18 @@ static int cmd_show(const char *arg)
 static int dispatch(const struct mlb_config *cfg, const struct args *a, char **ops, int nops)
 {
 	const char *cmd = nops ? ops[0] : NULL;
-	int want = cmd && (!strcmp(cmd, "list") || !strcmp(cmd, "save")) ? 1 : 2;
+	int want = cmd && (!strcmp(cmd, "list") || !strcmp(cmd, "save")) ? 1 : cmd && !strcmp(cmd, "drift") ? 3 : 2;
 
 	if (!cmd)
-		mlb_usage_error("no command: give run, validate, show, list, save, export or import");
+		mlb_usage_error("no command: give run, validate, show, list, save, export, import or drift");
 	if (strcmp(cmd, "run") && strcmp(cmd, "validate") && strcmp(cmd, "show") && strcmp(cmd, "list") &&
-	    strcmp(cmd, "save") && strcmp(cmd, "export") && strcmp(cmd, "import"))
-		mlb_usage_error("unknown command '%s'; give run, validate, show, list, save, export or import", cmd);
+	    strcmp(cmd, "save") && strcmp(cmd, "export") && strcmp(cmd, "import") && strcmp(cmd, "drift"))
+		mlb_usage_error("unknown command '%s'; give run, validate, show, list, save, export, import or drift", cmd);
 	if (nops != want)
-		mlb_usage_error("'%s' takes %s", cmd, want == 1 ? "no operand" :
+		mlb_usage_error("'%s' takes %s", cmd, want == 1 ? "no operand" : want == 3 ? "two sessions, the recorded and the live" :
 				!strcmp(cmd, "import") ? "one template file" : "one template, a file or a name");
 	if (a->run_only && strcmp(cmd, "run"))
-		mlb_usage_error("-s, --budget, --dry-run, --lock, --log, --jobs, --shard, --junit and the request options are for 'run' only");
+		mlb_usage_error("-s, --budget, --dry-run, --lock, --log, --jobs, --shard, --junit, --record, --replay and the request options are for 'run' only");
 	if (a->nvars && strcmp(cmd, "run") && strcmp(cmd, "validate"))
 		mlb_usage_error("--var is for 'run' and 'validate' only");
 	if (a->rows && strcmp(cmd, "run") && strcmp(cmd, "validate"))
@@ -303,6 +328,10 @@ static int dispatch(const struct mlb_config *cfg, const struct args *a, char **o
 	if ((a->from_session && strcmp(cmd, "save")) || (a->name && strcmp(cmd, "save") && strcmp(cmd, "import")) ||
 	    (a->force && strcmp(cmd, "save") && strcmp(cmd, "import")))
 		mlb_usage_error("--from-session is for 'save'; --name and --force for 'save' and 'import'");
+	if (a->min_similarity && strcmp(cmd, "drift"))
+		mlb_usage_error("--min-similarity is for 'drift' only");
+	if (!strcmp(cmd, "drift"))
+		return mlb_drift(ops[1], ops[2], a->min_similarity ? a->min_similarity : 0.8);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(cfg, a, ops[1]);
 	if (!strcmp(cmd, "validate"))

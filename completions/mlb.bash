@@ -48,9 +48,9 @@ _mlb_tool_opts()
 		args='--budget --warn --by --interval --prices -s --session'
 		;;
 	mlb-pipeline)
-		long="--var --session --budget --dry-run --lock --log --rows --jobs --shard --junit --from-session --name --force $policy $common"
+		long="--var --session --budget --dry-run --lock --log --rows --jobs --shard --junit --record --replay --min-similarity --from-session --name --force $policy $common"
 		short='-s -f -h'
-		args="--var -s --session --budget --log --rows --jobs --shard --junit --from-session --name $policy_args"
+		args="--var -s --session --budget --log --rows --jobs --shard --junit --record --replay --min-similarity --from-session --name $policy_args"
 		;;
 	mlb-session)
 		long="--at --force --ignore-case $common"
@@ -223,7 +223,7 @@ _mlb_value()
 	--by)
 		_mlb_reply pane model session
 		;;
-	--prices|--log|--rows|--junit)
+	--prices|--log|--rows|--junit|--record|--replay)
 		_mlb_reply_files
 		;;
 	esac
@@ -292,7 +292,7 @@ _mlb_complete()
 		;;
 	mlb-pipeline)
 		if ((${#operands[@]} == 0)); then
-			_mlb_reply run validate show list save export import
+			_mlb_reply run validate show list save export import drift
 		elif ((${#operands[@]} == 1)); then
 			case ${operands[0]} in
 			run|validate|show|export)
@@ -300,7 +300,11 @@ _mlb_complete()
 				_mlb_reply_files ;;
 			import)
 				_mlb_reply_files ;;
+			drift)
+				_mlb_reply "$(_mlb_sessions)" ;;
 			esac
+		elif ((${#operands[@]} == 2)) && [ "${operands[0]}" = drift ]; then
+			_mlb_reply "$(_mlb_sessions)"
 		fi
 		;;
 	mlb-models)

@@ -240,7 +240,7 @@ __mlb_opt meter -l json -d 'write events'
 __mlb_opt meter -l text -d 'write text'
 
 # mlb-pipeline
-set -l __mlb_pipeline_cmds run validate show list save export import
+set -l __mlb_pipeline_cmds run validate show list save export import drift
 complete -c mlb-pipeline -f
 complete -c mlb-pipeline -n "not __fish_seen_subcommand_from $__mlb_pipeline_cmds" -a "$__mlb_pipeline_cmds"
 complete -c mlb-pipeline -n '__fish_seen_subcommand_from run validate show export' -F -a '(__mlb_templates)'
@@ -258,6 +258,9 @@ __mlb_opt pipeline -l rows -r -F -d 'run once a row of a JSONL or CSV file'
 __mlb_opt pipeline -l jobs -x -d 'rows at once'
 __mlb_opt pipeline -l shard -x -d 'run only the rows of shard i of n'
 __mlb_opt pipeline -l junit -r -F -d 'write a JUnit XML report'
+__mlb_opt pipeline -l record -r -F -d 'keep every provider exchange in a directory'
+__mlb_opt pipeline -l replay -r -F -d 'answer every request from a directory, without network'
+__mlb_opt pipeline -l min-similarity -x -d 'drift: the least similarity to the recording'
 __mlb_opt pipeline -l from-session -x -a '(__mlb_sessions)' -d 'the session to turn into a template'
 __mlb_opt pipeline -l name -x -d 'the name of the saved template'
 __mlb_opt pipeline -s f -l force -d 'let save and import replace a template of that name'

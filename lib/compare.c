@@ -607,7 +607,7 @@ static int has_pane(struct mlb_session *s, const char *pane)
 }
 
 /* The last assistant message of a pane, copied into ans (which owns text and model); -1 after a message. */
-static int load_answer(struct mlb_session *s, const char *pane, struct mlb_answer *ans)
+int mlb_compare_load_answer(struct mlb_session *s, const char *pane, struct mlb_answer *ans)
 {
 	struct mlb_msgfile *msgs;
 	size_t n, i, found = NONE;
@@ -666,7 +666,7 @@ int mlb_compare_session(const struct mlb_compare_opts *o, const char *session,
 	}
 	if (mlb_session_open(session, 0, &s) < 0)
 		return MLB_EXIT_FAIL;
-	if (load_answer(s, pane_a, &a) == 0 && load_answer(s, pane_b, &b) == 0 &&
+	if (mlb_compare_load_answer(s, pane_a, &a) == 0 && mlb_compare_load_answer(s, pane_b, &b) == 0 &&
 	    write_diff(o, &a, &b, 0) == 0)
 		status = MLB_EXIT_OK;
 	free((char *)a.text);

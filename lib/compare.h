@@ -73,6 +73,10 @@ int mlb_compare_unified(struct mlb_buf *out, const struct mlb_answer *a, const s
 int mlb_compare_text(struct mlb_buf *out, const struct mlb_answer *a, const struct mlb_answer *b,
 		     const struct mlb_diff *d, const struct mlb_compare_opts *o, const char *note);
 
+struct mlb_session;
+/* The last answer of a pane (text and model are the caller's to free); -1 after a one-line error. */
+int mlb_compare_load_answer(struct mlb_session *s, const char *pane, struct mlb_answer *ans);
+
 /* Compare the last answers of two panes of a session and write the result; an exit status. */
 int mlb_compare_session(const struct mlb_compare_opts *o, const char *session,
 			const char *pane_a, const char *pane_b);

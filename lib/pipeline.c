@@ -1032,6 +1032,49 @@ static const char *plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* The most lines account_rows writes: the events and --junit have them all. */
+#define ACCOUNT_LINES 20
+
+/* The models that failed and the steps that did not run, row by row. */
+static void account_rows(struct run *run)
+{
+	size_t lines = 0, more = 0;
+
+	for (size_t r = 0; r < run->ninsts; r++) {
+		struct inst *in = &run->insts[r];
+
+		for (size_t i = 0; in->started && i < in->t->nsteps; i++) {
+			struct step *st = &in->steps[i];
+
+			if (st->state == STEP_SKIPPED || (st->state == STEP_FAILED && !st->turn)) {
+				if (lines++ < ACCOUNT_LINES)
+					mlb_note("  row %ld: %s %s: %s", in->row->index, state_stage[st->state] + 5, st->def->id,
+						 st->why ? st->why : "");
+				else
+					more++;
+				continue;
+			}
+			for (size_t k = 0; k < st->n; k++) {
+				struct mlb_job *job = &st->panes[k].job;
+
+				if (job->outcome != MLB_JOB_FAILED && job->outcome != MLB_JOB_CANCELLED)
+					continue;
+				if (lines++ >= ACCOUNT_LINES) {
+					more++;
+					continue;
+				}
+				if (job->outcome == MLB_JOB_FAILED)
+					mlb_note("  %s (%s) failed: %s", st->panes[k].pane, st->panes[k].model,
+						 job->error_message ? job->error_message : "no answer");
+				else
+					mlb_note("  %s (%s) was cancelled", st->panes[k].pane, st->panes[k].model);
+			}
+		}
+	}
+	if (more)
+		mlb_note("  and %zu more", more);
+}
+
 /* What ran, what failed and what was skipped, on stderr. */
 static void account(struct run *run, int all)
 {
@@ -1045,6 +1088,8 @@ static void account(struct run *run, int all)
 		     run->bad_rows, counts[STEP_DONE], total, plural(total, "step", "steps"), counts[STEP_FAILED],
 		     counts[STEP_CANCELLED], counts[STEP_SKIPPED], run->checks, plural(run->checks, "check", "checks"),
 		     run->checks_failed, run->session, run->id);
+		if (all)
+			account_rows(run);
 		return;
 	}
 	mlb_note("%s: %zu of %zu %s done, %zu failed, %zu cancelled, %zu skipped; session %s, run %s", t->name,
@@ -1366,6 +1411,7 @@ int mlb_pipeline_run(const struct mlb_config *cfg, struct mlb_template *t, const
 	run.report = mlb_report_new(t->name);
 	run.t0 = mlb_mono_ms();
 	run.r = mlb_runner_new(&o->policy, mlb_turn_event, run_done, &run);
+	mlb_runner_exchanges(run.r, o->record, o->replay);
 	start_rows(&run);
 	interrupted = mlb_runner_run(run.r);
 	skip_unstarted(&run, interrupted);

@@ -1,4 +1,5 @@
 #include "run.h"
+#include "replay.h"
 #include "secret.h"
 #include "cli.h"
 #include "clock.h"
@@ -33,6 +34,7 @@ struct job_state {
 	long retry_after_ms;		/* from the response headers, or -1 */
 	enum abort_reason abort;
 	size_t received;
+	struct mlb_buf rec;		/* the response as it came, with --record */
 };
 
 /*
@@ -62,6 +64,7 @@ struct mlb_runner {
 	int running;		/* inside mlb_runner_run */
 	int stopped_by;		/* the signal mlb_runner_run returned */
 	int stopping;		/* mlb_runner_stop: cancel everything at the next chance */
+	const char *record_dir, *replay_dir;	/* replay.h */
 };
 
 /* The signal that asked us to stop (SIGINT, SIGTERM, SIGHUP), or 0. */
@@ -290,6 +293,8 @@ static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 	st->received += len;
 	if (stop_reading(job))
 		return 0;
+	if (st->runner->record_dir)
+		mlb_buf_add(&st->rec, data, len);
 	if (!st->mode) {
 		const char *type = NULL;
 
@@ -406,6 +411,47 @@ static long recv_buffer_size(const struct mlb_runner *r)
 	return (long)each;
 }
 
+static void finish_attempt(struct mlb_job *job, CURLcode res);
+static void end_job(struct mlb_job *job, enum mlb_job_outcome outcome, int retryable);
+static void set_error(struct mlb_job *job, const char *code, const char *message);
+
+/* --replay: the attempt's response is the recorded one, read as if it had come; no network. */
+static void replay_attempt(struct mlb_job *job)
+{
+	struct job_state *st = job->st;
+	struct mlb_exchange x;
+	char *why = NULL;
+
+	emit(job, status_event(job, "request"));
+	if (mlb_replay_load(st->runner->replay_dir, job->model.spec, st->req.body, st->req.body_len, &x, &why) < 0) {
+		set_error(job, "config", why);
+		free(why);
+		end_job(job, MLB_JOB_FAILED, 0);
+		return;
+	}
+	job->http_status = x.status;
+	st->mode = x.stream ? 1 : 2;
+	if (st->mode == 2) {
+		mlb_buf_add(&st->body, x.body, x.len);
+	} else {
+		mlb_clock_hold();
+		mlb_sse_feed(st->sse, x.body, x.len);
+		mlb_clock_release();
+	}
+	mlb_exchange_clear(&x);
+	finish_attempt(job, CURLE_OK);
+}
+
+/* --record: keep a whole successful exchange. */
+static void record_attempt(struct mlb_job *job)
+{
+	struct job_state *st = job->st;
+	struct mlb_exchange x = { job->http_status, st->mode == 1, st->rec.s, st->rec.len };
+
+	if (st->rec.len)
+		mlb_replay_save(st->runner->record_dir, job->model.spec, st->req.url, st->req.body, st->req.body_len, &x);
+}
+
 static void start_attempt(struct mlb_job *job)
 {
 	struct job_state *st = job->st;
@@ -422,6 +468,7 @@ static void start_attempt(struct mlb_job *job)
 	mlb_reply_reset(&job->reply);
 	mlb_sse_reset(st->sse);
 	mlb_buf_reset(&st->body);
+	mlb_buf_reset(&st->rec);
 	st->mode = 0;
 	st->abort = ABORT_NONE;
 	st->received = 0;
@@ -429,6 +476,11 @@ static void start_attempt(struct mlb_job *job)
 	st->errbuf[0] = '\0';
 	job->http_status = 0;
 	st->t_attempt = st->t_last_byte = mlb_mono_ms();
+	if (st->runner->replay_dir) {
+		curl_easy_cleanup(e);
+		replay_attempt(job);
+		return;
+	}
 	st->easy = e;
 	curl_easy_setopt(e, CURLOPT_URL, st->req.url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, st->req.headers);
@@ -646,6 +698,8 @@ static void finish_attempt(struct mlb_job *job, CURLcode res)
 		return;
 	}
 	if (!classify(job, res, &retryable, &hint)) {
+		if (st->runner->record_dir && job->http_status == 200)
+			record_attempt(job);
 		end_job(job, MLB_JOB_OK, 0);
 		return;
 	}
@@ -748,7 +802,8 @@ void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job)
 	job->reply.ctx = job;
 	mlb_reply_reset(&job->reply);
 	job->outcome = MLB_JOB_PENDING;
-	st->key = mlb_provider_key(job->model.provider, &missing);
+	/* a replayed request goes nowhere: it needs no key */
+	st->key = r->replay_dir ? NULL : mlb_provider_key(job->model.provider, &missing);
 	if (missing) {
 		set_error(job, "auth", missing);
 		free(missing);
@@ -774,6 +829,12 @@ void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job)
 void mlb_runner_deadline(struct mlb_runner *r, double seconds)
 {
 	r->deadline_s = seconds;
+}
+
+void mlb_runner_exchanges(struct mlb_runner *r, const char *record_dir, const char *replay_dir)
+{
+	r->record_dir = record_dir;
+	r->replay_dir = replay_dir;
 }
 
 void mlb_runner_stop(struct mlb_runner *r)
@@ -966,6 +1027,7 @@ void mlb_job_clear(struct mlb_job *job)
 		}
 		mlb_sse_free(st->sse);
 		mlb_buf_free(&st->body);
+		mlb_buf_free(&st->rec);
 		mlb_wire_req_free(&st->req);
 		free(st);
 		job->st = NULL;

@@ -111,6 +111,9 @@ struct mlb_runner *mlb_runner_new(const struct mlb_policy *p, mlb_emit_fn emit, 
 void mlb_runner_on_text(struct mlb_runner *r, mlb_text_fn fn);
 /* Queue a job; it starts when the runner runs. */
 void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job);
+/* Keep every successful exchange in record_dir, and/or answer every request from replay_dir
+ * without any network (replay.h); NULL for neither. */
+void mlb_runner_exchanges(struct mlb_runner *r, const char *record_dir, const char *replay_dir);
 /* Cancel whatever still runs this many seconds after mlb_runner_run starts. */
 void mlb_runner_deadline(struct mlb_runner *r, double seconds);
 /* Run until every job ended: the number of the signal (SIGINT, SIGTERM, SIGHUP) that cut it

@@ -244,3 +244,62 @@ qa='{"name": "qa", "steps": [
 	[ "$status" -eq 2 ]
 	assert_output --partial "--jobs and --shard choose among rows; give --rows <file>"
 }
+
+@test "--record keeps every exchange without a key; --replay answers from it with no network, and fails clearly on a request it has not seen" {
+	tpl qa "$qa"
+	printf '{"answer": "42"}\n{"answer": "7"}\n' >rows.jsonl
+	run --separate-stderr mlb-pipeline run qa.json --rows rows.jsonl --record rec -s live --json
+	assert_success
+	[ "$(ls rec | wc -l)" -eq 4 ]
+	assert_no_key rec
+	jq -e -s 'all(.[]; .status == 200 and .stream == true and (.response | length > 0) and (.request.messages | length) == 1)' rec/*.json
+	jq -r 'select(.type=="final") | [.pane, .content] | @tsv' <<<"$output" | sort >live.tsv
+	# no server, no keys, nowhere to connect: every answer comes from the recording
+	stop_server
+	export OPENAI_BASE_URL=http://127.0.0.1:9/nowhere ANTHROPIC_BASE_URL=http://127.0.0.1:9/nowhere
+	unset OPENAI_API_KEY ANTHROPIC_API_KEY
+	run --separate-stderr mlb-pipeline run qa.json --rows rows.jsonl --replay rec -s replayed --json
+	assert_success
+	jq -r 'select(.type=="final") | [.pane, .content] | @tsv' <<<"$output" | sort | diff -u live.tsv -
+	[ "$(jq -c 'select(.type=="assert")' <<<"$output" | wc -l)" -eq 20 ]
+	# a request not recorded fails that answer, saying so; the others still replay
+	printf '{"answer": "42"}\n{"answer": "unseen"}\n' >rows2.jsonl
+	run --separate-stderr mlb-pipeline run qa.json --rows rows2.jsonl --replay rec -s replayed2 --json
+	[ "$status" -eq 3 ]
+	grep -q "r2.ask-1 (openai:echo) failed: --replay: rec has no recorded exchange for this request to openai:echo" <<<"$stderr"
+	[ "$(jq -c 'select(.type=="final" and .partial == false) | .pane' <<<"$output" | wc -l)" -eq 2 ]
+	run mlb-pipeline run qa.json --rows rows.jsonl --replay missing-dir
+	[ "$status" -eq 2 ]
+	assert_output --partial "--replay 'missing-dir': No such file or directory; record one with --record"
+	run mlb-pipeline run qa.json --record a --replay b
+	[ "$status" -eq 2 ]
+}
+
+@test "drift: a live run compared with its recording answer by answer, failing below the similarity asked" {
+	echo '{"tides": {"text": "The tide rises twice a day because of the moon."}}' >script.json
+	scripted_server
+	tpl t '{"name": "t", "steps": [{"id": "ask", "models": ["openai:tides", "openai:echo"], "prompt": "Why {{q}}?"}]}'
+	printf '{"q": "tides"}\n{"q": "waves"}\n' >rows.jsonl
+	mlb-pipeline run t.json --rows rows.jsonl --record rec -s first --json >/dev/null
+	# the recording, replayed into a session of its own
+	mlb-pipeline run t.json --rows rows.jsonl --replay rec -s recorded --json >/dev/null
+	# the model changed its answer since
+	echo '{"tides": {"text": "Tides come from the pull of the sun."}}' >script.json
+	scripted_server
+	mlb-pipeline run t.json --rows rows.jsonl -s today --json >/dev/null
+	run --separate-stderr mlb-pipeline drift recorded today --json
+	[ "$status" -eq 5 ]
+	jq -r '[.pane, .pass] | @tsv' <<<"$output" >got
+	printf 'r1.ask-1\tfalse\nr1.ask-2\ttrue\nr2.ask-1\tfalse\nr2.ask-2\ttrue\n' | diff -u - got
+	jq -e -s 'all(.[]; .type == "assert" and .check == "drift" and .session == "today")' <<<"$output"
+	grep -q "drift: 4 answers compared, 2 below 0.800, 0 missing from 'today'" <<<"$stderr"
+	run --separate-stderr mlb-pipeline drift recorded today --min-similarity 0.1 --json
+	assert_success
+	run --separate-stderr mlb-pipeline drift recorded first --text
+	assert_success
+	grep -qx "ok   r1.ask-1 (openai:tides): similarity 1.000 to the recording, the least allowed is 0.800" <<<"$output"
+	run mlb-pipeline drift recorded
+	[ "$status" -eq 2 ]
+	run mlb-pipeline drift recorded today --min-similarity 2
+	[ "$status" -eq 2 ]
+}
