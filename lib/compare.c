@@ -105,71 +105,6 @@ json_object *mlb_compare_event(const struct mlb_answer *a, const struct mlb_answ
 	return ev;
 }
 
-/* Whether c must be escaped in a JSON string. */
-static int needs_escape(unsigned char c)
-{
-	return c < 0x20 || c == '"' || c == '\\';
-}
-
-/*
- * The length of the start of s that needs no escape, eight bytes at a
- * time: a byte is below 0x20, '"' or '\\' exactly when one of the three
- * subtractions borrows into its top bit while its own top bit is clear
- * (a false hit can only follow a true one in the same word, and the byte
- * loop then finds the true one).
- */
-static size_t plain_run(const unsigned char *s, size_t len)
-{
-	const uint64_t ones = 0x0101010101010101u, tops = 0x8080808080808080u;
-	size_t i = 0;
-	uint64_t v;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&v, s + i, sizeof(v));
-		if (((v - ones * 0x20) | ((v ^ ones * '"') - ones) | ((v ^ ones * '\\') - ones)) & ~v & tops)
-			break;
-	}
-	while (i < len && !needs_escape(s[i]))
-		i++;
-	return i;
-}
-
-/* Append s as a JSON string; bytes that need no escape are copied in runs. */
-static void add_json_string(struct mlb_buf *out, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	mlb_buf_grow(out, len + 2);
-	mlb_buf_addc(out, '"');
-	for (;;) {
-		size_t run = plain_run(u + i, len - i);
-		char esc[7] = { '\\', 0 };
-
-		mlb_buf_add(out, s + i, run);
-		i += run;
-		if (i == len)
-			break;
-		switch (u[i]) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[u[i] >> 4];
-			esc[5] = hex[u[i] & 15];
-		}
-		mlb_buf_adds(out, esc);
-		i++;
-	}
-	mlb_buf_addc(out, '"');
-}
-
 /*
  * The diff event as one line.  The ops are written here rather than by
  * json-c, which makes an object per op and escapes byte by byte: on answers
@@ -192,7 +127,7 @@ static void event_line(struct mlb_buf *out, const struct mlb_answer *a, const st
 		mlb_buf_adds(out, i ? ",{\"op\":\"" : "{\"op\":\"");
 		mlb_buf_adds(out, mlb_diff_opname(d->ops[i].op));
 		mlb_buf_adds(out, "\",\"text\":");
-		add_json_string(out, d->ops[i].text, d->ops[i].len);
+		mlb_json_escape(out, d->ops[i].text, d->ops[i].len);
 		mlb_buf_addc(out, '}');
 	}
 	mlb_buf_adds(out, "]}");

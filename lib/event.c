@@ -1,4 +1,5 @@
 #include "event.h"
+#include "json-scan.h"
 #include "secret.h"
 #include "clock.h"
 #include "msg.h"
@@ -625,195 +626,41 @@ void mlb_reader_want(struct mlb_reader *r, const char *const *types)
 
 /*
  * A quick check that a line is one JSON object, without building it, for
- * the events a filter only passes through.  It is stricter than json-c
- * (RFC 8259, valid UTF-8 without surrogates, the same depth limit) and says
- * "unsure" (0) for anything it does not settle, such as exponents, long
- * numbers and \u escapes: those lines, and every line it rejects, go to
- * json-c, so json-c alone decides what is malformed and how it is reported.
+ * the events a filter only passes through: the strict scanner of
+ * json-scan.h, with the reader's depth limit.  Every line it is unsure of
+ * or rejects goes to json-c, so json-c alone decides what is malformed and
+ * how it is reported.
  */
-struct scan {
-	const unsigned char *p, *end;
-	int depth, max_depth;
-	const char *type;
-	size_t type_len;
+struct top {
+	struct json_str type;
+	int has_type;
 };
 
-static void scan_ws(struct scan *s)
+static int top_member(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n'))
-		s->p++;
-}
+	struct top *t = ctx;
 
-/* A string at s->p (on its quote); 1 with its raw bytes, 0 if unsure or bad. */
-static int scan_string(struct scan *s, const char **start, size_t *len)
-{
-	const unsigned char *q;
-
-	s->p++;
-	*start = (const char *)s->p;
-	while (s->p < s->end) {
-		unsigned c = *s->p;
-
-		if (c == '"') {
-			*len = (size_t)((const char *)s->p - *start);
-			s->p++;
-			return 1;
-		}
-		if (c == '\\') {
-			if (s->p + 1 >= s->end || !strchr("\"\\/bfnrt", s->p[1]) || !s->p[1])
-				return 0;	/* \u and anything odd: json-c decides */
-			s->p += 2;
-			continue;
-		}
-		if (c < 0x20)
-			return 0;
-		if (c < 0x80) {
-			/* the common case: run over plain ASCII */
-			for (q = s->p + 1; q < s->end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\'; q++)
-				;
-			s->p = q;
-			continue;
-		}
-		c = (unsigned)mlb_utf8_seq(s->p, s->end);
-		if (!c)
-			return 0;
-		s->p += c;
-	}
-	return 0;
-}
-
-static int scan_number(struct scan *s)
-{
-	const unsigned char *start = s->p;
-
-	if (*s->p == '-')
-		s->p++;
-	if (s->p >= s->end)
+	if (!json_scan_is(key, "type"))
+		return json_scan_skip(sc);
+	/* the last "type" wins, as it does in json-c; one with escapes is json-c's to read */
+	if (!json_scan_string(sc, &t->type) || t->type.escaped)
 		return 0;
-	if (*s->p == '0')
-		s->p++;
-	else if (*s->p >= '1' && *s->p <= '9')
-		while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-			s->p++;
-	else
-		return 0;
-	if (s->p < s->end && *s->p == '.') {
-		s->p++;
-		if (s->p >= s->end || *s->p < '0' || *s->p > '9')
-			return 0;
-		while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-			s->p++;
-	}
-	/* Exponents and long numbers can overflow: let json-c judge those. */
-	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
-		return 0;
-	return s->p - start <= 15;
-}
-
-static int scan_value(struct scan *s, int top);
-
-static int scan_literal(struct scan *s, const char *word, size_t n)
-{
-	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n))
-		return 0;
-	s->p += n;
+	t->has_type = 1;
 	return 1;
-}
-
-static int scan_container(struct scan *s, int top)
-{
-	int object = *s->p == '{';
-	char close = object ? '}' : ']';
-
-	if (++s->depth >= s->max_depth)
-		return 0;
-	s->p++;
-	scan_ws(s);
-	if (s->p < s->end && *s->p == close) {
-		s->p++;
-		s->depth--;
-		return 1;
-	}
-	for (;;) {
-		if (object) {
-			const char *key;
-			size_t klen;
-
-			if (s->p >= s->end || *s->p != '"' || !scan_string(s, &key, &klen))
-				return 0;
-			scan_ws(s);
-			if (s->p >= s->end || *s->p != ':')
-				return 0;
-			s->p++;
-			scan_ws(s);
-			if (top && klen == 4 && !memcmp(key, "type", 4)) {
-				const char *v;
-				size_t vlen;
-
-				/* the last "type" wins, as it does in json-c */
-				if (s->p >= s->end || *s->p != '"' || !scan_string(s, &v, &vlen) || memchr(v, '\\', vlen))
-					return 0;
-				s->type = v;
-				s->type_len = vlen;
-			} else if (!scan_value(s, 0)) {
-				return 0;
-			}
-		} else if (!scan_value(s, 0)) {
-			return 0;
-		}
-		scan_ws(s);
-		if (s->p >= s->end)
-			return 0;
-		if (*s->p == close) {
-			s->p++;
-			s->depth--;
-			return 1;
-		}
-		if (*s->p != ',')
-			return 0;
-		s->p++;
-		scan_ws(s);
-	}
-}
-
-static int scan_value(struct scan *s, int top)
-{
-	const char *str;
-	size_t len;
-
-	if (s->p >= s->end)
-		return 0;
-	switch (*s->p) {
-	case '{':
-	case '[':
-		return scan_container(s, top);
-	case '"':
-		return scan_string(s, &str, &len);
-	case 't':
-		return scan_literal(s, "true", 4);
-	case 'f':
-		return scan_literal(s, "false", 5);
-	case 'n':
-		return scan_literal(s, "null", 4);
-	default:
-		return scan_number(s);
-	}
 }
 
 /* 1 when the line is surely one well-formed object whose "type" is set. */
 static int quick_scan(const struct mlb_reader *r, const char *line, size_t len, const char **type, size_t *tlen)
 {
-	struct scan s = { (const unsigned char *)line, (const unsigned char *)line + len, 0,
-			  r->lim.max_depth, NULL, 0 };
+	struct json_scan sc;
+	struct top t = { 0 };
 
-	scan_ws(&s);
-	if (s.p >= s.end || *s.p != '{' || !scan_value(&s, 1))
+	json_scan_init(&sc, line, len);
+	sc.max_depth = r->lim.max_depth;
+	if (!json_scan_object(&sc, top_member, &t) || !json_scan_end(&sc) || !t.has_type)
 		return 0;
-	scan_ws(&s);
-	if (s.p != s.end || !s.type)
-		return 0;
-	*type = s.type;
-	*tlen = s.type_len;
+	*type = t.type.s;
+	*tlen = t.type.len;
 	return 1;
 }
 

@@ -1,6 +1,6 @@
 /* The anthropic wire kind: the Messages API with typed SSE events. */
 #include "wire-kind.h"
-#include "wire-scan.h"
+#include "json-scan.h"
 #include "msg.h"
 
 #include <string.h>
@@ -115,46 +115,46 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
  * differently (a member twice) is left to event().
  */
 struct quick {
-	struct wire_str type, dtype, text;
+	struct json_str type, dtype, text;
 	int has_type, has_dtype, has_text, seen_delta;
 };
 
-static int quick_delta(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+static int quick_delta(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
 	struct quick *q = ctx;
 
-	if (wire_scan_is(key, "type"))
-		return wire_scan_member_string(sc, &q->dtype, &q->has_dtype);
-	if (wire_scan_is(key, "text"))
-		return wire_scan_member_string(sc, &q->text, &q->has_text);
-	return wire_scan_skip(sc);
+	if (json_scan_is(key, "type"))
+		return json_scan_member_string(sc, &q->dtype, &q->has_dtype);
+	if (json_scan_is(key, "text"))
+		return json_scan_member_string(sc, &q->text, &q->has_text);
+	return json_scan_skip(sc);
 }
 
-static int quick_top(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+static int quick_top(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
 	struct quick *q = ctx;
 
-	if (wire_scan_is(key, "type"))
-		return wire_scan_member_string(sc, &q->type, &q->has_type);
-	if (wire_scan_is(key, "delta"))
-		return !q->seen_delta++ && wire_scan_object(sc, quick_delta, q);
-	return wire_scan_skip(sc);
+	if (json_scan_is(key, "type"))
+		return json_scan_member_string(sc, &q->type, &q->has_type);
+	if (json_scan_is(key, "delta"))
+		return !q->seen_delta++ && json_scan_object(sc, quick_delta, q);
+	return json_scan_skip(sc);
 }
 
 static int quick(struct mlb_reply *r, const char *data, size_t len)
 {
-	struct wire_scan sc;
+	struct json_scan sc;
 	struct quick q = { 0 };
 	const char *text;
 	size_t text_len;
 
-	wire_scan_init(&sc, data, len);
-	if (!wire_scan_object(&sc, quick_top, &q) || !wire_scan_end(&sc))
+	json_scan_init(&sc, data, len);
+	if (!json_scan_object(&sc, quick_top, &q) || !json_scan_end(&sc))
 		return 0;
 	/* names compared raw: an escaped one is not "unsure" for them, only unequal, so json-c decides */
-	if (q.has_type <= 0 || q.type.escaped || !wire_scan_is(&q.type, "content_block_delta") ||
-	    q.has_dtype <= 0 || q.dtype.escaped || !wire_scan_is(&q.dtype, "text_delta") || q.has_text <= 0 ||
-	    !wire_scan_text(&q.text, &r->scratch, &text, &text_len))
+	if (q.has_type <= 0 || q.type.escaped || !json_scan_is(&q.type, "content_block_delta") ||
+	    q.has_dtype <= 0 || q.dtype.escaped || !json_scan_is(&q.dtype, "text_delta") || q.has_text <= 0 ||
+	    !json_scan_text(&q.text, &r->scratch, &text, &text_len))
 		return 0;
 	mlb_wire_text_len(r, text, text_len);
 	return 1;

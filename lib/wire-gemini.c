@@ -1,6 +1,6 @@
 /* The gemini wire kind: Google's streamGenerateContent with alt=sse. */
 #include "wire-kind.h"
-#include "wire-scan.h"
+#include "json-scan.h"
 #include "msg.h"
 
 #include <string.h>
@@ -99,6 +99,7 @@ static json_object *body(const struct mlb_model *m, const struct mlb_chat *chat,
  */
 static const char *const billed_prompt[] = { "promptTokenCount", "toolUsePromptTokenCount", NULL };
 static const char *const billed_completion[] = { "candidatesTokenCount", "thoughtsTokenCount", NULL };
+static const char total_count[] = "totalTokenCount";
 
 /* Each chunk repeats usageMetadata, growing: the last one seen is the total. */
 static int decode(struct mlb_reply *r, json_object *o)
@@ -127,7 +128,7 @@ static int decode(struct mlb_reply *r, json_object *o)
 		r->done = 1;
 	}
 	if (um)
-		mlb_wire_usage_sum(r, um, billed_prompt, billed_completion, "totalTokenCount");
+		mlb_wire_usage_sum(r, um, billed_prompt, billed_completion, total_count);
 	return 0;
 }
 
@@ -148,118 +149,146 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
  */
 #define QUICK_PARTS 4
 
+/* The usageMetadata counts decode() reads, in slots: billed_prompt's, billed_completion's, the total. */
+enum { COUNT_PROMPT = 0, COUNT_COMPLETION = 2, COUNT_TOTAL = 4, NCOUNTS };
+_Static_assert(sizeof(billed_prompt) / sizeof(*billed_prompt) == COUNT_COMPLETION - COUNT_PROMPT + 1 &&
+	       sizeof(billed_completion) / sizeof(*billed_completion) == COUNT_TOTAL - COUNT_COMPLETION + 1,
+	       "a slot for every count decode() adds up");
+
 struct quick {
-	struct wire_str text[QUICK_PARTS];
+	struct json_str text[QUICK_PARTS];
 	int nparts, has_text;
-	long prompt, completion;
-	int has_prompt, has_completion;
+	long count[NCOUNTS];
+	int has_count[NCOUNTS];
 	int seen_candidates, seen_content, seen_parts, seen_usage;
 };
 
-static int quick_part(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+static int quick_part(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
 	struct quick *q = ctx;
 
-	if (wire_scan_is(key, "text"))
-		return wire_scan_member_string(sc, &q->text[q->nparts], &q->has_text);
-	if (wire_scan_is(key, "thought"))
+	if (json_scan_is(key, "text"))
+		return json_scan_member_string(sc, &q->text[q->nparts], &q->has_text);
+	if (json_scan_is(key, "thought"))
 		return 0;
-	return wire_scan_skip(sc);
+	return json_scan_skip(sc);
 }
 
-static int quick_parts(struct wire_scan *sc, struct quick *q)
+static int quick_parts(struct json_scan *sc, struct quick *q)
 {
-	if (!wire_scan_take(sc, '['))
+	if (!json_scan_take(sc, '['))
 		return 0;
-	if (wire_scan_take(sc, ']'))
+	if (json_scan_take(sc, ']'))
 		return 1;
 	do {
 		q->has_text = 0;
-		if (q->nparts == QUICK_PARTS || !wire_scan_object(sc, quick_part, q) || q->has_text <= 0)
+		if (q->nparts == QUICK_PARTS || !json_scan_object(sc, quick_part, q) || q->has_text <= 0)
 			return 0;
 		q->nparts++;
-	} while (wire_scan_take(sc, ','));
-	return wire_scan_take(sc, ']');
+	} while (json_scan_take(sc, ','));
+	return json_scan_take(sc, ']');
 }
 
-static int quick_content(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+static int quick_content(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
 	struct quick *q = ctx;
 
-	if (wire_scan_is(key, "parts"))
+	if (json_scan_is(key, "parts"))
 		return !q->seen_parts++ && quick_parts(sc, q);
-	return wire_scan_skip(sc);
+	return json_scan_skip(sc);
 }
 
-static int quick_candidate(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+static int quick_candidate(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
 	struct quick *q = ctx;
 
-	if (wire_scan_is(key, "content"))
-		return !q->seen_content++ && wire_scan_object(sc, quick_content, q);
-	if (wire_scan_is(key, "finishReason"))
+	if (json_scan_is(key, "content"))
+		return !q->seen_content++ && json_scan_object(sc, quick_content, q);
+	if (json_scan_is(key, "finishReason"))
 		return 0;
-	return wire_scan_skip(sc);
+	return json_scan_skip(sc);
 }
 
-static int quick_count(struct wire_scan *sc, long *value, int *has)
+static int is_name(const struct json_str *key, const char *name)
 {
-	return !(*has)++ && wire_scan_int(sc, value);
+	return key->len == strlen(name) && !memcmp(key->s, name, key->len);
 }
 
-static int quick_usage(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+/* The slot of a count decode() reads, or -1. */
+static int count_slot(const struct json_str *key)
+{
+	for (int i = 0; billed_prompt[i]; i++)
+		if (is_name(key, billed_prompt[i]))
+			return COUNT_PROMPT + i;
+	for (int i = 0; billed_completion[i]; i++)
+		if (is_name(key, billed_completion[i]))
+			return COUNT_COMPLETION + i;
+	return is_name(key, total_count) ? COUNT_TOTAL : -1;
+}
+
+static int quick_usage(struct json_scan *sc, const struct json_str *key, void *ctx)
+{
+	struct quick *q = ctx;
+	int i = count_slot(key);
+
+	if (i < 0)
+		return json_scan_skip(sc);
+	return !q->has_count[i]++ && json_scan_int(sc, &q->count[i]);
+}
+
+/* The sum of the counts from..to that are there, as sum_members() adds them; -1 when none is. */
+static long quick_sum(const struct quick *q, int from, int to)
+{
+	long sum = -1;
+
+	for (int i = from; i <= to; i++)
+		if (q->has_count[i] && q->count[i] >= 0)
+			sum = (sum < 0 ? 0 : sum) + q->count[i];
+	return sum;
+}
+
+static int quick_top(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
 	struct quick *q = ctx;
 
-	if (wire_scan_is(key, "promptTokenCount"))
-		return quick_count(sc, &q->prompt, &q->has_prompt);
-	if (wire_scan_is(key, "candidatesTokenCount"))
-		return quick_count(sc, &q->completion, &q->has_completion);
-	return wire_scan_skip(sc);
-}
-
-static int quick_top(struct wire_scan *sc, const struct wire_str *key, void *ctx)
-{
-	struct quick *q = ctx;
-
-	if (wire_scan_is(key, "candidates")) {
+	if (json_scan_is(key, "candidates")) {
 		/* the first candidate read, the others only checked */
-		if (q->seen_candidates++ || !wire_scan_take(sc, '[') || !wire_scan_object(sc, quick_candidate, q))
+		if (q->seen_candidates++ || !json_scan_take(sc, '[') || !json_scan_object(sc, quick_candidate, q))
 			return 0;
-		while (wire_scan_take(sc, ','))
-			if (!wire_scan_skip(sc))
+		while (json_scan_take(sc, ','))
+			if (!json_scan_skip(sc))
 				return 0;
-		return wire_scan_take(sc, ']');
+		return json_scan_take(sc, ']');
 	}
-	if (wire_scan_is(key, "usageMetadata"))
-		return !q->seen_usage++ && wire_scan_object(sc, quick_usage, q);
-	if (wire_scan_is(key, "error"))
+	if (json_scan_is(key, "usageMetadata"))
+		return !q->seen_usage++ && json_scan_object(sc, quick_usage, q);
+	if (json_scan_is(key, "error"))
 		return 0;
-	return wire_scan_skip(sc);
+	return json_scan_skip(sc);
 }
 
 static int quick(struct mlb_reply *r, const char *data, size_t len)
 {
-	struct wire_scan sc;
+	struct json_scan sc;
 	struct quick q = { 0 };
 
-	wire_scan_init(&sc, data, len);
-	if (!wire_scan_object(&sc, quick_top, &q) || !wire_scan_end(&sc) || !q.seen_content)
+	json_scan_init(&sc, data, len);
+	if (!json_scan_object(&sc, quick_top, &q) || !json_scan_end(&sc) || !q.seen_content)
 		return 0;
-	/* Each text is handed on before the next is decoded into the same scratch buffer; wire_scan_string
-	 * let none through that wire_scan_text could not decode, so nothing is handed on in vain. */
+	/* Each text is handed on before the next is decoded into the same scratch buffer; json_scan_string
+	 * let none through that json_scan_text could not decode, so nothing is handed on in vain. */
 	for (int i = 0; i < q.nparts; i++) {
 		const char *text;
 		size_t text_len;
 
-		if (!wire_scan_text(&q.text[i], &r->scratch, &text, &text_len))
+		if (!json_scan_text(&q.text[i], &r->scratch, &text, &text_len))
 			return 0;
 		mlb_wire_text_len(r, text, text_len);
 	}
-	if (q.has_prompt)
-		r->prompt_tokens = q.prompt;
-	if (q.has_completion)
-		r->completion_tokens = q.completion;
+	if (q.seen_usage)
+		mlb_wire_usage_counts(r, quick_sum(&q, COUNT_PROMPT, COUNT_COMPLETION - 1),
+				      quick_sum(&q, COUNT_COMPLETION, COUNT_TOTAL - 1),
+				      q.has_count[COUNT_TOTAL] ? q.count[COUNT_TOTAL] : -1);
 	return 1;
 }
 

@@ -42,6 +42,8 @@ void mlb_wire_text_len(struct mlb_reply *r, const char *text, size_t len);
  * (NULL-terminated names); a part of total (a member name, or NULL) that neither sum
  * holds counts as completion, so that prompt + completion is what the provider bills.
  */
+/* mlb_wire_usage_sum's rule on counts already added up (-1: none), for the quick paths. */
+void mlb_wire_usage_counts(struct mlb_reply *r, long prompt, long completion, long total);
 void mlb_wire_usage_sum(struct mlb_reply *r, json_object *u, const char *const *prompt,
 			const char *const *completion, const char *total);
 void mlb_wire_finish(struct mlb_reply *r, const char *reason);

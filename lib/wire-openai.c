@@ -1,6 +1,6 @@
 /* The openai wire kind: Chat Completions, as OpenAI, LiteLLM, Groq, OpenRouter, Ollama, vLLM and llama.cpp speak it. */
 #include "wire-kind.h"
-#include "wire-scan.h"
+#include "json-scan.h"
 #include "msg.h"
 
 #include <string.h>
@@ -105,64 +105,64 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
  * (a member twice, where json-c keeps the last) is left to event().
  */
 struct quick {
-	struct wire_str content, finish, pad;
+	struct json_str content, finish, pad;
 	int has_content, has_finish, has_pad;
 	int seen_choices, seen_delta, seen_usage;
 };
 
-static int quick_delta(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+static int quick_delta(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
 	struct quick *q = ctx;
 
-	if (wire_scan_is(key, "content"))
-		return wire_scan_member_string(sc, &q->content, &q->has_content);
-	return wire_scan_skip(sc);
+	if (json_scan_is(key, "content"))
+		return json_scan_member_string(sc, &q->content, &q->has_content);
+	return json_scan_skip(sc);
 }
 
-static int quick_choice(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+static int quick_choice(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
 	struct quick *q = ctx;
 
-	if (wire_scan_is(key, "delta"))
-		return !q->seen_delta++ && wire_scan_object(sc, quick_delta, q);
-	if (wire_scan_is(key, "finish_reason"))
-		return wire_scan_member_string(sc, &q->finish, &q->has_finish);
-	return wire_scan_skip(sc);
+	if (json_scan_is(key, "delta"))
+		return !q->seen_delta++ && json_scan_object(sc, quick_delta, q);
+	if (json_scan_is(key, "finish_reason"))
+		return json_scan_member_string(sc, &q->finish, &q->has_finish);
+	return json_scan_skip(sc);
 }
 
-static int quick_choices(struct wire_scan *sc, struct quick *q)
+static int quick_choices(struct json_scan *sc, struct quick *q)
 {
-	if (q->seen_choices++ || !wire_scan_take(sc, '['))
+	if (q->seen_choices++ || !json_scan_take(sc, '['))
 		return 0;
-	if (wire_scan_take(sc, ']'))
+	if (json_scan_take(sc, ']'))
 		return 1;
-	if (!wire_scan_object(sc, quick_choice, q))
+	if (!json_scan_object(sc, quick_choice, q))
 		return 0;
-	while (wire_scan_take(sc, ','))
-		if (!wire_scan_skip(sc))
+	while (json_scan_take(sc, ','))
+		if (!json_scan_skip(sc))
 			return 0;
-	return wire_scan_take(sc, ']');
+	return json_scan_take(sc, ']');
 }
 
-static int quick_top(struct wire_scan *sc, const struct wire_str *key, void *ctx)
+static int quick_top(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
 	struct quick *q = ctx;
 
-	if (wire_scan_is(key, "choices"))
+	if (json_scan_is(key, "choices"))
 		return quick_choices(sc, q);
-	if (wire_scan_is(key, "usage")) {
-		wire_scan_ws(sc);
+	if (json_scan_is(key, "usage")) {
+		json_scan_ws(sc);
 		if (q->seen_usage++ || sc->end - sc->p < 4 || memcmp(sc->p, "null", 4))
 			return 0;
 		sc->p += 4;
 		return 1;
 	}
 	/* The padding OpenAI adds to every chunk: kept apart in the frame, see framed(). */
-	if (wire_scan_is(key, "obfuscation"))
-		return wire_scan_member_string(sc, &q->pad, &q->has_pad);
-	if (wire_scan_is(key, "error") || wire_scan_is(key, "x_groq"))
+	if (json_scan_is(key, "obfuscation"))
+		return json_scan_member_string(sc, &q->pad, &q->has_pad);
+	if (json_scan_is(key, "error") || json_scan_is(key, "x_groq"))
 		return 0;
-	return wire_scan_skip(sc);
+	return json_scan_skip(sc);
 }
 
 /*
@@ -175,25 +175,25 @@ static int quick_top(struct wire_scan *sc, const struct wire_str *key, void *ctx
  * reading.  framed() finds such a frame at the start of s (len bytes at
  * most) and returns where its tail ends, or NULL; the text goes to *text.
  */
-static const char *framed(struct mlb_reply *r, const char *s, size_t len, struct wire_str *text)
+static const char *framed(struct mlb_reply *r, const char *s, size_t len, struct json_str *text)
 {
 	const char *frame = r->frame.s, *after;
 	size_t head = r->frame_head, mid = r->frame_mid, tail = r->frame.len - head - mid;
-	struct wire_scan sc;
-	struct wire_str pad;
+	struct json_scan sc;
+	struct json_str pad;
 
 	if (!head || len < head + mid + tail + 2 || memcmp(s, frame, head))
 		return NULL;
 	/* Scanning up to the end, not the tail, lets the string be crossed eight bytes a step. */
-	wire_scan_init(&sc, s + head, len - head);
-	if (!wire_scan_string(&sc, text))
+	json_scan_init(&sc, s + head, len - head);
+	if (!json_scan_string(&sc, text))
 		return NULL;
 	after = (const char *)sc.p;
 	if (mid) {
 		if ((size_t)(s + len - after) < mid || memcmp(after, frame + head, mid))
 			return NULL;
 		sc.p += mid;
-		if (!wire_scan_string(&sc, &pad))
+		if (!json_scan_string(&sc, &pad))
 			return NULL;
 		after = (const char *)sc.p;
 	}
@@ -203,20 +203,20 @@ static const char *framed(struct mlb_reply *r, const char *s, size_t len, struct
 }
 
 /* Hand on a framed chunk's text: 1, or 0 (having changed nothing) to leave the chunk to json-c. */
-static int framed_text(struct mlb_reply *r, const struct wire_str *str)
+static int framed_text(struct mlb_reply *r, const struct json_str *str)
 {
 	const char *text;
 	size_t len;
 
-	if (!wire_scan_text(str, &r->scratch, &text, &len))
+	if (!json_scan_text(str, &r->scratch, &text, &len))
 		return 0;
 	mlb_wire_text_len(r, text, len);
 	return 1;
 }
 
 /* Keep the bytes around the text (and around the padding after it, if any) of a chunk read whole, for framed(). */
-static void keep_frame(struct mlb_reply *r, const char *data, size_t len, const struct wire_str *text,
-		       const struct wire_str *pad)
+static void keep_frame(struct mlb_reply *r, const char *data, size_t len, const struct json_str *text,
+		       const struct json_str *pad)
 {
 	const char *open = text->s - 1, *after = text->s + text->len + 1;
 
@@ -247,7 +247,7 @@ static size_t lane(struct mlb_reply *r, const char *buf, size_t len)
 	static const char field[] = "data: ";
 	const size_t flen = sizeof(field) - 1;
 	const char *end;
-	struct wire_str str;
+	struct json_str str;
 
 	if (len < flen || memcmp(buf, field, flen) || !(end = framed(r, buf + flen, len - flen, &str)) ||
 	    (size_t)(buf + len - end) < 2 || end[0] != '\n' || end[1] != '\n' || !framed_text(r, &str))
@@ -257,7 +257,7 @@ static size_t lane(struct mlb_reply *r, const char *buf, size_t len)
 
 static int quick(struct mlb_reply *r, const char *data, size_t len)
 {
-	struct wire_scan sc;
+	struct json_scan sc;
 	struct quick q = { 0 };
 	const char *text = NULL;
 	size_t text_len = 0;
@@ -265,10 +265,10 @@ static int quick(struct mlb_reply *r, const char *data, size_t len)
 
 	if (framed(r, data, len, &q.content) == data + len)
 		return framed_text(r, &q.content);
-	wire_scan_init(&sc, data, len);
-	if (!wire_scan_object(&sc, quick_top, &q) || !wire_scan_end(&sc))
+	json_scan_init(&sc, data, len);
+	if (!json_scan_object(&sc, quick_top, &q) || !json_scan_end(&sc))
 		return 0;
-	if (q.has_content > 0 && !wire_scan_text(&q.content, &r->scratch, &text, &text_len))
+	if (q.has_content > 0 && !json_scan_text(&q.content, &r->scratch, &text, &text_len))
 		return 0;
 	/* Only a frame without a finish reason says nothing but its text. */
 	if (q.has_content > 0 && q.has_finish <= 0)

@@ -103,18 +103,23 @@ static long sum_members(json_object *u, const char *const *names)
 	return sum;
 }
 
+void mlb_wire_usage_counts(struct mlb_reply *r, long prompt, long completion, long total)
+{
+	if (prompt >= 0)
+		r->prompt_tokens = prompt;
+	if (completion >= 0)
+		r->completion_tokens = completion;
+	if (prompt >= 0 && completion >= 0 && total > prompt + completion)
+		r->completion_tokens = total - prompt;
+}
+
 void mlb_wire_usage_sum(struct mlb_reply *r, json_object *u, const char *const *prompt,
 			const char *const *completion, const char *total)
 {
-	long p = sum_members(u, prompt), c = sum_members(u, completion);
 	json_object *t = total ? mlb_wire_member(u, total) : NULL;
 
-	if (p >= 0)
-		r->prompt_tokens = p;
-	if (c >= 0)
-		r->completion_tokens = c;
-	if (is_number(t) && p >= 0 && c >= 0 && json_object_get_int64(t) > p + c)
-		r->completion_tokens = (long)json_object_get_int64(t) - p;
+	mlb_wire_usage_counts(r, sum_members(u, prompt), sum_members(u, completion),
+			      is_number(t) ? (long)json_object_get_int64(t) : -1);
 }
 
 void mlb_wire_finish(struct mlb_reply *r, const char *reason)

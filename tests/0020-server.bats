@@ -337,3 +337,32 @@ sse_data() {
     sse_data <"$BATS_TEST_TMPDIR/plain.sse" | grep -v '^\[DONE\]' | jq -j '.choices[0].delta.content // empty' |
         cmp - "$BATS_TEST_TMPDIR/plain.final"
 }
+
+@test "bulk=1 for anthropic and gemini: the same bytes when asked again, and mlb reads them as the plain stream" {
+    start_server
+    export ANTHROPIC_BASE_URL="$BASE/anthropic" ANTHROPIC_API_KEY="$KEY" GOOGLE_BASE_URL="$BASE/gemini/v1beta" \
+        GOOGLE_API_KEY="$KEY" MLB_HOME="$BATS_TEST_TMPDIR/home" MLB_CONFIG=/dev/null \
+        MLB_SHARE_DIR="$BATS_TEST_DIRNAME/../share/mlb"
+    MLB="$BATS_TEST_DIRNAME/../bin"
+    for kind in anthropic gemini; do
+        for n in 1 2; do
+            if [[ $kind == anthropic ]]; then
+                curl -sfN "$BASE/anthropic/v1/messages" -d '{"model":"alpha+tokens=5000+bulk=1","max_tokens":6000,"stream":true,"messages":[{"role":"user","content":"hi"}]}'
+            else
+                curl -sfN "$BASE/gemini/v1beta/models/alpha+tokens=5000+bulk=1:streamGenerateContent?alt=sse" -d '{"contents":[{"parts":[{"text":"hi"}]}]}'
+            fi >"$BATS_TEST_TMPDIR/$kind-$n.sse"
+        done
+        cmp "$BATS_TEST_TMPDIR/$kind-1.sse" "$BATS_TEST_TMPDIR/$kind-2.sse"
+        for model in alpha+tokens=5000 alpha+tokens=5000+bulk=1; do
+            "$MLB/mlb-send" --no-store -o max_tokens=6000 -m "$kind:$model" hi >"$BATS_TEST_TMPDIR/out.ndjson"
+            [ "$(jq -c 'select(.type == "token")' <"$BATS_TEST_TMPDIR/out.ndjson" | wc -l)" -eq 5000 ]
+            jq -j 'select(.type == "final") | .content' <"$BATS_TEST_TMPDIR/out.ndjson" >"$BATS_TEST_TMPDIR/$kind-$model.final"
+            jq -c 'select(.type == "meter") | [.prompt_tokens, .completion_tokens]' <"$BATS_TEST_TMPDIR/out.ndjson" \
+                >"$BATS_TEST_TMPDIR/$kind-$model.usage"
+        done
+        cmp "$BATS_TEST_TMPDIR/$kind-alpha+tokens=5000.final" "$BATS_TEST_TMPDIR/$kind-alpha+tokens=5000+bulk=1.final"
+        cmp "$BATS_TEST_TMPDIR/$kind-alpha+tokens=5000.usage" "$BATS_TEST_TMPDIR/$kind-alpha+tokens=5000+bulk=1.usage"
+        run cat "$BATS_TEST_TMPDIR/$kind-alpha+tokens=5000.usage"
+        assert_output '[1,5000]'
+    done
+}

@@ -1,23 +1,24 @@
-/* The strict JSON scanner of the wire hot path (see wire-scan.h). */
-#include "wire-scan.h"
+/* The one strict JSON scanner (see json-scan.h). */
+#include "json-scan.h"
 #include "plain.h"
 #include "utf8.h"
 
 #include <string.h>
 
 /* Deeper values are left to json-c, whose tokener the wire module makes 64 deep. */
-#define MAX_DEPTH 32
+#define MAX_DEPTH 33
 
-void wire_scan_init(struct wire_scan *sc, const char *s, size_t len)
+void json_scan_init(struct json_scan *sc, const char *s, size_t len)
 {
 	sc->p = (const unsigned char *)s;
 	sc->end = sc->p + len;
 	sc->depth = 0;
+	sc->max_depth = MAX_DEPTH;
 }
 
-int wire_scan_end(struct wire_scan *sc)
+int json_scan_end(struct json_scan *sc)
 {
-	wire_scan_ws(sc);
+	json_scan_ws(sc);
 	return sc->p == sc->end;
 }
 
@@ -44,11 +45,11 @@ static long hex4(const unsigned char *p)
 	return v;
 }
 
-int wire_scan_string(struct wire_scan *sc, struct wire_str *out)
+int json_scan_string(struct json_scan *sc, struct json_str *out)
 {
 	const unsigned char *p, *end = sc->end;
 
-	wire_scan_ws(sc);
+	json_scan_ws(sc);
 	if (sc->p >= end || *sc->p != '"')
 		return 0;
 	p = sc->p + 1;
@@ -89,7 +90,7 @@ int wire_scan_string(struct wire_scan *sc, struct wire_str *out)
 	return 1;
 }
 
-static int skip_number(struct wire_scan *sc)
+static int skip_number(struct json_scan *sc)
 {
 	const unsigned char *p = sc->p, *end = sc->end;
 	int frac = 0;
@@ -118,7 +119,7 @@ static int skip_number(struct wire_scan *sc)
 	return 1;
 }
 
-static int skip_literal(struct wire_scan *sc, const char *word, size_t n)
+static int skip_literal(struct json_scan *sc, const char *word, size_t n)
 {
 	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, word, n))
 		return 0;
@@ -126,33 +127,33 @@ static int skip_literal(struct wire_scan *sc, const char *word, size_t n)
 	return 1;
 }
 
-static int skip_container(struct wire_scan *sc, char close)
+static int skip_container(struct json_scan *sc, char close)
 {
 	int object = close == '}';
-	struct wire_str key;
+	struct json_str key;
 
-	if (++sc->depth > MAX_DEPTH)
+	if (++sc->depth >= sc->max_depth)
 		return 0;
 	sc->p++;
-	if (!wire_scan_take(sc, close)) {
+	if (!json_scan_take(sc, close)) {
 		do {
-			if (object && (!wire_scan_string(sc, &key) || !wire_scan_take(sc, ':')))
+			if (object && (!json_scan_string(sc, &key) || !json_scan_take(sc, ':')))
 				return 0;
-			if (!wire_scan_skip(sc))
+			if (!json_scan_skip(sc))
 				return 0;
-		} while (wire_scan_take(sc, ','));
-		if (!wire_scan_take(sc, close))
+		} while (json_scan_take(sc, ','));
+		if (!json_scan_take(sc, close))
 			return 0;
 	}
 	sc->depth--;
 	return 1;
 }
 
-int wire_scan_skip(struct wire_scan *sc)
+int json_scan_skip(struct json_scan *sc)
 {
-	struct wire_str str;
+	struct json_str str;
 
-	wire_scan_ws(sc);
+	json_scan_ws(sc);
 	if (sc->p >= sc->end)
 		return 0;
 	switch (*sc->p) {
@@ -161,7 +162,7 @@ int wire_scan_skip(struct wire_scan *sc)
 	case '[':
 		return skip_container(sc, ']');
 	case '"':
-		return wire_scan_string(sc, &str);
+		return json_scan_string(sc, &str);
 	case 't':
 		return skip_literal(sc, "true", 4);
 	case 'f':
@@ -173,47 +174,47 @@ int wire_scan_skip(struct wire_scan *sc)
 	}
 }
 
-int wire_scan_object(struct wire_scan *sc, wire_scan_member member, void *ctx)
+int json_scan_object(struct json_scan *sc, json_scan_member member, void *ctx)
 {
-	struct wire_str key;
+	struct json_str key;
 
-	if (!wire_scan_take(sc, '{'))
+	if (!json_scan_take(sc, '{'))
 		return 0;
-	if (++sc->depth > MAX_DEPTH)
+	if (++sc->depth >= sc->max_depth)
 		return 0;
-	if (!wire_scan_take(sc, '}')) {
+	if (!json_scan_take(sc, '}')) {
 		do {
-			if (!wire_scan_string(sc, &key) || key.escaped || !wire_scan_take(sc, ':') ||
+			if (!json_scan_string(sc, &key) || key.escaped || !json_scan_take(sc, ':') ||
 			    !member(sc, &key, ctx))
 				return 0;
-		} while (wire_scan_take(sc, ','));
-		if (!wire_scan_take(sc, '}'))
+		} while (json_scan_take(sc, ','));
+		if (!json_scan_take(sc, '}'))
 			return 0;
 	}
 	sc->depth--;
 	return 1;
 }
 
-int wire_scan_member_string(struct wire_scan *sc, struct wire_str *str, int *has)
+int json_scan_member_string(struct json_scan *sc, struct json_str *str, int *has)
 {
 	if (*has)
 		return 0;
-	wire_scan_ws(sc);
+	json_scan_ws(sc);
 	if (sc->p < sc->end && *sc->p == '"') {
 		*has = 1;
-		return wire_scan_string(sc, str);
+		return json_scan_string(sc, str);
 	}
 	*has = -1;
-	return wire_scan_skip(sc);
+	return json_scan_skip(sc);
 }
 
-int wire_scan_int(struct wire_scan *sc, long *value)
+int json_scan_int(struct json_scan *sc, long *value)
 {
 	const unsigned char *p;
 	long v = 0;
 	int neg;
 
-	wire_scan_ws(sc);
+	json_scan_ws(sc);
 	p = sc->p;
 	if (!skip_number(sc))
 		return 0;
@@ -248,7 +249,7 @@ static void add_utf8(struct mlb_buf *b, long cp)
 	mlb_buf_add(b, u, 3);
 }
 
-int wire_scan_text(const struct wire_str *str, struct mlb_buf *scratch, const char **text, size_t *len)
+int json_scan_text(const struct json_str *str, struct mlb_buf *scratch, const char **text, size_t *len)
 {
 	const char *p = str->s, *end = str->s + str->len;
 
@@ -268,7 +269,7 @@ int wire_scan_text(const struct wire_str *str, struct mlb_buf *scratch, const ch
 		mlb_buf_add(scratch, p, (size_t)(bs - p));
 		if (bs == end)
 			break;
-		/* wire_scan_string let only well-formed escapes through */
+		/* json_scan_string let only well-formed escapes through */
 		c = bs[1];
 		p = bs + 2;
 		switch (c) {
