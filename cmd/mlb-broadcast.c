@@ -18,7 +18,7 @@
 static const char usage[] =
 	"usage: mlb-broadcast -m <model> [-m <model>]... [-g <group>] [-s <session>] [-S <system>]\n"
 	"                     [-o <key=value>]... [--panes <name,...>] [--first | --quorum <n>]\n"
-	"                     [--deadline <seconds>] [--budget <usd>] [--no-store] [--json|--text] [<prompt>...]\n"
+	"                     [--deadline <seconds>] [--budget <usd>] [--fallback <model>]... [--no-store] [--json|--text] [<prompt>...]\n"
 	"\n"
 	"Send one prompt to many models at once, one pane each, and store all replies in one commit.\n"
 	"\n"
@@ -33,6 +33,8 @@ static const char usage[] =
 	"      --quorum <n>         stop when n models finished; cancel the rest\n"
 	"      --deadline <s>       cancel whatever still runs after s seconds\n"
 	"      --budget <usd>       refuse to start when the prompt alone costs more; stop at the limit\n"
+	"      --fallback <model>   a model to ask for a pane whose model fails before its first token\n"
+	"                           (repeatable)\n"
 	"      --no-store           do not store the turn\n"
 	MLB_POLICY_USAGE
 	"  -h, --help               show this help\n"
@@ -40,11 +42,14 @@ static const char usage[] =
 	"      --json               write events (default in a pipe)\n"
 	"      --text               write text for a person (default on a terminal)\n";
 
-enum { OPT_PANES = MLB_OPT_FIRST_TOOL_OPTION, OPT_FIRST, OPT_QUORUM, OPT_DEADLINE, OPT_BUDGET, OPT_NO_STORE };
+enum { OPT_PANES = MLB_OPT_FIRST_TOOL_OPTION, OPT_FIRST, OPT_QUORUM, OPT_DEADLINE, OPT_BUDGET, OPT_NO_STORE,
+       OPT_FALLBACK };
 
 struct args {
 	char **models;
 	size_t nmodels;
+	char **fallbacks;
+	size_t nfallbacks;
 	const char *group, *session, *system, *panes;
 	int first, quorum, no_store;
 	double deadline, budget;
@@ -75,6 +80,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "deadline", required_argument, NULL, OPT_DEADLINE },
 		{ "budget", required_argument, NULL, OPT_BUDGET },
 		{ "no-store", no_argument, NULL, OPT_NO_STORE },
+		{ "fallback", required_argument, NULL, OPT_FALLBACK },
 		{ 0 }
 	};
 	int c, ok;
@@ -112,6 +118,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 				mlb_usage_error("--budget takes an amount in USD, such as 0.05, not '%s'", optarg);
 			break;
 		case OPT_NO_STORE: a->no_store = 1; break;
+		case OPT_FALLBACK:
+			mlb_strv_push(&a->fallbacks, &a->nfallbacks, optarg);
+			break;
 		default: mlb_cli_option(c);
 		}
 	}
@@ -234,6 +243,7 @@ static int broadcast(const struct mlb_config *cfg, struct args *a, const struct 
 	o.role = role->name;
 	o.role_options = role->options;
 	o.options = a->options;
+	o.fallbacks = a->fallbacks;
 	o.run = run;
 	o.policy = a->policy;
 	o.deadline_s = a->deadline;
@@ -301,6 +311,7 @@ int main(int argc, char **argv)
 	free(prompt);
 	mlb_strv_free(specs);
 	mlb_role_clear(&role);
+	mlb_strv_free(a.fallbacks);
 	mlb_strv_free(a.models);
 	mlb_prices_free(prices);
 	json_object_put(a.options);

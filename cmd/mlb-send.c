@@ -15,7 +15,7 @@
 
 static const char usage[] =
 	"usage: mlb-send [-m <provider:model>] [-s <session>] [-c] [-p <pane>] [-S <system>]\n"
-	"                [-o <key=value>]... [--from <pane>[:<n>]] [--no-store] [--json|--text] [<prompt>...]\n"
+	"                [-o <key=value>]... [--from <pane>[:<n>]] [--fallback <model>]... [--no-store] [--json|--text] [<prompt>...]\n"
 	"       mlb-send --list-roles | --show-role <name>\n"
 	"\n"
 	"Send a prompt to one model, stream the reply, and store both in the session.\n"
@@ -31,6 +31,7 @@ static const char usage[] =
 	"  -o, --option <key=value> a request option, e.g. temperature=0.2, max_tokens=100\n"
 	"      --from <src>         send another pane's message: <pane>[:<n>], <session>/<pane>[:<n>],\n"
 	"                           or - for the last final or message event on stdin\n"
+	"      --fallback <model>   a model to ask if the first fails before its first token (repeatable)\n"
 	"      --no-store           do not store the turn in a session\n"
 	"      --list-roles         list the roles -S @<name> can name\n"
 	"      --show-role <name>   show a role: its defaults and its text\n"
@@ -40,11 +41,13 @@ static const char usage[] =
 	"      --json               write events (default in a pipe)\n"
 	"      --text               write the reply as text (default on a terminal)\n";
 
-enum { OPT_FROM = MLB_OPT_FIRST_TOOL_OPTION, OPT_NO_STORE, OPT_LIST_ROLES, OPT_SHOW_ROLE };
+enum { OPT_FROM = MLB_OPT_FIRST_TOOL_OPTION, OPT_NO_STORE, OPT_FALLBACK, OPT_LIST_ROLES, OPT_SHOW_ROLE };
 
 struct send_args {
 	const char *model, *session, *pane, *system, *from, *show_role;
 	int cont, no_store, list_roles;
+	char **fallbacks;
+	size_t nfallbacks;
 	json_object *options;
 	struct mlb_policy policy;
 };
@@ -62,6 +65,7 @@ static void parse_args(int argc, char **argv, struct send_args *a)
 		{ "option", required_argument, NULL, 'o' },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "no-store", no_argument, NULL, OPT_NO_STORE },
+		{ "fallback", required_argument, NULL, OPT_FALLBACK },
 		{ "list-roles", no_argument, NULL, OPT_LIST_ROLES },
 		{ "show-role", required_argument, NULL, OPT_SHOW_ROLE },
 		{ 0 }
@@ -86,6 +90,9 @@ static void parse_args(int argc, char **argv, struct send_args *a)
 			break;
 		case OPT_FROM: a->from = optarg; break;
 		case OPT_NO_STORE: a->no_store = 1; break;
+		case OPT_FALLBACK:
+			mlb_strv_push(&a->fallbacks, &a->nfallbacks, optarg);
+			break;
 		case OPT_LIST_ROLES: a->list_roles = 1; break;
 		case OPT_SHOW_ROLE: a->show_role = optarg; break;
 		default: mlb_cli_option(c);
@@ -227,6 +234,7 @@ int main(int argc, char **argv)
 		o.role = role.name;
 		o.role_options = role.options;
 		o.options = a.options;
+		o.fallbacks = a.fallbacks;
 		o.policy = a.policy;
 		o.prices = prices;
 		status = mlb_turn_run(cfg, &o, &pane, 1, &res);
@@ -236,6 +244,7 @@ int main(int argc, char **argv)
 	mlb_pane_turn_clear(&pane);
 	mlb_prices_free(prices);
 	mlb_role_clear(&role);
+	mlb_strv_free(a.fallbacks);
 	json_object_put(a.options);
 	free(o.session);
 	mlb_config_free(cfg);

@@ -23,14 +23,14 @@ _mlb_tool_opts()
 		args=''
 		;;
 	mlb-send)
-		long="--model --session --continue --pane --system --option --from --no-store --list-roles --show-role $policy $common"
+		long="--model --session --continue --pane --system --option --from --fallback --no-store --list-roles --show-role $policy $common"
 		short='-m -s -c -p -S -o -h'
-		args="-m --model -s --session -p --pane -S --system -o --option --from --show-role $policy_args"
+		args="-m --model -s --session -p --pane -S --system -o --option --from --fallback --show-role $policy_args"
 		;;
 	mlb-broadcast)
-		long="--model --group --session --system --option --panes --first --quorum --deadline --budget --no-store $policy $common"
+		long="--model --group --session --system --option --panes --first --quorum --deadline --budget --fallback --no-store $policy $common"
 		short='-m -g -s -S -o -h'
-		args="-m --model -g --group -s --session -S --system -o --option --panes --quorum --deadline --budget $policy_args"
+		args="-m --model -g --group -s --session -S --system -o --option --panes --quorum --deadline --budget --fallback $policy_args"
 		;;
 	mlb-diff)
 		long="--session --words --lines --chars --all --against --follow --unified $common"
@@ -182,7 +182,7 @@ _mlb_value()
 {
 	local IFS=$'\n'
 	case $1 in
-	-m|--model)
+	-m|--model|--fallback)
 		compopt -o nospace 2>/dev/null
 		COMPREPLY=($(compgen -S : -W "$(_mlb_providers)" -- "$cur"))
 		COMPREPLY+=($(compgen -S ' ' -W "$(_mlb_aliases)" -- "$cur"))

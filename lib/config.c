@@ -573,6 +573,13 @@ int mlb_config_each(const struct mlb_config *c, const char *re,
 	return ret;
 }
 
+void mlb_strv_push(char ***v, size_t *n, const char *s)
+{
+	*v = mlb_xrealloc(*v, (*n + 2) * sizeof(**v));
+	(*v)[(*n)++] = mlb_xstrdup(s);
+	(*v)[*n] = NULL;
+}
+
 void mlb_strv_free(char **v)
 {
 	if (!v)

@@ -81,5 +81,7 @@ char *mlb_home_dir(void);
 
 /* Free a NULL-terminated list of strings. */
 void mlb_strv_free(char **v);
+/* Append a copy of s to the NULL-terminated list *v of *n strings (*v may be NULL). */
+void mlb_strv_push(char ***v, size_t *n, const char *s);
 
 #endif

@@ -13,7 +13,8 @@
  * Partial, Cancelled, Estimated (each "true" when present), the provenance
  * of a transferred message (Source-Session, Source-Pane, Source-Model,
  * Transfer-Ts, Source-Hash), Tool and Run for what wrote it, and
- * Prompt-Name on a system message that came from a role.
+ * Prompt-Name on a system message that came from a role, and Fallback-For
+ * on a reply a fallback model gave in place of the pane's own.
  */
 #ifndef MLB_MSGFILE_H
 #define MLB_MSGFILE_H

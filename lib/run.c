@@ -65,6 +65,8 @@ struct mlb_runner {
 	int stopped_by;		/* the signal mlb_runner_run returned */
 	int stopping;		/* mlb_runner_stop: cancel everything at the next chance */
 	const char *record_dir, *replay_dir;	/* replay.h */
+	struct mlb_job **again;	/* ended jobs to start over (mlb_runner_again) */
+	size_t nagain;
 };
 
 /* The signal that asked us to stop (SIGINT, SIGTERM, SIGHUP), or 0. */
@@ -787,7 +789,8 @@ void mlb_runner_on_text(struct mlb_runner *r, mlb_text_fn fn)
 	r->text = fn;
 }
 
-void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job)
+/* Give the job a fresh state and build its request; it starts at the next tend. */
+static void arm_job(struct mlb_runner *r, struct mlb_job *job)
 {
 	struct job_state *st = mlb_xcalloc(1, sizeof(*st));
 	char *missing = NULL;
@@ -817,13 +820,67 @@ void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job)
 			set_error(job, "bad_request", msg);
 		}
 	}
-	r->jobs = mlb_xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
-	r->jobs[r->njobs++] = job;
-	/* added by a hook (a pipeline's next step): its clock starts now */
+	/* added by a hook (a pipeline's next step, a fallback): its clock starts now */
 	if (r->running)
 		job->t_start = mlb_mono_ms();
 	r->kick = 1;
 	emit(job, status_event(job, "queued"));
+}
+
+void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job)
+{
+	r->jobs = mlb_xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
+	r->jobs[r->njobs++] = job;
+	arm_job(r, job);
+}
+
+/* What one try of a job left: its state, its reply and its error. */
+static void release_state(struct mlb_job *job)
+{
+	struct job_state *st = job->st;
+
+	if (st) {
+		if (st->key) {
+			memset(st->key, 0, strlen(st->key));
+			free(st->key);
+		}
+		mlb_sse_free(st->sse);
+		mlb_buf_free(&st->body);
+		mlb_buf_free(&st->rec);
+		mlb_wire_req_free(&st->req);
+		free(st);
+		job->st = NULL;
+	}
+	mlb_reply_free(&job->reply);
+	free(job->error_code);
+	free(job->error_message);
+	job->error_code = job->error_message = NULL;
+}
+
+void mlb_runner_again(struct mlb_runner *r, struct mlb_job *job)
+{
+	r->again = mlb_xrealloc(r->again, (r->nagain + 1) * sizeof(*r->again));
+	r->again[r->nagain++] = job;
+}
+
+/* Start over the jobs mlb_runner_again named, now that no hook of theirs is on the stack. */
+static void start_again(struct mlb_runner *r)
+{
+	for (size_t i = 0; i < r->nagain; i++) {
+		struct mlb_job *job = r->again[i];
+
+		if (!job->st || !job->st->ended)
+			continue;
+		release_state(job);
+		job->attempts = 0;
+		job->http_status = 0;
+		job->partial = 0;
+		job->t_first = 0;
+		job->t_end = 0;
+		r->nended--;
+		arm_job(r, job);
+	}
+	r->nagain = 0;
 }
 
 void mlb_runner_deadline(struct mlb_runner *r, double seconds)
@@ -988,6 +1045,8 @@ int mlb_runner_run(struct mlb_runner *r)
 		/* jobs added by a hook start now, not after a wait */
 		if (r->kick || now >= r->next_tend)
 			tend(r, now);
+		if (r->nagain)
+			start_again(r);
 		if (r->nended == r->njobs)
 			break;
 		drive(r, wait_ms(r, now, t0));
@@ -1011,6 +1070,7 @@ void mlb_runner_free(struct mlb_runner *r)
 	curl_multi_cleanup(r->multi);
 	close(r->epfd);
 	free(r->jobs);
+	free(r->again);
 	release_signals(r->stopped_by);
 	free(r);
 	curl_global_cleanup();
@@ -1018,24 +1078,7 @@ void mlb_runner_free(struct mlb_runner *r)
 
 void mlb_job_clear(struct mlb_job *job)
 {
-	struct job_state *st = job->st;
-
-	if (st) {
-		if (st->key) {
-			memset(st->key, 0, strlen(st->key));
-			free(st->key);
-		}
-		mlb_sse_free(st->sse);
-		mlb_buf_free(&st->body);
-		mlb_buf_free(&st->rec);
-		mlb_wire_req_free(&st->req);
-		free(st);
-		job->st = NULL;
-	}
-	mlb_reply_free(&job->reply);
-	free(job->error_code);
-	free(job->error_message);
-	job->error_code = job->error_message = NULL;
+	release_state(job);
 	mlb_model_clear(&job->model);
 	mlb_chat_free(&job->chat);
 }

@@ -114,6 +114,9 @@ void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job);
 /* Keep every successful exchange in record_dir, and/or answer every request from replay_dir
  * without any network (replay.h); NULL for neither. */
 void mlb_runner_exchanges(struct mlb_runner *r, const char *record_dir, const char *replay_dir);
+/* Start an ended job over (with the model its owner has just put in it), from an on_done hook:
+ * a fallback.  It counts as running again until it ends again. */
+void mlb_runner_again(struct mlb_runner *r, struct mlb_job *job);
 /* Cancel whatever still runs this many seconds after mlb_runner_run starts. */
 void mlb_runner_deadline(struct mlb_runner *r, double seconds);
 /* Run until every job ended: the number of the signal (SIGINT, SIGTERM, SIGHUP) that cut it

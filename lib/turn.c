@@ -1,5 +1,6 @@
 #include "turn.h"
 #include "budget.h"
+#include "circuit.h"
 #include "cli.h"
 #include "clock.h"
 #include "msg.h"
@@ -157,6 +158,7 @@ void mlb_pane_turn_clear(struct mlb_pane_turn *p)
 	json_object_put(p->options);
 	free(p->system);
 	free(p->role);
+	mlb_strv_free(p->fallbacks);
 	free(p->message_path);
 	mlb_provenance_free(p->from);
 	mlb_job_clear(&p->job);
@@ -215,6 +217,11 @@ void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev)
 	} else if (!strcmp(type, "status") && !strcmp(mlb_json_str(ev, "stage"), "retry")) {
 		mlb_warn("%s: %s; retrying in %.1f s", job->model.spec, mlb_json_str(ev, "message"),
 			 mlb_json_int(ev, "retry_in_ms", 0) / 1000.0);
+	} else if (!strcmp(type, "status") && !strcmp(mlb_json_str(ev, "stage"), "fallback")) {
+		mlb_warn("%s gave no answer; asking %s instead", job->model.spec, mlb_json_str(ev, "fallback"));
+	} else if (!strcmp(type, "status") && !strcmp(mlb_json_str(ev, "stage"), "circuit_open")) {
+		mlb_warn("%s failed too often; it is passed over until %s", mlb_json_str(ev, "circuit_model"),
+			 mlb_json_str(ev, "until"));
 	} else if (!strcmp(type, "message")) {
 		/* the moved message: its text is the prompt, already known to the user */
 	}
@@ -225,6 +232,9 @@ void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev)
 
 /* A turn under way: its panes, its session and the order in which its panes ended. */
 struct mlb_turn_state {
+	const struct mlb_config *cfg;
+	struct mlb_runner *r;		/* the runner it was started on */
+	struct mlb_circuit_conf circuit;
 	struct mlb_turn_opts *o;
 	struct mlb_pane_turn *panes;
 	size_t n;
@@ -285,18 +295,92 @@ static int over_budget(struct mlb_turn_state *t, struct mlb_job *job)
 	return 1;
 }
 
+/* A status event saying the circuit of model is open until until_ms. */
+static void emit_circuit_open(struct mlb_turn_state *t, struct mlb_job *job, const char *model, int64_t until_ms)
+{
+	json_object *ev = mlb_event_new("status", &job->tag);
+	char until[32];
+
+	mlb_rfc3339(until, until_ms);
+	mlb_json_set_str(ev, "stage", "circuit_open");
+	mlb_json_set_str(ev, "circuit_model", model);
+	mlb_json_set_str(ev, "until", until);
+	mlb_json_set_int(ev, "attempt", job->attempts);
+	emit(t, job, ev);
+}
+
+/*
+ * Put the pane's next fallback into its job: 0 when there was one.  A
+ * fallback whose own circuit is open is passed over while another follows.
+ * The event is tagged with the model given up; the job's events after it
+ * carry the fallback's name, and the pane keeps its own.
+ */
+static int next_fallback(struct mlb_turn_state *t, struct mlb_pane_turn *p, const char *reason)
+{
+	struct mlb_job *job = &p->job;
+
+	while (p->next_fallback < p->nfallbacks) {
+		const char *spec = p->fallbacks[p->next_fallback++];
+		struct mlb_model m;
+		json_object *ev;
+		int64_t until;
+
+		if (mlb_model_resolve(t->cfg, spec, &m) < 0)
+			continue;	/* reported; the next one may do */
+		if (p->next_fallback < p->nfallbacks && mlb_circuit_is_open(&t->circuit, spec, &until)) {
+			emit_circuit_open(t, job, spec, until);
+			mlb_model_clear(&m);
+			continue;
+		}
+		ev = mlb_event_new("status", &job->tag);
+		mlb_json_set_str(ev, "stage", "fallback");
+		mlb_json_set_str(ev, "fallback", spec);
+		mlb_json_set_str(ev, "reason", reason);
+		mlb_json_set_int(ev, "attempt", job->attempts);
+		emit(t, job, ev);
+		mlb_model_clear(&job->model);
+		job->model = m;
+		job->tag.model = job->model.spec;
+		return 0;
+	}
+	return -1;
+}
+
+/* The model of the job failed before its first token: count it, and ask the next fallback; 1 if one was. */
+static int fall_back(struct mlb_turn_state *t, struct mlb_pane_turn *p)
+{
+	struct mlb_job *job = &p->job;
+	int64_t until;
+
+	/* a model never asked (no key, a request too large) says nothing of its health */
+	if (job->attempts > 0 && mlb_circuit_record(&t->circuit, job->model.spec, 0, &until))
+		emit_circuit_open(t, job, job->model.spec, until);
+	if (!t->r || t->over_budget || next_fallback(t, p, "failed") < 0)
+		return 0;
+	mlb_runner_again(t->r, job);
+	return 1;
+}
+
 int mlb_turn_done(void *ctx, struct mlb_job *job)
 {
 	struct mlb_pane_turn *p = job->user;
 	struct mlb_turn_state *t = p->turn;
 
 	(void)ctx;
-	t->done_order[t->ndone++] = p;
-	if (job->outcome == MLB_JOB_OK)
-		t->nok++;
 	/* The meter goes out now, not after the commit: a budget downstream must see it in time. */
 	if (job->outcome != MLB_JOB_FAILED || job->attempts > 0)
 		emit(t, job, mlb_job_meter_event(job, t->o->prices));
+	if (job->outcome == MLB_JOB_FAILED && !job->reply.content.len) {
+		if (fall_back(t, p))
+			return 0;
+	} else if (job->outcome == MLB_JOB_OK || job->reply.content.len) {
+		int64_t until;
+
+		mlb_circuit_record(&t->circuit, job->model.spec, 1, &until);
+	}
+	t->done_order[t->ndone++] = p;
+	if (job->outcome == MLB_JOB_OK)
+		t->nok++;
 	if (t->o->budget > 0 && !t->over_budget && over_budget(t, job))
 		return 1;
 	if (t->o->first && t->nok >= 1)
@@ -380,7 +464,9 @@ static void reply_message(struct mlb_turn_opts *o, struct mlb_pane_turn *p, stru
 	mlb_now_rfc3339(ts);
 	mlb_msgfile_init(m);
 	mlb_msgfile_set(m, "Role", "assistant");
-	mlb_msgfile_set(m, "Model", p->model);
+	mlb_msgfile_set(m, "Model", job->model.spec);
+	if (strcmp(job->model.spec, p->model))
+		mlb_msgfile_set(m, "Fallback-For", p->model);
 	mlb_msgfile_set(m, "Date", ts);
 	mlb_msgfile_set(m, "Message-Id", id);
 	mlb_msgfile_set(m, "Tool", o->tool);
@@ -573,6 +659,30 @@ static int open_session(struct mlb_turn_opts *o, struct mlb_session **s)
 	return 0;
 }
 
+/* The pane's fallbacks: --fallback's, then its [model] section's; aliases expanded, its own model left out. */
+static void gather_fallbacks(const struct mlb_config *cfg, struct mlb_pane_turn *p, const char *spec,
+			     char *const *given, char *const *configured)
+{
+	char *const *lists[2] = { given, configured };
+
+	mlb_strv_free(p->fallbacks);
+	p->fallbacks = mlb_xcalloc(1, sizeof(char *));
+	p->nfallbacks = p->next_fallback = 0;
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; lists[l] && lists[l][i]; i++) {
+			char *f = mlb_model_expand(cfg, lists[l][i]);
+
+			f[mlb_model_word_len(f)] = '\0';	/* a fallback is asked with the pane's options */
+			if (!strcmp(f, spec)) {
+				free(f);
+				continue;
+			}
+			p->fallbacks = mlb_xrealloc(p->fallbacks, (p->nfallbacks + 2) * sizeof(char *));
+			p->fallbacks[p->nfallbacks++] = f;
+			p->fallbacks[p->nfallbacks] = NULL;
+		}
+}
+
 /*
  * The pane's model as it was named, made concrete: the alias expanded, and
  * its options in rising priority: its [model] option lines, its role's
@@ -592,6 +702,7 @@ static int choose_model(const struct mlb_config *cfg, const struct mlb_turn_opts
 	}
 	if (mlb_model_defaults(cfg, spec, &d) == 0) {
 		ret = 0;
+		gather_fallbacks(cfg, p, spec, o->fallbacks, d.fallbacks);
 		if (!o->system && d.role && !p->system) {
 			struct mlb_role role;
 
@@ -645,6 +756,12 @@ struct mlb_turn_state *mlb_turn_prepare(const struct mlb_config *cfg, struct mlb
 		}
 	}
 	t = mlb_xcalloc(1, sizeof(*t));
+	t->cfg = cfg;
+	if (mlb_circuit_configure(cfg, &t->circuit) < 0) {
+		free(t);
+		*status = MLB_EXIT_FAIL;
+		return NULL;
+	}
 	t->o = o;
 	t->panes = panes;
 	t->n = n;
@@ -675,8 +792,16 @@ struct mlb_turn_state *mlb_turn_prepare(const struct mlb_config *cfg, struct mlb
 
 void mlb_turn_start(struct mlb_turn_state *t, struct mlb_runner *r)
 {
+	t->r = r;
 	for (size_t i = 0; i < t->n; i++) {
 		struct mlb_pane_turn *p = &t->panes[i];
+		int64_t until;
+
+		/* an open circuit sends the pane to its fallback at once; without one, the model is asked anyway */
+		if (p->nfallbacks && mlb_circuit_is_open(&t->circuit, p->job.model.spec, &until)) {
+			emit_circuit_open(t, &p->job, p->job.model.spec, until);
+			next_fallback(t, p, "circuit_open");
+		}
 
 		if (p->from) {
 			json_object *ev = mlb_event_new("message", &p->job.tag), *prov = json_object_new_object();
@@ -722,6 +847,8 @@ int mlb_turn_finish(struct mlb_turn_state *t, int interrupted, struct mlb_turn_r
 		if (job->outcome == MLB_JOB_OK || job->reply.content.len) {
 			json_object *ev = mlb_job_final_event(job);
 
+			if (strcmp(job->model.spec, p->model))
+				mlb_json_set_str(ev, "fallback_for", p->model);
 			mlb_json_set_str(ev, "message", p->message_path);
 			mlb_json_set_str(ev, "commit", p->message_path ? res->commit : NULL);
 			emit(t, job, ev);

@@ -35,6 +35,8 @@ struct mlb_pane_turn {
 	json_object *options;	/* the request options of this pane */
 	char *system;		/* its own system prompt (the model's default role), or NULL */
 	char *role;		/* the name of the role its system prompt came from, or NULL */
+	char **fallbacks;	/* the models to ask if its own fails before its first token */
+	size_t nfallbacks, next_fallback;
 	/* Results. */
 	struct mlb_job job;
 	struct mlb_token_line tokens;	/* the start of its token events */
@@ -50,6 +52,7 @@ struct mlb_turn_opts {
 	const char *role;		/* the role it came from (-S @name), or NULL */
 	json_object *role_options;	/* that role's request options, below -o; or NULL */
 	json_object *options;		/* request options (-o), or NULL */
+	char *const *fallbacks;		/* --fallback models, NULL-terminated, before each model's own; or NULL */
 	const char *run;		/* a run id for the events, or NULL */
 	struct mlb_policy policy;
 	double deadline_s;		/* cancel what runs after this, 0: none */
