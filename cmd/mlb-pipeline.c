@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 #include "drift.h"
+#include "shard.h"
 #include "lock.h"
 #include "msg.h"
 #include "pipeline.h"
@@ -21,6 +22,8 @@ static const char usage[] =
 	"       mlb-pipeline validate [--rows <file>] <file|name>\n"
 	"       mlb-pipeline show <file|name>\n"
 	"       mlb-pipeline drift <recorded-session> <live-session> [--min-similarity <x>]\n"
+	"       mlb-pipeline merge <session> <shard-session>...\n"
+	"       mlb-pipeline report --junit <file> [<log>...]\n"
 	"       mlb-pipeline list\n"
 	"       mlb-pipeline save --from-session <id> --name <name>\n"
 	"       mlb-pipeline export <name> | import <file>\n"
@@ -310,10 +313,19 @@ static int dispatch(const struct mlb_config *cfg, const struct args *a, char **o
 	int want = cmd && (!strcmp(cmd, "list") || !strcmp(cmd, "save")) ? 1 : cmd && !strcmp(cmd, "drift") ? 3 : 2;
 
 	if (!cmd)
-		mlb_usage_error("no command: give run, validate, show, list, save, export, import or drift");
+		mlb_usage_error("no command: give run, validate, show, list, save, export, import, drift, merge or report");
+	if (a->junit && !strcmp(cmd, "report"))
+		return mlb_shard_report(ops + 1, (size_t)nops - 1, a->junit);
+	if (!strcmp(cmd, "report"))
+		mlb_usage_error("report needs --junit <file>, then the event logs (--log) to read, or none for stdin");
+	if (!strcmp(cmd, "merge") && nops >= 3 && !a->run_only && !a->nvars && !a->rows)
+		return mlb_shard_merge(ops[1], ops + 2, (size_t)nops - 2);
+	if (!strcmp(cmd, "merge"))
+		mlb_usage_error("merge takes the session to merge into, then one or more shards' sessions (ids or directories)");
 	if (strcmp(cmd, "run") && strcmp(cmd, "validate") && strcmp(cmd, "show") && strcmp(cmd, "list") &&
 	    strcmp(cmd, "save") && strcmp(cmd, "export") && strcmp(cmd, "import") && strcmp(cmd, "drift"))
-		mlb_usage_error("unknown command '%s'; give run, validate, show, list, save, export, import or drift", cmd);
+		mlb_usage_error("unknown command '%s'; give run, validate, show, list, save, export, import, drift, merge or report",
+				cmd);
 	if (nops != want)
 		mlb_usage_error("'%s' takes %s", cmd, want == 1 ? "no operand" : want == 3 ? "two sessions, the recorded and the live" :
 				!strcmp(cmd, "import") ? "one template file" : "one template, a file or a name");

@@ -292,7 +292,7 @@ _mlb_complete()
 		;;
 	mlb-pipeline)
 		if ((${#operands[@]} == 0)); then
-			_mlb_reply run validate show list save export import drift
+			_mlb_reply run validate show list save export import drift merge report
 		elif ((${#operands[@]} == 1)); then
 			case ${operands[0]} in
 			run|validate|show|export)
@@ -300,8 +300,10 @@ _mlb_complete()
 				_mlb_reply_files ;;
 			import)
 				_mlb_reply_files ;;
-			drift)
+			drift|merge)
 				_mlb_reply "$(_mlb_sessions)" ;;
+			report)
+				_mlb_reply_files ;;
 			esac
 		elif ((${#operands[@]} == 2)) && [ "${operands[0]}" = drift ]; then
 			_mlb_reply "$(_mlb_sessions)"

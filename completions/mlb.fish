@@ -242,7 +242,7 @@ __mlb_opt meter -l json -d 'write events'
 __mlb_opt meter -l text -d 'write text'
 
 # mlb-pipeline
-set -l __mlb_pipeline_cmds run validate show list save export import drift
+set -l __mlb_pipeline_cmds run validate show list save export import drift merge report
 complete -c mlb-pipeline -f
 complete -c mlb-pipeline -n "not __fish_seen_subcommand_from $__mlb_pipeline_cmds" -a "$__mlb_pipeline_cmds"
 complete -c mlb-pipeline -n '__fish_seen_subcommand_from run validate show export' -F -a '(__mlb_templates)'

@@ -748,6 +748,15 @@ static void checked(void *ctx, size_t index, const char *check, int pass, const 
 	out(run, NULL, st->def->id, ev);
 }
 
+/* The emit hook of a judge's turn: its events carry the judged answer's step and row, and "judged", its pane. */
+static void judge_emit(void *ctx, struct mlb_job *job, json_object *ev)
+{
+	struct judge *j = ctx;
+
+	mlb_json_set_str(ev, "judged", j->st->panes[j->pane].pane);
+	step_emit(j->st, job, ev);
+}
+
 /* Ask a judge about answer i of step st; it ends in finish_judge. */
 static void start_judge(struct run *run, struct step *st, size_t i, size_t item)
 {
@@ -772,8 +781,8 @@ static void start_judge(struct run *run, struct step *st, size_t i, size_t item)
 	j->o.run = run->id;
 	j->o.policy = run->po->policy;
 	j->o.prices = run->po->prices;
-	j->o.emit = step_emit;
-	j->o.emit_ctx = st;
+	j->o.emit = judge_emit;
+	j->o.emit_ctx = j;
 	j->o.quiet = 1;
 	j->turn = mlb_turn_prepare(run->cfg, &j->o, &j->pt, 1, &status);
 	j->next = st->in->judges;

@@ -1,5 +1,6 @@
 #include "report.h"
 #include "buf.h"
+#include "event.h"
 #include "file.h"
 #include "msg.h"
 #include "utf8.h"
@@ -108,6 +109,71 @@ static void xml(struct mlb_buf *b, const char *s)
 	}
 }
 
+/* The case of a pane, made when there is none yet. */
+static size_t case_of(struct mlb_report *r, json_object *ev)
+{
+	const char *pane = mlb_json_str(ev, "pane");
+
+	for (size_t i = r->n; i-- > 0;)
+		if (!strcmp(r->v[i].pane, pane))
+			return i;
+	return mlb_report_case(r, (long)mlb_json_int(ev, "row", 0), mlb_json_str(ev, "step") ? mlb_json_str(ev, "step") : "-",
+			       pane, mlb_json_str(ev, "model") ? mlb_json_str(ev, "model") : "?", 0);
+}
+
+long mlb_report_read(struct mlb_report *r, FILE *f, const char *label)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0, bad = 0;
+
+	while ((len = getline(&line, &cap, f)) > 0) {
+		json_object *ev = json_tokener_parse(line);
+		const char *type = mlb_json_str(ev, "type");
+
+		lineno++;
+		if (!type) {
+			if (strspn(line, " \t\r\n") < (size_t)len && bad++ < 10)
+				mlb_warn("%s: line %ld: not an event; skipped", label, lineno);
+			json_object_put(ev);
+			continue;
+		}
+		if (!strcmp(type, "status") && mlb_json_str(ev, "template") && !strcmp(r->name, "mlb")) {
+			free(r->name);
+			r->name = mlb_xstrdup(mlb_json_str(ev, "template"));
+		}
+		if (!mlb_json_str(ev, "pane") || mlb_json_has(ev, "judged") || !mlb_json_str(ev, "step")) {
+			json_object_put(ev);
+			continue;
+		}
+		if (!strcmp(type, "final")) {
+			case_of(r, ev);
+		} else if (!strcmp(type, "meter")) {
+			size_t c = case_of(r, ev);	/* it may move r->v */
+
+			r->v[c].seconds = mlb_json_int(ev, "latency_ms", 0) / 1000.0;
+		} else if (!strcmp(type, "error") && mlb_json_str(ev, "code")) {
+			mlb_report_error(r, case_of(r, ev), mlb_json_str(ev, "code"), mlb_json_str(ev, "message"));
+		} else if (!strcmp(type, "assert")) {
+			mlb_report_check(r, case_of(r, ev), mlb_json_str(ev, "check"), mlb_json_bool(ev, "pass"),
+					 mlb_json_str(ev, "why") ? mlb_json_str(ev, "why") : "");
+		}
+		json_object_put(ev);
+	}
+	free(line);
+	return bad;
+}
+
+static int case_cmp(const void *a, const void *b)
+{
+	const struct tcase *x = *(const struct tcase *const *)a, *y = *(const struct tcase *const *)b;
+
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	return strcmp(x->pane, y->pane);
+}
+
 int mlb_report_junit(const struct mlb_report *r, const char *path)
 {
 	struct mlb_buf b = MLB_BUF_INIT;
@@ -127,8 +193,13 @@ int mlb_report_junit(const struct mlb_report *r, const char *path)
 	xml(&b, r->name);
 	mlb_buf_addf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\">\n",
 		     r->n, failures, errors, seconds);
+	const struct tcase **order = mlb_xcalloc(r->n + 1, sizeof(*order));
+
+	for (size_t i = 0; i < r->n; i++)
+		order[i] = &r->v[i];
+	qsort(order, r->n, sizeof(*order), case_cmp);
 	for (size_t i = 0; i < r->n; i++) {
-		const struct tcase *c = &r->v[i];
+		const struct tcase *c = order[i];
 		char *name = c->row ? mlb_xasprintf("row %ld, %s, %s (%s)", c->row, c->step, c->model, c->pane) :
 				      mlb_xasprintf("%s, %s (%s)", c->step, c->model, c->pane);
 
@@ -170,6 +241,7 @@ int mlb_report_junit(const struct mlb_report *r, const char *path)
 		}
 		mlb_buf_adds(&b, "    </testcase>\n");
 	}
+	free(order);
 	mlb_buf_adds(&b, "  </testsuite>\n</testsuites>\n");
 	if (mlb_file_replace(path, b.s, b.len, 0644, 0, NULL) < 0)
 		ret = mlb_error("cannot write the JUnit report '%s': %s", path, strerror(errno));

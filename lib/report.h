@@ -11,6 +11,7 @@
 #define MLB_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct mlb_report;
 
@@ -22,7 +23,11 @@ size_t mlb_report_case(struct mlb_report *r, long row, const char *step, const c
 void mlb_report_error(struct mlb_report *r, size_t c, const char *code, const char *message);
 /* One check of the case. */
 void mlb_report_check(struct mlb_report *r, size_t c, const char *check, int pass, const char *why);
-/* Write the report as JUnit XML to path, atomically; -1 after a one-line error. */
+/* Add the cases of a run's events (a --log file, or several shards' logs one after another): a case
+ * for each final and each model's error event, the assert events as its checks.  Judges' events
+ * (those with "judged") are no cases.  label names f in messages; the number of malformed lines. */
+long mlb_report_read(struct mlb_report *r, FILE *f, const char *label);
+/* Write the report as JUnit XML to path, atomically, its cases by row and pane; -1 after a one-line error. */
 int mlb_report_junit(const struct mlb_report *r, const char *path);
 void mlb_report_free(struct mlb_report *r);
 

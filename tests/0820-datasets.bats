@@ -303,3 +303,45 @@ qa='{"name": "qa", "steps": [
 	run mlb-pipeline drift recorded today --min-similarity 2
 	[ "$status" -eq 2 ]
 }
+
+@test "4 shards at once, each with its own MLB_HOME, merge into one session and one report equal to one unsharded run" {
+	tpl qa "$qa"
+	for i in $(seq 1 12); do
+		if [ $((i % 5)) -eq 0 ]; then printf '{"answer": "blue %d"}\n' "$i"; else printf '{"answer": "%d"}\n' "$i"; fi
+	done >rows.jsonl
+	home=$MLB_HOME
+	# one unsharded run
+	run --separate-stderr mlb-pipeline run qa.json --rows rows.jsonl -s whole --log whole.ndjson --junit whole.xml
+	[ "$status" -eq 5 ]
+	# four shards at once, as four machines would run them
+	for i in 0 1 2 3; do
+		MLB_HOME="$BATS_TEST_TMPDIR/shard$i" mlb-pipeline run qa.json --rows rows.jsonl --shard "$i/4" \
+			-s part --log "shard$i.ndjson" >/dev/null 2>"shard$i.err" &
+	done
+	for i in 0 1 2 3; do wait %$((i + 1)) || [ $? -eq 5 ]; done
+	for i in 0 1 2 3; do
+		[ "$(jq -s '[.[] | select(.type=="status" and .stage=="run_done")][0].rows' "shard$i.ndjson")" = 3 ]
+	done
+	run --separate-stderr mlb-pipeline merge merged "$BATS_TEST_TMPDIR"/shard{0,1,2,3}/sessions/part
+	assert_success
+	[ "$(grep -c '^mlb-pipeline: merged ' <<<"$stderr")" -eq 4 ]
+	# rows: the same panes, each with the same answer
+	diff -u <(ls "$home/sessions/whole/panes") <(ls "$home/sessions/merged/panes")
+	run --separate-stderr mlb-pipeline drift whole merged --min-similarity 1 --json
+	assert_success
+	[ "$(jq -s 'map(select(.pass)) | length' <<<"$output")" -eq 24 ]
+	git -C "$home/sessions/merged" fsck --no-progress
+	[ -z "$(git -C "$home/sessions/merged" status --porcelain)" ]
+	# verdicts: the same checks with the same results
+	verdicts() { jq -c 'select(.type=="assert") | [.row, .pane, .check, .index, .pass, .why]' "$@" | sort; }
+	diff -u <(verdicts whole.ndjson) <(verdicts shard{0,1,2,3}.ndjson)
+	# totals: the same tokens, from the stored sessions
+	totals() { mlb-meter -s "$1" --json | jq -c 'select(.type=="meter") | [.prompt_tokens, .completion_tokens]' | tail -n 1; }
+	[ "$(totals whole)" = "$(totals merged)" ]
+	# one JUnit report from the shards' logs, the same as the unsharded run's but for times
+	cat shard{0,1,2,3}.ndjson | mlb-pipeline report --junit merged.xml
+	xmllint --noout merged.xml
+	diff -u <(sed 's/ time="[^"]*"//' whole.xml) <(sed 's/ time="[^"]*"//' merged.xml)
+	[ "$(xmllint --xpath 'string(/testsuites/@tests)' merged.xml)" = 24 ]
+	[ "$(xmllint --xpath 'string(/testsuites/@failures)' merged.xml)" = 4 ]
+}
