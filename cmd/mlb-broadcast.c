@@ -163,6 +163,10 @@ static void collect_models(const struct mlb_config *cfg, struct args *a, const s
 		free(a->models[i]);
 		a->models[i] = m;
 	}
+	/* a quorum no run can reach would wait for every model and then call the run partial */
+	if (a->quorum > 0 && (size_t)a->quorum > a->nmodels)
+		mlb_usage_error("--quorum %d is more than the %zu model%s given; give at most %zu", a->quorum,
+				a->nmodels, a->nmodels == 1 ? "" : "s", a->nmodels);
 }
 
 /* Pane names: --panes, else from the models; a repeated name gets -2, -3, ... */
@@ -171,14 +175,16 @@ static void name_panes(struct args *a, struct mlb_pane_turn *panes)
 	size_t n = 0;
 	char **names = a->panes ? mlb_split_list(a->panes, &n) : NULL;
 
-	if (names && n != a->nmodels)
+	if (names && n != a->nmodels) {
+		mlb_strv_free(names);
 		mlb_usage_error("--panes names %zu panes for %zu models; give one name per model", n, a->nmodels);
+	}
 	for (size_t i = 0; i < a->nmodels; i++) {
 		char *base = names ? mlb_xstrdup(names[i]) : mlb_pane_from_model(a->models[i]);
 		int dup = 1;
 
 		if (!mlb_pane_name_valid(base))
-			mlb_die(MLB_EXIT_USAGE, "invalid pane name '%s': use letters, digits, '.', '_' and '-'", base);
+			mlb_die(MLB_EXIT_USAGE, "invalid pane name '%s': " MLB_NAME_RULE, base);
 		panes[i].pane = mlb_xstrdup(base);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(panes[j].pane, panes[i].pane)) {
@@ -284,7 +290,7 @@ int main(int argc, char **argv)
 	if (a.no_store && a.session)
 		mlb_usage_error("--no-store cannot continue a session; drop -s or --no-store");
 	if (a.session && !mlb_session_id_valid(a.session))
-		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': use letters, digits, '.', '_' and '-', not starting with '.'",
+		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': " MLB_NAME_RULE,
 			a.session);
 	prompt = mlb_read_prompt(argc - optind, argv + optind, 1, a.policy.max_request);
 	if (!prompt)

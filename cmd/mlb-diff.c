@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 		if (mlb_session_id_check(session) < 0)
 			return MLB_EXIT_USAGE;
 		if (!mlb_pane_name_valid(a) || !mlb_pane_name_valid(b))
-			mlb_usage_error("invalid pane name '%s': use letters, digits, '.', '_' and '-', not a leading '.'",
+			mlb_usage_error("invalid pane name '%s': " MLB_NAME_RULE,
 					mlb_pane_name_valid(a) ? b : a);
 		return mlb_cli_finish(mlb_compare_session(&o, session, a, b));
 	}

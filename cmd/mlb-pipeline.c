@@ -174,9 +174,11 @@ static struct mlb_template *load_checked(const struct mlb_config *cfg, const str
 		return NULL;
 	mlb_template_env_vars(t, environ);
 	for (size_t i = 0; i < a->nvars; i++)
-		if (mlb_template_option_var(t, a->vars[i]) < 0)
+		if (mlb_template_option_var(t, a->vars[i]) < 0) {
+			mlb_template_free(t);
 			mlb_usage_error("--var '%s': a name is 1 to %d letters, digits, '_' or '-'", a->vars[i],
 					MLB_TEMPLATE_ID_MAX);
+		}
 	if (!a->rows)
 		mlb_template_check(t);
 	mlb_pipeline_check_models(cfg, t, keys);
@@ -197,7 +199,7 @@ static int cmd_run(const struct mlb_config *cfg, const struct args *a, const cha
 
 	o.session = a->session ? a->session : env_session && *env_session ? env_session : NULL;
 	if (o.session && !mlb_session_id_valid(o.session))
-		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': use letters, digits, '.', '_' and '-', not starting with '.'",
+		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': " MLB_NAME_RULE,
 			o.session);
 	if (a->record && a->replay)
 		mlb_usage_error("--record and --replay exclude each other: record a run live, then replay it");

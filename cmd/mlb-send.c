@@ -113,7 +113,7 @@ static char *pick_session(const struct send_args *a)
 	else if (!a->cont && env && *env)
 		id = mlb_xstrdup(env);
 	if (id && !mlb_session_id_valid(id))
-		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': use letters, digits, '.', '_' and '-', not starting with '.'", id);
+		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': " MLB_NAME_RULE, id);
 	return id;
 }
 
@@ -220,7 +220,7 @@ int main(int argc, char **argv)
 	if (a.no_store && (a.session || a.cont))
 		mlb_usage_error("--no-store cannot continue a session; drop -s/-c or --no-store");
 	if (a.pane && !mlb_pane_name_valid(a.pane))
-		mlb_die(MLB_EXIT_USAGE, "invalid pane name '%s': use letters, digits, '.', '_' and '-'", a.pane);
+		mlb_die(MLB_EXIT_USAGE, "invalid pane name '%s': " MLB_NAME_RULE, a.pane);
 	o.session = a.no_store ? NULL : pick_session(&a);
 	/* With --from -, stdin carries events, so the prompt can only be operands. */
 	prompt = mlb_read_prompt(argc - optind, argv + optind, !(a.from && !strcmp(a.from, "-")),

@@ -28,7 +28,7 @@ static const char usage[] =
 	"       mlb-session grep [-i] <pattern> [<id>...]\n"
 	"       mlb-session fork <id> <new-id> [--at <commit>]\n"
 	"       mlb-session restore <id> <commit>\n"
-	"       mlb-session export <id> [<file>]\n"
+	"       mlb-session export [-f] <id> [<file>]\n"
 	"       mlb-session import <file> [<id>]\n"
 	"       mlb-session rm [-f] <id>\n"
 	"       mlb-session name <id> <text>\n"
@@ -36,7 +36,7 @@ static const char usage[] =
 	"List, show, search and manage sessions.\n"
 	"\n"
 	"      --at <commit>            fork from this commit\n"
-	"  -f, --force                  do not ask before removing\n"
+	"  -f, --force                  rm: do not ask; export: overwrite the file\n"
 	"  -i, --ignore-case            grep without regard to case\n"
 	"  -h, --help                   show this help\n"
 	"      --version                show the version\n"
@@ -488,6 +488,25 @@ static int cmd_name(int argc, char **argv)
 
 /* ---- export, import ---- */
 
+/* Move the finished bundle at tmp to file.  Without -f, link(2) refuses a file that came
+ * meanwhile, where rename(2) would replace it; a file system without hard links gets rename. */
+static int put_in_place(const char *tmp, const char *file)
+{
+	if (!opt.force) {
+		if (link(tmp, file) == 0) {
+			unlink(tmp);
+			return 0;
+		}
+		if (errno == EEXIST)
+			return mlb_error("export: '%s' exists; give -f to overwrite it", file);
+		if (errno != EPERM && errno != ENOTSUP && errno != ENOSYS)
+			return mlb_error("cannot write '%s': %s", file, strerror(errno));
+	}
+	if (rename(tmp, file) < 0)
+		return mlb_error("cannot write '%s': %s", file, strerror(errno));
+	return 0;
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	struct mlb_session *s;
@@ -501,6 +520,11 @@ static int cmd_export(int argc, char **argv)
 	file = argc > 1 ? argv[1] : (def = mlb_xasprintf("%s.bundle", argv[0]));
 	if (strcmp(file, "-") == 0 && isatty(STDOUT_FILENO))
 		mlb_usage_error("export: not writing a bundle to a terminal; name a file or redirect");
+	if (strcmp(file, "-") != 0 && !opt.force && access(file, F_OK) == 0) {
+		mlb_error("export: '%s' exists; give -f to overwrite it", file);
+		free(def);
+		return MLB_EXIT_FAIL;
+	}
 	if (open_session(argv[0], &s) < 0) {
 		free(def);
 		return MLB_EXIT_FAIL;
@@ -525,8 +549,8 @@ static int cmd_export(int argc, char **argv)
 				rc = mlb_error("cannot write '%s': %s", file, strerror(errno));
 			if (fclose(f) == EOF && rc == 0)
 				rc = mlb_error("cannot write '%s': %s", file, strerror(errno));
-			if (rc == 0 && rename(tmp, file) < 0)
-				rc = mlb_error("cannot write '%s': %s", file, strerror(errno));
+			if (rc == 0)
+				rc = put_in_place(tmp, file);
 		}
 		if (rc < 0 && fd >= 0)
 			unlink(tmp);
@@ -648,8 +672,8 @@ int main(int argc, char **argv)
 	cmd = argv[optind++];
 	if (opt.at && strcmp(cmd, "fork") != 0)
 		mlb_usage_error("option '--at' is for fork only");
-	if (opt.force && strcmp(cmd, "rm") != 0)
-		mlb_usage_error("option '-f' is for rm only");
+	if (opt.force && strcmp(cmd, "rm") != 0 && strcmp(cmd, "export") != 0)
+		mlb_usage_error("option '-f' is for rm and export only");
 	if (opt.icase && strcmp(cmd, "grep") != 0)
 		mlb_usage_error("option '-i' is for grep only");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

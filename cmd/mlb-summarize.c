@@ -57,7 +57,7 @@ static void add_source(struct sources *s, const char *session, const char *pane,
 	mlb_summary_hash(src);
 }
 
-/* The last answer of one pane, and the question it answered. */
+/* The last answer of one pane, and the question it answered: 1, 0 when it has none, -1 on an error. */
 static int from_pane(struct mlb_session *ses, const char *id, const char *pane, struct sources *s)
 {
 	struct mlb_msgfile *msgs;
@@ -81,9 +81,7 @@ static int from_pane(struct mlb_session *ses, const char *id, const char *pane, 
 		found = 1;
 	}
 	mlb_msgfiles_free(msgs, n);
-	if (!found)
-		return mlb_error("pane '%s' of session '%s' has no answer to summarize", pane, id);
-	return 0;
+	return found;
 }
 
 static int from_session(const char *id, char **panes, size_t npanes, struct sources *s)
@@ -104,12 +102,20 @@ static int from_session(const char *id, char **panes, size_t npanes, struct sour
 		npanes = nall;
 	}
 	for (size_t i = 0; i < npanes && ret == 0; i++) {
-		if (!mlb_pane_name_valid(panes[i]))
+		int found;
+
+		if (!mlb_pane_name_valid(panes[i])) {
 			ret = mlb_error("invalid pane name '%s'", panes[i]);
-		else if (all && !strncmp(panes[i], "summary-", 8))
+		} else if (all && !strncmp(panes[i], "summary-", 8)) {
 			continue;	/* summaries of summaries only when asked for */
-		else
-			ret = from_pane(ses, id, panes[i], s);
+		} else if ((found = from_pane(ses, id, panes[i], s)) < 0) {
+			ret = -1;
+		} else if (!found && !all) {
+			ret = mlb_error("pane '%s' of session '%s' has no answer to summarize", panes[i], id);
+		} else if (!found) {
+			/* a pane whose request failed: summarize the others, and say so */
+			mlb_warn("pane '%s' of session '%s' has no answer; it is left out", panes[i], id);
+		}
 	}
 	s->session = mlb_xstrdup(id);
 	mlb_strv_free(all);
@@ -122,19 +128,26 @@ static long from_stdin(struct sources *s)
 {
 	struct mlb_reader *r = mlb_reader_new(STDIN_FILENO, NULL);
 	struct mlb_event_in ev;
-	long bad;
+	long bad, with_nul = 0;
 
 	while (mlb_reader_next(r, &ev) > 0) {
 		if (mlb_cli_json())
 			mlb_reader_pass(r, &ev);
 		if (strcmp(ev.type, "final") || !mlb_json_str(ev.obj, "content"))
 			continue;
+		if (mlb_json_nul(ev.obj, "content") >= 0) {
+			/* a C string would end at the NUL: the answer would be cut without a word */
+			mlb_event_bad_line(ev.lineno, "the final's content holds U+0000 (a NUL character); "
+					   "it is left out of the summary");
+			with_nul++;
+			continue;
+		}
 		add_source(s, mlb_json_str(ev.obj, "session"), mlb_json_str(ev.obj, "pane"),
 			   mlb_json_str(ev.obj, "model"), mlb_json_str(ev.obj, "content"));
 		if (!s->session && mlb_json_str(ev.obj, "session"))
 			s->session = mlb_xstrdup(mlb_json_str(ev.obj, "session"));
 	}
-	bad = mlb_reader_errors(r);
+	bad = mlb_reader_errors(r) + with_nul;
 	mlb_reader_free(r);
 	return bad;
 }
@@ -206,8 +219,10 @@ int main(int argc, char **argv)
 	mlb_cli_init(argc, argv, usage);
 	mlb_policy_defaults(&policy);
 	cfg = mlb_config_load();
-	if (!cfg || mlb_policy_configure(&policy, cfg) < 0)
+	if (!cfg || mlb_policy_configure(&policy, cfg) < 0) {
+		mlb_config_free(cfg);
 		return MLB_EXIT_FAIL;
+	}
 	while ((c = getopt_long(argc, argv, ":hm:s:S:", longopts, NULL)) != -1) {
 		if (mlb_policy_option(&policy, c, optarg))
 			continue;
@@ -223,18 +238,22 @@ int main(int argc, char **argv)
 		default: mlb_cli_option(c);
 		}
 	}
-	if (mlb_role_from_arg(system, &role) < 0)
+	if (mlb_role_from_arg(system, &role) < 0) {
+		mlb_config_free(cfg);
 		return MLB_EXIT_USAGE;
+	}
 	if (!mlb_summary_format_valid(format))
 		mlb_usage_error("unknown format '%s'; use executive, technical or bullet", format);
 	if (session && *session && !mlb_session_id_valid(session))
-		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': use letters, digits, '.', '_' and '-'", session);
+		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': " MLB_NAME_RULE, session);
 	/* -s names the session; else final events on stdin; else MLB_SESSION. */
 	if (!explicit_session && optind == argc && !isatty(STDIN_FILENO))
 		bad_lines = from_stdin(&src);
 	if (!src.n && session && *session) {
-		if (from_session(session, argv + optind, (size_t)(argc - optind), &src) < 0)
-			return MLB_EXIT_FAIL;
+		if (from_session(session, argv + optind, (size_t)(argc - optind), &src) < 0) {
+			status = MLB_EXIT_FAIL;
+			goto out;
+		}
 	} else if (!src.n && optind < argc) {
 		mlb_usage_error("panes name answers in a session: give -s <id> (or MLB_SESSION)");
 	} else if (!src.n && isatty(STDIN_FILENO)) {
@@ -246,8 +265,10 @@ int main(int argc, char **argv)
 	if (!pane.model)
 		mlb_usage_error("no model: use -m provider:model, or set MLB_MODEL or core.model");
 	pane.prompt = mlb_summary_prompt(format, src.question, src.v, src.n);
-	if (!pane.prompt)
-		return MLB_EXIT_FAIL;
+	if (!pane.prompt) {
+		status = MLB_EXIT_FAIL;
+		goto out;
+	}
 	pane.extra_headers = mlb_summary_headers(src.v, src.n);
 	pane.pane = summary_pane(no_store ? NULL : src.session);
 
@@ -264,13 +285,13 @@ int main(int argc, char **argv)
 	status = mlb_turn_run(cfg, &o, &pane, 1, &res);
 	if (status == MLB_EXIT_OK && bad_lines)
 		status = MLB_EXIT_FAIL;	/* the summary is made; the exit status remembers the bad input */
-
+	free(o.session);
+	mlb_prices_free(prices);
+out:
 	mlb_pane_turn_clear(&pane);
 	mlb_summary_sources_free(src.v, src.n);
 	free(src.question);
 	free(src.session);
-	free(o.session);
-	mlb_prices_free(prices);
 	mlb_role_clear(&role);
 	mlb_config_free(cfg);
 	return mlb_cli_finish(status);

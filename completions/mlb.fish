@@ -286,7 +286,7 @@ complete -c mlb-session -n '__fish_seen_subcommand_from import' -F
 complete -c mlb -n "__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from $__mlb_session_cmds" -a "$__mlb_session_cmds"
 complete -c mlb -n '__fish_seen_subcommand_from session; and __fish_seen_subcommand_from show log fork restore export rm name' -a '(__mlb_sessions)'
 __mlb_opt session -l at -x -d 'fork from this commit'
-__mlb_opt session -s f -l force -d 'do not ask before removing'
+__mlb_opt session -s f -l force -d 'rm: do not ask; export: overwrite the file'
 __mlb_opt session -s i -l ignore-case -d 'grep without regard to case'
 __mlb_opt session -s h -l help -d 'show the help'
 __mlb_opt session -l version -d 'show the version'

@@ -641,6 +641,7 @@ struct stream {
 	size_t ref;		/* the track compared against, or NONE */
 	long finals;		/* final events with content */
 	long bad;		/* final events without */
+	long uncompared;	/* finals past MLB_COMPARE_ALL_MAX with --all */
 	long diffs;		/* final diffs written */
 	int oom;
 	int64_t last_live;	/* when the last round of live comparisons started */
@@ -687,6 +688,8 @@ static void add_pair(struct stream *st, size_t a, size_t b)
 /* Whether another track could still be paired with anything. */
 static int wanted(const struct stream *st)
 {
+	if (st->o->pairs == MLB_COMPARE_ALL)
+		return st->nt < MLB_COMPARE_ALL_MAX;
 	return st->o->pairs != MLB_COMPARE_FIRST || st->nt < 2;
 }
 
@@ -999,8 +1002,11 @@ static void on_final(struct stream *st, const struct mlb_event_in *ev)
 	st->finals++;
 	k = open_track(st, ev->obj);
 	if (k == NONE) {
-		if (!wanted(st))
+		if (!wanted(st)) {
+			if (st->o->pairs == MLB_COMPARE_ALL)
+				st->uncompared++;
 			return;	/* nothing left to pair it with: do not keep it */
+		}
 		k = add_track(st, ev->obj);
 	}
 	t = &st->t[k];
@@ -1127,6 +1133,10 @@ int mlb_compare_stream(const struct mlb_compare_opts *o, int fd)
 			mlb_error("the first two panes to stream did not both end with a final event");
 			status = MLB_EXIT_FAIL;
 		}
+		if (st.uncompared)
+			mlb_warn("--all compares the first %d answers (%d pairs); %ld more passed through uncompared: "
+				 "compare them with --against <pane>, or in groups of at most %d", MLB_COMPARE_ALL_MAX,
+				 MLB_COMPARE_ALL_MAX * (MLB_COMPARE_ALL_MAX - 1) / 2, st.uncompared, MLB_COMPARE_ALL_MAX);
 	}
 	mlb_event_flush();
 	stream_free(&st);

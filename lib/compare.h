@@ -24,6 +24,11 @@
 #include "buf.h"
 #include "diff.h"
 
+/* --all compares this many answers at most: every pair of them is a diff (496 for 32), and
+ * the work grows with the square of their number.  Later finals pass through uncompared,
+ * and a warning at the end says how many. */
+#define MLB_COMPARE_ALL_MAX 32
+
 /* Which final events of a stream are compared. */
 enum mlb_compare_pairs {
 	MLB_COMPARE_FIRST,	/* the first two */

@@ -337,6 +337,18 @@ const char *mlb_json_str(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+long mlb_json_nul(json_object *o, const char *key)
+{
+	json_object *v;
+	const char *s, *nul;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return -1;
+	s = json_object_get_string(v);
+	nul = memchr(s, '\0', (size_t)json_object_get_string_len(v));
+	return nul ? (long)(nul - s) : -1;
+}
+
 int mlb_json_bool(json_object *o, const char *key)
 {
 	json_object *v;

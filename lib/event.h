@@ -104,6 +104,8 @@ const char *mlb_json_str(json_object *o, const char *key);
 long long mlb_json_int(json_object *o, const char *key, long long def);
 /* A numeric member as double, or def. */
 double mlb_json_double(json_object *o, const char *key, double def);
+/* The byte offset of the first U+0000 in a string member, or -1: mlb_json_str() would stop there. */
+long mlb_json_nul(json_object *o, const char *key);
 /* A boolean member, or 0 when absent. */
 int mlb_json_bool(json_object *o, const char *key);
 /* Whether o has key with a non-null value. */

@@ -25,6 +25,10 @@ void mlb_vreport(const char *prefix, const char *fmt, va_list ap)
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	/* a provider's error may quote the key; a base URL may hold user:password */
+	if (!mlb_redact_needed(line)) {
+		fprintf(stderr, "%s: %s%s\n", mlb_progname, prefix, line);
+		return;
+	}
 	clean = mlb_redact(line);
 	fprintf(stderr, "%s: %s%s\n", mlb_progname, prefix, clean);
 	free(clean);

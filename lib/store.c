@@ -107,7 +107,7 @@ static int name_valid(const char *s)
 {
 	size_t n;
 
-	if (!s || !*s || *s == '.')
+	if (!s || !*s || *s == '.' || *s == '-')
 		return 0;
 	for (n = 0; s[n]; n++) {
 		char c = s[n];
@@ -154,7 +154,7 @@ int mlb_session_id_check(const char *id)
 		return 0;
 	if (strlen(id) > MLB_ID_MAX)
 		return mlb_error("invalid session id '%s': at most %d characters", printable(id, shown), MLB_ID_MAX);
-	return mlb_error("invalid session id '%s': use letters, digits, '.', '_' and '-', not starting with '.'",
+	return mlb_error("invalid session id '%s': " MLB_NAME_RULE,
 			 printable(id, shown));
 }
 
@@ -1667,7 +1667,7 @@ int mlb_session_commit(struct mlb_session *s, struct mlb_pane_append *appends, s
 		if (!mlb_pane_name_valid(appends[i].pane)) {
 			char shown[96];
 
-			return serr(s->id, "invalid pane name '%s': use letters, digits, '.', '_' and '-', not starting with '.'",
+			return serr(s->id, "invalid pane name '%s': " MLB_NAME_RULE,
 				    printable(appends[i].pane ? appends[i].pane : "", shown));
 		}
 		if (appends[i].paths_out)

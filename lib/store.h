@@ -37,7 +37,10 @@
 /* The longest session id or pane name. */
 #define MLB_ID_MAX 64
 
-/* Whether id is a session id: [A-Za-z0-9._-], 1..64 characters, not starting with '.'. */
+/* What a session id or pane name may be, for messages. */
+#define MLB_NAME_RULE "use letters, digits, '.', '_' and '-', at most 64, not starting with '.' or '-'"
+/* Whether id is a session id: [A-Za-z0-9._-], 1..64 characters, not starting with '.' or '-'
+ * (which a command line would take for an option: 'mlb-session rm -rf'). */
 int mlb_session_id_valid(const char *id);
 /* Whether pane is a pane name (the same rules as session ids). */
 int mlb_pane_name_valid(const char *pane);

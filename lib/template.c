@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
@@ -135,6 +136,117 @@ static void json_problem(struct mlb_template *t, const char *text, size_t off, c
 	add_problem(t, mlb_xasprintf("%s:%d:%zu: malformed JSON: %s", t->label, line, col, what));
 }
 
+/*
+ * json-c reads NaN and Infinity as numbers and lets a repeated key replace
+ * the first without a word; a provider then gets a request that is not
+ * JSON, or another JSON tool reads the template otherwise.  Scan the text,
+ * which json-c has already found well-formed, for both.
+ */
+struct seen_key {
+	char *name;
+	int line;
+};
+
+struct level {
+	int object, want_key;
+	struct seen_key *keys;
+	size_t nkeys;
+};
+
+/* A key's text without its escapes ("\u0061" and "a" are one key). */
+static char *key_text(const char *quoted, size_t len)
+{
+	char *raw = mlb_xstrndup(quoted, len), *out;
+	json_object *o = memchr(quoted, '\\', len) ? json_tokener_parse(raw) : NULL;
+
+	if (o && json_object_is_type(o, json_type_string)) {
+		out = mlb_xstrdup(json_object_get_string(o));
+		free(raw);
+	} else {
+		raw[len - 1] = '\0';
+		out = mlb_xstrdup(raw + 1);
+		free(raw);
+	}
+	json_object_put(o);
+	return out;
+}
+
+static void note_key(struct mlb_template *t, int line, size_t col, struct level *lv, char *key)
+{
+	for (size_t k = 0; k < lv->nkeys; k++)
+		if (!strcmp(lv->keys[k].name, key)) {
+			add_problem(t, mlb_xasprintf("%s:%d:%zu: key \"%s\" appears twice in one object (first on line %d); "
+						     "keep one", t->label, line, col, key, lv->keys[k].line));
+			free(key);
+			return;
+		}
+	lv->keys = mlb_xrealloc(lv->keys, (lv->nkeys + 1) * sizeof(*lv->keys));
+	lv->keys[lv->nkeys].name = key;
+	lv->keys[lv->nkeys++].line = line;
+}
+
+static void drop_level(struct level *lv)
+{
+	for (size_t k = 0; k < lv->nkeys; k++)
+		free(lv->keys[k].name);
+	free(lv->keys);
+	memset(lv, 0, sizeof(*lv));
+}
+
+static void strict_json(struct mlb_template *t, const char *text, size_t len)
+{
+	struct level *stack = NULL;
+	size_t depth = 0, i = 0, line_start = 0;
+	int line = 1;	/* strict JSON has line breaks only between tokens */
+
+	while (i < len) {
+		char c = text[i];
+
+		if (c == '\n') {
+			line++;
+			line_start = ++i;
+		} else if (c == '"') {
+			size_t start = i++;
+
+			while (i < len && text[i] != '"')
+				i += text[i] == '\\' ? 2 : 1;
+			i++;
+			if (depth && stack[depth - 1].object && stack[depth - 1].want_key) {
+				note_key(t, line, start - line_start + 1, &stack[depth - 1], key_text(text + start, i - start));
+				stack[depth - 1].want_key = 0;
+			}
+		} else if (c == '{' || c == '[') {
+			stack = mlb_xrealloc(stack, (depth + 1) * sizeof(*stack));
+			memset(&stack[depth], 0, sizeof(*stack));
+			stack[depth].object = stack[depth].want_key = c == '{';
+			depth++;
+			i++;
+		} else if (c == '}' || c == ']') {
+			if (depth)
+				drop_level(&stack[--depth]);
+			i++;
+		} else if (c == ',') {
+			if (depth && stack[depth - 1].object)
+				stack[depth - 1].want_key = 1;
+			i++;
+		} else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) {
+			size_t start = i;
+
+			while (i < len && ((text[i] >= 'A' && text[i] <= 'Z') || (text[i] >= 'a' && text[i] <= 'z')))
+				i++;
+			if ((i - start == 3 && !strncasecmp(text + start, "nan", 3)) ||
+			    (i - start == 8 && !strncasecmp(text + start, "infinity", 8)))
+				add_problem(t, mlb_xasprintf("%s:%d:%zu: %.*s is not a JSON number; write a number or null",
+							     t->label, line, start - line_start + 1, (int)(i - start), text + start));
+		} else {
+			i++;
+		}
+	}
+	while (depth)
+		drop_level(&stack[--depth]);
+	free(stack);
+}
+
 static json_object *parse_json(struct mlb_template *t, const char *text, size_t len)
 {
 	json_tokener *tok;
@@ -171,6 +283,8 @@ static json_object *parse_json(struct mlb_template *t, const char *text, size_t 
 			json_problem(t, text, end, "text after the end of the template; remove it");
 			json_object_put(o);
 			o = NULL;
+		} else {
+			strict_json(t, text, len);
 		}
 	}
 	json_tokener_free(tok);
@@ -300,8 +414,9 @@ static void parse_step(struct mlb_template *t, json_object *o, size_t idx, struc
 	s->id = string_member(t, who, o, "id");
 	if (!s->id && !json_object_object_get_ex(o, "id", &v)) {
 		mlb_template_problem(t, "%shas no \"id\"; give it one, e.g. \"id\": \"draft\"", who);
-	} else if (s->id && !mlb_template_name_valid(s->id)) {
-		mlb_template_problem(t, "%sid '%s' is not a valid id; use 1 to %d letters, digits, '_' or '-'",
+	} else if (s->id && (!mlb_template_name_valid(s->id) || *s->id == '-')) {
+		/* the id names the step's panes, which may not start with '-' (store.h) */
+		mlb_template_problem(t, "%sid '%s' is not a valid id; use 1 to %d letters, digits, '_' or '-', not starting with '-'",
 				     who, s->id, MLB_TEMPLATE_ID_MAX);
 		free(s->id);
 		s->id = NULL;
@@ -524,6 +639,11 @@ struct mlb_template *mlb_template_parse(const char *text, size_t len, const char
 	size_t n;
 
 	t->label = mlb_xstrdup(label);
+	/* A byte-order mark, as some Windows editors write, is skipped as JSON readers may (RFC 8259). */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {
+		text += 3;
+		len -= 3;
+	}
 	t->json = parse_json(t, text, len);
 	if (!t->json)
 		goto out;

@@ -36,11 +36,21 @@ static struct mlb_provenance *from_stdin(void)
 	}
 	while ((n = mlb_reader_next(r, &ev)) > 0) {
 		const char *content = mlb_json_str(ev.obj, "content");
+		long nul;
 
 		if (strcmp(ev.type, "final") && strcmp(ev.type, "message"))
 			continue;
 		if (!content)
 			continue;
+		/* C strings end at a NUL: moving the text on would cut it there without a word */
+		if ((nul = mlb_json_nul(ev.obj, "content")) >= 0) {
+			mlb_error("--from -: line %ld: the content holds U+0000 (a NUL character) at byte %ld; "
+				  "mlb does not send text with NULs: remove them, e.g. with jq '.content |= gsub(\"\\u0000\"; \"\")'",
+				  ev.lineno, nul);
+			mlb_provenance_free(p);
+			mlb_reader_free(r);
+			return NULL;
+		}
 		mlb_provenance_free(p);
 		p = mlb_xcalloc(1, sizeof(*p));
 		p->content = mlb_xstrdup(content);
@@ -148,7 +158,7 @@ struct mlb_provenance *mlb_transfer_resolve(const char *spec, const char *curren
 		return NULL;
 	}
 	if (!mlb_session_id_valid(session) || !mlb_pane_name_valid(pane)) {
-		mlb_error("--from '%s': invalid session or pane name; use letters, digits, '.', '_' and '-'", spec);
+		mlb_error("--from '%s': invalid session or pane name; " MLB_NAME_RULE, spec);
 		*usage = 1;
 		free(copy);
 		return NULL;

@@ -302,7 +302,7 @@ s2/b/000003.msg:6:And a forest?"
 		assert_failure 2
 	done
 	run mlb-session show ../x
-	assert_line --index 0 "mlb-session: invalid session id '../x': use letters, digits, '.', '_' and '-', not starting with '.'"
+	assert_line --index 0 "mlb-session: invalid session id '../x': use letters, digits, '.', '_' and '-', at most 64, not starting with '.' or '-'"
 	populate s1
 	run mlb-session fork s1 ../x
 	assert_failure 2

@@ -120,7 +120,7 @@ static void test_structure(void)
 	CHECK_PROBLEMS("{\"steps\": [{\"models\": [\"openai:x\"], \"prompt\": \"p\"}, 3, {\"id\": \"b c\", \"models\": [], \"prompt\": \"\"}]}",
 		       "t.json: step 1: has no \"id\"; give it one, e.g. \"id\": \"draft\"\n"
 		       "t.json: step 2: is a number; each step is an object with \"id\", \"models\" and \"prompt\"\n"
-		       "t.json: step 3: id 'b c' is not a valid id; use 1 to 60 letters, digits, '_' or '-'\n"
+		       "t.json: step 3: id 'b c' is not a valid id; use 1 to 60 letters, digits, '_' or '-', not starting with '-'\n"
 		       "t.json: step 3: \"models\" is empty; list at least one model\n"
 		       "t.json: step 3: \"prompt\" is empty; write what to ask\n");
 	CHECK_PROBLEMS("{\"steps\": [{\"id\": \"a\", \"models\": \"openai:x\", \"options\": [1], \"system\": 2}]}",
