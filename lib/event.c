@@ -435,6 +435,7 @@ struct mlb_reader {
 	json_object *cur;
 	const char *const *want;	/* the types to parse; NULL: all */
 	char type[64];			/* the type of an event delivered unparsed */
+	struct mlb_buf scratch;		/* decoded text for json_scan_build */
 };
 
 /* What the configuration asked for; tools make readers with NULL limits. */
@@ -476,6 +477,7 @@ void mlb_reader_free(struct mlb_reader *r)
 		return;
 	json_object_put(r->cur);
 	json_tokener_free(r->tok);
+	mlb_buf_free(&r->scratch);
 	free(r->buf);
 	free(r);
 }
@@ -573,6 +575,33 @@ static int blank(const char *s, size_t len)
 	return 1;
 }
 
+/*
+ * A long line (a final event with a whole answer) built by the strict
+ * scanner rather than json-c's tokener, which takes a byte at a time: an
+ * event with a "type" string, or NULL to leave the line to json-c, which
+ * alone decides what is malformed.
+ */
+#define BUILD_MIN 4096
+
+static json_object *built(struct mlb_reader *r, const char *s, size_t len)
+{
+	struct json_scan sc;
+	json_object *obj, *type;
+
+	json_scan_init(&sc, s, len);
+	sc.max_depth = r->lim.max_depth;
+	if (!json_scan_build(&sc, &r->scratch, &obj) || !json_scan_end(&sc) ||
+	    !json_object_is_type(obj, json_type_object) || !json_object_object_get_ex(obj, "type", &type) ||
+	    !json_object_is_type(type, json_type_string)) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	/* one huge answer should not pin its memory */
+	if (r->scratch.cap > (1u << 20))
+		mlb_buf_free(&r->scratch);
+	return obj;
+}
+
 /* Parse one line; NULL (after reporting) when it is not a proper event. */
 static json_object *parse_line(struct mlb_reader *r, const char *s, size_t len)
 {
@@ -584,6 +613,8 @@ static json_object *parse_line(struct mlb_reader *r, const char *s, size_t len)
 		report(r, "contains a NUL byte; events are UTF-8 JSON text");
 		return NULL;
 	}
+	if (len >= BUILD_MIN && (obj = built(r, s, len)))
+		return obj;
 	if (!mlb_json_tokener_ready(&r->tok, r->lim.max_depth, READER_FLAGS))
 		mlb_die(MLB_EXIT_FAIL, "out of memory");
 	obj = json_tokener_parse_ex(r->tok, s, (int)len);

@@ -3,6 +3,9 @@
 #include "plain.h"
 #include "utf8.h"
 
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Deeper values are left to json-c, whose tokener the wire module makes 64 deep. */
@@ -288,4 +291,83 @@ int json_scan_text(const struct json_str *str, struct mlb_buf *scratch, const ch
 	*text = mlb_buf_str(scratch);
 	*len = scratch->len;
 	return 1;
+}
+
+static int build_string(struct json_scan *sc, struct mlb_buf *scratch, json_object **out)
+{
+	struct json_str str;
+	const char *text;
+	size_t len;
+
+	if (!json_scan_string(sc, &str) || !json_scan_text(&str, scratch, &text, &len) || len > INT_MAX)
+		return 0;
+	*out = json_object_new_string_len(text, (int)len);
+	return *out != NULL;
+}
+
+static int build_container(struct json_scan *sc, struct mlb_buf *scratch, int object, json_object **out)
+{
+	json_object *o = object ? json_object_new_object() : json_object_new_array();
+	char close = object ? '}' : ']';
+
+	if (!o || ++sc->depth >= sc->max_depth)
+		goto unsure;
+	sc->p++;
+	if (!json_scan_take(sc, close)) {
+		do {
+			struct json_str key;
+			json_object *v;
+			char *name = NULL;
+
+			if (object) {
+				if (!json_scan_string(sc, &key) || key.escaped || !json_scan_take(sc, ':') ||
+				    !(name = strndup(key.s, key.len)))
+					goto unsure;
+			}
+			if (!json_scan_build(sc, scratch, &v)) {
+				free(name);
+				goto unsure;
+			}
+			if (object) {
+				json_object_object_add(o, name, v);	/* json-c copies the name; a second one replaces the first */
+				free(name);
+			} else {
+				json_object_array_add(o, v);
+			}
+		} while (json_scan_take(sc, ','));
+		if (!json_scan_take(sc, close))
+			goto unsure;
+	}
+	sc->depth--;
+	*out = o;
+	return 1;
+unsure:
+	json_object_put(o);
+	return 0;
+}
+
+int json_scan_build(struct json_scan *sc, struct mlb_buf *scratch, json_object **out)
+{
+	long v;
+
+	*out = NULL;
+	json_scan_ws(sc);
+	if (sc->p >= sc->end)
+		return 0;
+	switch (*sc->p) {
+	case '{':
+		return build_container(sc, scratch, 1, out);
+	case '[':
+		return build_container(sc, scratch, 0, out);
+	case '"':
+		return build_string(sc, scratch, out);
+	case 't':
+		return skip_literal(sc, "true", 4) && (*out = json_object_new_boolean(1));
+	case 'f':
+		return skip_literal(sc, "false", 5) && (*out = json_object_new_boolean(0));
+	case 'n':
+		return skip_literal(sc, "null", 4);	/* json-c's null is no object */
+	default:
+		return json_scan_int(sc, &v) && (*out = json_object_new_int64(v));
+	}
 }

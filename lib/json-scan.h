@@ -85,4 +85,15 @@ int json_scan_int(struct json_scan *sc, long *value);
  */
 int json_scan_text(const struct json_str *str, struct mlb_buf *scratch, const char **text, size_t *len);
 
+/*
+ * The value at the scanner built as json-c objects into *out, as json-c's
+ * strict tokener would build it (null is NULL; a member twice: the last
+ * wins): 1, or 0 when unsure (a fraction, or anything the scanner leaves
+ * to json-c).  For long texts, where json-c's byte-at-a-time tokener is
+ * most of a reader's time: text without escapes is copied in runs.
+ * scratch holds decoded text meanwhile.
+ */
+struct json_object;
+int json_scan_build(struct json_scan *sc, struct mlb_buf *scratch, struct json_object **out);
+
 #endif

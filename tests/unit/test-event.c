@@ -4,6 +4,7 @@
  */
 #include "unit.h"
 #include "event.h"
+#include "json-scan.h"
 #include "msg.h"
 
 #include <stdlib.h>
@@ -252,6 +253,74 @@ static void test_quick_scan_agrees(void)
 	close(devnull);
 }
 
+/*
+ * The scanner's builder (for long lines) must make what json-c's strict
+ * tokener makes, or say it is unsure: never an object json-c would not
+ * make, nor a different one.  Real event lines, edited at random.
+ */
+static void test_build_agrees(void)
+{
+	static const char *const seeds[] = {
+		"{\"type\":\"final\",\"ts\":\"2026-11-22T02:22:15.123Z\",\"pane\":\"a\",\"content\":\"Para one.\\n\\nTwo \\\"q\\\" caf\u00e9 \\u00e9 \\/ \\t end\",\"partial\":false,\"n\":null}",
+		"{\"type\":\"meter\",\"prompt_tokens\":12,\"completion_tokens\":-3,\"x\":[true,false,null,{},[]],\"y\":123456789012345678}",
+		"{ \"text\" : \"a\" , \"type\" : \"final\" , \"type\" : \"token\", \"n\":[[[1]]] }\r",
+		"{\"type\":\"status\",\"nested\":{\"a\":{\"b\":[1,2,3]}},\"s\":\"\xe6\x97\xa5\xf0\x9f\x98\x80\",\"f\":0.5}",
+	};
+	const char bytes[] = "{}[]\":,\\ tfnu0-.e9\"\x80\xc3\xff\x01";
+	json_tokener *tok = json_tokener_new_ex(MLB_READER_MAX_DEPTH);
+	struct mlb_buf scratch = MLB_BUF_INIT;
+	int built = 0;
+
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	for (int round = 0; round < 20000; round++) {
+		const char *seed = seeds[next_rand() % 4];
+		char line[512];
+		size_t len = strlen(seed);
+		int edits = (int)(next_rand() % 3);
+		struct json_scan sc;
+		json_object *fast, *slow;
+
+		memcpy(line, seed, len);
+		for (int k = 0; k < edits; k++) {
+			size_t at = next_rand() % len;
+
+			switch (next_rand() % 3) {
+			case 0:
+				line[at] = bytes[next_rand() % (sizeof(bytes) - 1)];
+				break;
+			case 1:
+				memmove(line + at, line + at + 1, len - at - 1);
+				len--;
+				break;
+			default:
+				if (len + 1 < sizeof(line)) {
+					memmove(line + at + 1, line + at, len - at);
+					line[at] = bytes[next_rand() % (sizeof(bytes) - 1)];
+					len++;
+				}
+			}
+		}
+		json_scan_init(&sc, line, len);
+		sc.max_depth = MLB_READER_MAX_DEPTH;
+		if (!json_scan_build(&sc, &scratch, &fast) || !json_scan_end(&sc)) {
+			json_object_put(fast);
+			continue;
+		}
+		built++;
+		json_tokener_reset(tok);
+		slow = json_tokener_parse_ex(tok, line, (int)len);
+		CHECK_INT(json_tokener_get_error(tok) == json_tokener_success ||
+			  (json_tokener_get_error(tok) == json_tokener_continue && !slow), 1);
+		CHECK_STR(json_object_to_json_string_ext(fast, JSON_C_TO_STRING_PLAIN),
+			  json_object_to_json_string_ext(slow, JSON_C_TO_STRING_PLAIN));
+		json_object_put(fast);
+		json_object_put(slow);
+	}
+	CHECK(built > 5000);
+	mlb_buf_free(&scratch);
+	json_tokener_free(tok);
+}
+
 /* Everything written to the event output by fn(arg), with the timestamp blanked out. */
 static char *written(int (*fn)(const void *), const void *arg, size_t *len)
 {
@@ -455,6 +524,7 @@ int main(void)
 	test_cut_surrogate();
 	test_writer();
 	test_quick_scan_agrees();
+	test_build_agrees();
 	test_token_writer_agrees();
 	test_token_batch_order();
 	test_text_writer_agrees();
