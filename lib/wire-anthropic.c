@@ -1,6 +1,6 @@
 /* The anthropic wire kind: the Messages API with typed SSE events. */
 #include "wire-kind.h"
-#include "json-scan.h"
+#include "wire-frame.h"
 #include "msg.h"
 
 #include <string.h>
@@ -117,7 +117,11 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
 struct quick {
 	struct json_str type, dtype, text;
 	int has_type, has_dtype, has_text, seen_delta;
+	const char *blanks;	/* where the blanks after the delta start, for the frame */
 };
+
+/* The frame's holes (wire-frame.h): the text, and the blanks Anthropic pads with after the delta. */
+enum { TEXT_HOLE, BLANKS_HOLE };
 
 static int quick_delta(struct json_scan *sc, const struct json_str *key, void *ctx)
 {
@@ -136,8 +140,12 @@ static int quick_top(struct json_scan *sc, const struct json_str *key, void *ctx
 
 	if (json_scan_is(key, "type"))
 		return json_scan_member_string(sc, &q->type, &q->has_type);
-	if (json_scan_is(key, "delta"))
-		return !q->seen_delta++ && json_scan_object(sc, quick_delta, q);
+	if (json_scan_is(key, "delta")) {
+		if (q->seen_delta++ || !json_scan_object(sc, quick_delta, q))
+			return 0;
+		q->blanks = (const char *)sc->p;
+		return 1;
+	}
 	return json_scan_skip(sc);
 }
 
@@ -145,9 +153,17 @@ static int quick(struct mlb_reply *r, const char *data, size_t len)
 {
 	struct json_scan sc;
 	struct quick q = { 0 };
+	struct wire_match m;
 	const char *text;
 	size_t text_len;
 
+	/* A chunk in the frame of the last one read whole is a text_delta too, with its own text. */
+	if (wire_frame_match(&r->frame, data, len, &m) == data + len) {
+		if (!json_scan_text(&m.str[TEXT_HOLE], &r->scratch, &text, &text_len))
+			return 0;
+		mlb_wire_text_len(r, text, text_len);
+		return 1;
+	}
 	json_scan_init(&sc, data, len);
 	if (!json_scan_object(&sc, quick_top, &q) || !json_scan_end(&sc))
 		return 0;
@@ -156,6 +172,16 @@ static int quick(struct mlb_reply *r, const char *data, size_t len)
 	    q.has_dtype <= 0 || q.dtype.escaped || !json_scan_is(&q.dtype, "text_delta") || q.has_text <= 0 ||
 	    !json_scan_text(&q.text, &r->scratch, &text, &text_len))
 		return 0;
+	{
+		struct wire_hole holes[2] = {
+			{ WIRE_HOLE_STRING, q.text.s - 1, q.text.len + 2, TEXT_HOLE },
+			{ WIRE_HOLE_BLANKS, q.blanks, 0, BLANKS_HOLE },
+		};
+
+		while (q.blanks + holes[1].len < data + len && (q.blanks[holes[1].len] == ' ' || q.blanks[holes[1].len] == '\t'))
+			holes[1].len++;
+		wire_frame_keep(&r->frame, data, len, holes, 2);
+	}
 	mlb_wire_text_len(r, text, text_len);
 	return 1;
 }

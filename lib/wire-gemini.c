@@ -1,6 +1,6 @@
 /* The gemini wire kind: Google's streamGenerateContent with alt=sse. */
 #include "wire-kind.h"
-#include "json-scan.h"
+#include "wire-frame.h"
 #include "msg.h"
 
 #include <string.h>
@@ -155,11 +155,16 @@ _Static_assert(sizeof(billed_prompt) / sizeof(*billed_prompt) == COUNT_COMPLETIO
 	       sizeof(billed_completion) / sizeof(*billed_completion) == COUNT_TOTAL - COUNT_COMPLETION + 1,
 	       "a slot for every count decode() adds up");
 
+/* The tag of the text's hole in the frame; the counts' holes are tagged with their slots. */
+#define TEXT_HOLE NCOUNTS
+
 struct quick {
 	struct json_str text[QUICK_PARTS];
 	int nparts, has_text;
 	long count[NCOUNTS];
 	int has_count[NCOUNTS];
+	const char *count_at[NCOUNTS];	/* where each count is in the chunk, for the frame */
+	size_t count_len[NCOUNTS];
 	int seen_candidates, seen_content, seen_parts, seen_usage;
 };
 
@@ -233,7 +238,12 @@ static int quick_usage(struct json_scan *sc, const struct json_str *key, void *c
 
 	if (i < 0)
 		return json_scan_skip(sc);
-	return !q->has_count[i]++ && json_scan_int(sc, &q->count[i]);
+	json_scan_ws(sc);
+	q->count_at[i] = (const char *)sc->p;
+	if (q->has_count[i]++ || !json_scan_int(sc, &q->count[i]))
+		return 0;
+	q->count_len[i] = (size_t)((const char *)sc->p - q->count_at[i]);
+	return 1;
 }
 
 /* The sum of the counts from..to that are there, as sum_members() adds them; -1 when none is. */
@@ -267,29 +277,64 @@ static int quick_top(struct json_scan *sc, const struct json_str *key, void *ctx
 	return json_scan_skip(sc);
 }
 
+/* Hand on what a quick read found: 1, or 0 (having changed nothing). */
+static int hand_on(struct mlb_reply *r, const struct quick *q)
+{
+	/* Each text is handed on before the next is decoded into the same scratch buffer; json_scan_string
+	 * let none through that json_scan_text could not decode, so nothing is handed on in vain. */
+	for (int i = 0; i < q->nparts; i++) {
+		const char *text;
+		size_t text_len;
+
+		if (!json_scan_text(&q->text[i], &r->scratch, &text, &text_len))
+			return 0;
+		mlb_wire_text_len(r, text, text_len);
+	}
+	if (q->seen_usage)
+		mlb_wire_usage_counts(r, quick_sum(q, COUNT_PROMPT, COUNT_COMPLETION - 1),
+				      quick_sum(q, COUNT_COMPLETION, COUNT_TOTAL - 1),
+				      q->has_count[COUNT_TOTAL] ? q->count[COUNT_TOTAL] : -1);
+	return 1;
+}
+
+/* Keep the frame of a chunk of one text: the text and the counts are its holes (wire-frame.h). */
+static void keep_frame(struct mlb_reply *r, const char *data, size_t len, const struct quick *q)
+{
+	struct wire_hole holes[1 + NCOUNTS];
+	int n = 0;
+
+	if (q->nparts != 1 || !q->seen_usage) {
+		wire_frame_forget(&r->frame);
+		return;
+	}
+	holes[n++] = (struct wire_hole){ WIRE_HOLE_STRING, q->text[0].s - 1, q->text[0].len + 2, TEXT_HOLE };
+	for (int i = 0; i < NCOUNTS; i++)
+		if (q->has_count[i])
+			holes[n++] = (struct wire_hole){ WIRE_HOLE_INT, q->count_at[i], q->count_len[i], (unsigned char)i };
+	wire_frame_keep(&r->frame, data, len, holes, n);
+}
+
 static int quick(struct mlb_reply *r, const char *data, size_t len)
 {
 	struct json_scan sc;
 	struct quick q = { 0 };
+	struct wire_match m;
 
+	/* A chunk in the frame of the last one read whole says what that one said, with its own values. */
+	if (wire_frame_match(&r->frame, data, len, &m) == data + len) {
+		q.nparts = 1;
+		q.text[0] = m.str[TEXT_HOLE];
+		q.seen_usage = 1;
+		for (int i = 0; i < NCOUNTS; i++)
+			if ((q.has_count[i] = !!(m.present & 1u << i)))
+				q.count[i] = m.num[i];
+		return hand_on(r, &q);
+	}
 	json_scan_init(&sc, data, len);
 	if (!json_scan_object(&sc, quick_top, &q) || !json_scan_end(&sc) || !q.seen_content)
 		return 0;
-	/* Each text is handed on before the next is decoded into the same scratch buffer; json_scan_string
-	 * let none through that json_scan_text could not decode, so nothing is handed on in vain. */
-	for (int i = 0; i < q.nparts; i++) {
-		const char *text;
-		size_t text_len;
-
-		if (!json_scan_text(&q.text[i], &r->scratch, &text, &text_len))
-			return 0;
-		mlb_wire_text_len(r, text, text_len);
-	}
-	if (q.seen_usage)
-		mlb_wire_usage_counts(r, quick_sum(&q, COUNT_PROMPT, COUNT_COMPLETION - 1),
-				      quick_sum(&q, COUNT_COMPLETION, COUNT_TOTAL - 1),
-				      q.has_count[COUNT_TOTAL] ? q.count[COUNT_TOTAL] : -1);
-	return 1;
+	keep_frame(r, data, len, &q);
+	return hand_on(r, &q);
 }
 
 static int whole(struct mlb_reply *r, json_object *o)

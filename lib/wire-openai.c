@@ -1,6 +1,6 @@
 /* The openai wire kind: Chat Completions, as OpenAI, LiteLLM, Groq, OpenRouter, Ollama, vLLM and llama.cpp speak it. */
 #include "wire-kind.h"
-#include "json-scan.h"
+#include "wire-frame.h"
 #include "msg.h"
 
 #include <string.h>
@@ -157,7 +157,7 @@ static int quick_top(struct json_scan *sc, const struct json_str *key, void *ctx
 		sc->p += 4;
 		return 1;
 	}
-	/* The padding OpenAI adds to every chunk: kept apart in the frame, see framed(). */
+	/* The padding OpenAI adds to every chunk: a hole of the frame, see keep_frame(). */
 	if (json_scan_is(key, "obfuscation"))
 		return json_scan_member_string(sc, &q->pad, &q->has_pad);
 	if (json_scan_is(key, "error") || json_scan_is(key, "x_groq"))
@@ -165,41 +165,18 @@ static int quick_top(struct json_scan *sc, const struct json_str *key, void *ctx
 	return json_scan_skip(sc);
 }
 
-/*
- * The chunks of one stream differ only in their text and their padding:
- * the same id, model and timestamp come before the text and the same
- * members after it.  A chunk whose bytes around its text (and around its
- * padding string, when the frame has one) are those of the last chunk read
- * whole, with well-formed strings between them, is as well-formed as that
- * one and says the same apart from the text, so only the text needs
- * reading.  framed() finds such a frame at the start of s (len bytes at
- * most) and returns where its tail ends, or NULL; the text goes to *text.
- */
+/* The frame's holes: the text, and the padding after it (read, not kept). */
+enum { HOLE_TEXT, HOLE_PAD };
+
+/* The text of a framed chunk at s, and where the chunk ends; NULL if s does not start with the frame. */
 static const char *framed(struct mlb_reply *r, const char *s, size_t len, struct json_str *text)
 {
-	const char *frame = r->frame.s, *after;
-	size_t head = r->frame_head, mid = r->frame_mid, tail = r->frame.len - head - mid;
-	struct json_scan sc;
-	struct json_str pad;
+	struct wire_match m;
+	const char *end = wire_frame_match(&r->frame, s, len, &m);
 
-	if (!head || len < head + mid + tail + 2 || memcmp(s, frame, head))
-		return NULL;
-	/* Scanning up to the end, not the tail, lets the string be crossed eight bytes a step. */
-	json_scan_init(&sc, s + head, len - head);
-	if (!json_scan_string(&sc, text))
-		return NULL;
-	after = (const char *)sc.p;
-	if (mid) {
-		if ((size_t)(s + len - after) < mid || memcmp(after, frame + head, mid))
-			return NULL;
-		sc.p += mid;
-		if (!json_scan_string(&sc, &pad))
-			return NULL;
-		after = (const char *)sc.p;
-	}
-	if ((size_t)(s + len - after) < tail || memcmp(after, frame + head + mid, tail))
-		return NULL;
-	return after + tail;
+	if (end)
+		*text = m.str[HOLE_TEXT];
+	return end;
 }
 
 /* Hand on a framed chunk's text: 1, or 0 (having changed nothing) to leave the chunk to json-c. */
@@ -214,33 +191,22 @@ static int framed_text(struct mlb_reply *r, const struct json_str *str)
 	return 1;
 }
 
-/* Keep the bytes around the text (and around the padding after it, if any) of a chunk read whole, for framed(). */
+/* Keep the frame of a chunk read whole: the text is a hole, and the padding when it comes after the text. */
 static void keep_frame(struct mlb_reply *r, const char *data, size_t len, const struct json_str *text,
 		       const struct json_str *pad)
 {
-	const char *open = text->s - 1, *after = text->s + text->len + 1;
+	struct wire_hole holes[2] = {
+		{ WIRE_HOLE_STRING, text->s - 1, text->len + 2, HOLE_TEXT },
+		{ WIRE_HOLE_STRING, pad ? pad->s - 1 : NULL, pad ? pad->len + 2 : 0, HOLE_PAD },
+	};
 
-	mlb_buf_reset(&r->frame);
-	r->frame_head = r->frame_mid = 0;
-	/* Data joined from several lines holds a \n: no one line could match it in lane(). */
-	if (memchr(data, '\n', len))
-		return;
-	mlb_buf_add(&r->frame, data, (size_t)(open - data));
-	if (pad && pad->s > after) {
-		const char *pad_open = pad->s - 1;
-
-		mlb_buf_add(&r->frame, after, (size_t)(pad_open - after));
-		r->frame_mid = (size_t)(pad_open - after);
-		after = pad->s + pad->len + 1;
-	}
-	mlb_buf_add(&r->frame, after, (size_t)(data + len - after));
-	r->frame_head = (size_t)(open - data);
+	wire_frame_keep(&r->frame, data, len, holes, pad && pad->s > text->s ? 2 : 1);
 }
 
 /*
- * The fast lane: a line "data: " + a frame (see framed()), then the blank
- * line, is the event quick() would read by its frame, with its line ending
- * found as the string is crossed rather than searched for first.
+ * The fast lane: a line "data: " + a frame (see wire-frame.h), then the
+ * blank line, is the event quick() would read by its frame, with its line
+ * ending found as the strings are crossed rather than searched for first.
  */
 static size_t lane(struct mlb_reply *r, const char *buf, size_t len)
 {

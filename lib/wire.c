@@ -21,8 +21,8 @@ void mlb_reply_reset(struct mlb_reply *r)
 	r->cost_usd = 0;
 	r->has_cost = r->usage_top = r->done = r->bad_chunks = r->error_retryable = 0;
 	r->retry_ms = -1;
-	mlb_buf_reset(&r->frame);
-	r->frame_head = r->frame_mid = 0;
+	mlb_buf_reset(&r->frame.bytes);
+	r->frame.nholes = 0;
 }
 
 void mlb_reply_free(struct mlb_reply *r)
@@ -30,7 +30,7 @@ void mlb_reply_free(struct mlb_reply *r)
 	mlb_reply_reset(r);
 	mlb_buf_free(&r->content);
 	mlb_buf_free(&r->scratch);
-	mlb_buf_free(&r->frame);
+	mlb_buf_free(&r->frame.bytes);
 }
 
 void mlb_reply_error(struct mlb_reply *r, const char *code, const char *message, int retryable)

@@ -21,6 +21,15 @@
 #include "config.h"
 
 /* What a reply has told us so far. */
+/* The bytes around the values of a chunk, as segments back to back (wire-frame.h). */
+#define MLB_FRAME_HOLES 8
+struct mlb_frame {
+	struct mlb_buf bytes;
+	size_t seg[MLB_FRAME_HOLES + 1];	/* the segments' lengths */
+	unsigned char kind[MLB_FRAME_HOLES], tag[MLB_FRAME_HOLES];
+	int nholes;				/* 0: no frame */
+};
+
 struct mlb_reply {
 	struct mlb_buf content;
 	char *finish_reason;		/* as the provider says it, or NULL */
@@ -36,11 +45,10 @@ struct mlb_reply {
 	char *error_message;
 	int error_retryable;
 	long retry_ms;			/* a retry delay the body asked for, or -1 */
-	/* The quick path's memory (wire-openai.c): room to decode text in, and the bytes
-	 * around the text of the last chunk it read whole. */
-	struct mlb_buf scratch, frame;
-	size_t frame_head;		/* frame holds head bytes before the text, */
-	size_t frame_mid;		/* then any between the text and a padding string, then the tail */
+	/* The quick paths' memory: room to decode text in, and the frame of the last chunk
+	 * one read whole (wire-frame.h). */
+	struct mlb_buf scratch;
+	struct mlb_frame frame;
 	/* Called for every piece of text, in order; text is len bytes, not NUL-terminated. */
 	void (*on_text)(void *ctx, const char *text, size_t len);
 	void *ctx;
