@@ -45,7 +45,18 @@ static int install(const char *name, const char *data, size_t len, int force)
 struct turn_msg {
 	size_t order;		/* of its commit, oldest first */
 	char *pane, *prompt, *model, *system;
+	char *reply, *reply_hash;	/* its answer, or NULL */
+	char *source_session, *source_pane, *source_hash;	/* a send-to's provenance, or NULL */
+	char *step;		/* the step it became, and its model's place there, from 1 */
+	size_t model_no;
 };
+
+static char *header_dup(const struct mlb_msgfile *m, const char *name)
+{
+	const char *v = mlb_msgfile_get(m, name);
+
+	return v ? mlb_xstrdup(v) : NULL;
+}
 
 struct commits {
 	char **hex;
@@ -110,6 +121,16 @@ static int pane_turns(struct mlb_session *s, const char *pane, struct commits *c
 			m->model = mlb_xstrdup(pane_model);
 		m->system = system && i > 0 && !strcmp(commits[i - 1], commits[i]) ? mlb_xstrdup(system) : NULL;
 		system = NULL;
+		m->source_session = header_dup(&msgs[i], "Source-Session");
+		m->source_pane = header_dup(&msgs[i], "Source-Pane");
+		m->source_hash = header_dup(&msgs[i], "Source-Hash");
+		m->reply = m->reply_hash = m->step = NULL;
+		m->model_no = 0;
+		if (i + 1 < nm && mlb_msgfile_get(&msgs[i + 1], "Role") &&
+		    !strcmp(mlb_msgfile_get(&msgs[i + 1], "Role"), "assistant")) {
+			m->reply = mlb_xstrndup(msgs[i + 1].content ? msgs[i + 1].content : "", msgs[i + 1].content_len);
+			m->reply_hash = header_dup(&msgs[i + 1], "Content-Hash");
+		}
 	}
 	mlb_msgfiles_free(msgs, nm);
 	mlb_strv_free(paths);
@@ -118,8 +139,52 @@ static int pane_turns(struct mlb_session *s, const char *pane, struct commits *c
 	return 0;
 }
 
-/* Steps from the prompts: one a turn (a commit and a prompt), each needing the one before. */
-static json_object *steps_from(struct turn_msg *v, size_t n)
+/* A send-to's prompt as a template's: the moved answer becomes {{<step>.<n>}} of the step that gave it,
+ * which the step then needs, rather than the old answer frozen into the text.  NULL when m moved
+ * nothing from this session, or what it moved is not the end of its prompt. */
+static char *transfer_prompt(const char *session, struct turn_msg *v, size_t i, json_object *step)
+{
+	struct turn_msg *m = &v[i];
+	size_t plen = strlen(m->prompt), rlen;
+	char *prefix, *prompt;
+
+	if (!m->source_pane || !m->source_hash || (m->source_session && strcmp(m->source_session, session)))
+		return NULL;
+	for (size_t j = i; j-- > 0;) {
+		struct turn_msg *src = &v[j];
+		json_object *needs;
+		int listed = 0;
+
+		if (!src->step || !src->reply || !src->reply_hash || strcmp(src->pane, m->source_pane) ||
+		    strcmp(src->reply_hash, m->source_hash))
+			continue;
+		rlen = strlen(src->reply);
+		if (rlen > plen || strcmp(m->prompt + plen - rlen, src->reply))
+			return NULL;
+		prefix = mlb_xstrndup(m->prompt, plen - rlen);
+		{
+			char *escaped = mlb_template_escape(prefix);
+
+			prompt = mlb_xasprintf("%s{{%s.%zu}}", escaped, src->step, src->model_no);
+			free(escaped);
+		}
+		free(prefix);
+		if (!json_object_object_get_ex(step, "needs", &needs)) {
+			needs = json_object_new_array();
+			json_object_object_add(step, "needs", needs);
+		}
+		for (size_t k = 0; k < json_object_array_length(needs); k++)
+			listed |= !strcmp(json_object_get_string(json_object_array_get_idx(needs, k)), src->step);
+		if (!listed)
+			json_object_array_add(needs, json_object_new_string(src->step));
+		return prompt;
+	}
+	return NULL;
+}
+
+/* Steps from the prompts: one a turn (a commit and a prompt), each needing the one before; a send-to
+ * also needs the step whose answer it moved. */
+static json_object *steps_from(const char *session, struct turn_msg *v, size_t n)
 {
 	json_object *steps = json_object_new_array(), *step = NULL, *models = NULL;
 	size_t count = 0;
@@ -151,13 +216,17 @@ static json_object *steps_from(struct turn_msg *v, size_t n)
 				mlb_json_set_str(step, "system", text);
 				free(text);
 			}
-			text = mlb_template_escape(m->prompt);
+			text = transfer_prompt(session, v, i, step);
+			if (!text)
+				text = mlb_template_escape(m->prompt);
 			mlb_json_set_str(step, "prompt", text);
 			free(text);
 			json_object_array_add(steps, step);
 			free(id);
 		}
 		json_object_array_add(models, json_object_new_string(m->model));
+		m->step = mlb_xstrdup(mlb_json_str(step, "id"));
+		m->model_no = json_object_array_length(models);
 	}
 	return steps;
 }
@@ -187,7 +256,7 @@ int mlb_pipeline_save(const char *session, const char *name, int force)
 		if (pane_turns(s, panes[i], &cs, &v, &n) < 0)
 			goto out;
 	qsort(v, n, sizeof(*v), turn_cmp);
-	steps = steps_from(v, n);
+	steps = steps_from(session, v, n);
 	if (!json_object_array_length(steps)) {
 		json_object_put(steps);
 		mlb_error("session '%s' has no prompts to make a template of", session);
@@ -216,6 +285,12 @@ out:
 		free(v[i].prompt);
 		free(v[i].model);
 		free(v[i].system);
+		free(v[i].reply);
+		free(v[i].reply_hash);
+		free(v[i].source_session);
+		free(v[i].source_pane);
+		free(v[i].source_hash);
+		free(v[i].step);
 	}
 	free(v);
 	mlb_strv_free(panes);

@@ -345,3 +345,25 @@ qa='{"name": "qa", "steps": [
 	[ "$(xmllint --xpath 'string(/testsuites/@tests)' merged.xml)" = 24 ]
 	[ "$(xmllint --xpath 'string(/testsuites/@failures)' merged.xml)" = 4 ]
 }
+
+@test "save --from-session turns a send-to into a need and a placeholder, not the old answer frozen in the prompt" {
+	echo '{"first": {"text": "Tides rise twice a day."}}' >script.json
+	scripted_server
+	mlb-send -s sv -m openai:first "Why tides?" >/dev/null
+	mlb-send -s sv -m anthropic:echo --from openai-first "Check this:" >/dev/null
+	mlb-send -s sv -m openai:echo "Unrelated {{braces}}" >/dev/null
+	run --separate-stderr mlb-pipeline save --from-session sv --name sv
+	assert_success
+	mlb-pipeline export sv >sv.json
+	[ "$(jq -r '.steps[1].prompt' sv.json)" = "$(printf 'Check this:\n\n{{turn-1.1}}')" ]
+	[ "$(jq -c '.steps[1].needs' sv.json)" = '["turn-1"]' ]
+	[ "$(jq -r '.steps[2].prompt' sv.json)" = 'Unrelated {{{{braces}}' ]
+	! grep -q 'Tides rise twice a day' sv.json
+	# run again, the second step gets what the first answers now
+	echo '{"first": {"text": "The moon pulls the sea."}}' >script.json
+	scripted_server
+	run --separate-stderr mlb-pipeline run sv -s again --json
+	assert_success
+	requests | jq -r 'select(.model=="echo" and (.body.messages[-1].content | startswith("Check"))) | .body.messages[-1].content' >got
+	printf 'Check this:\n\nThe moon pulls the sea.\n' | diff -u - got
+}
