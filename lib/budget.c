@@ -1,6 +1,7 @@
 #include "budget.h"
 #include "event.h"
 #include "msg.h"
+#include "run.h"
 
 #include <stdio.h>
 
@@ -18,6 +19,17 @@ int mlb_budget_add(struct mlb_budget *b, double cost)
 		return MLB_BUDGET_WARN;
 	}
 	return MLB_BUDGET_OK;
+}
+
+int mlb_budget_job(struct mlb_budget *b, struct mlb_job *job, const struct mlb_prices *prices)
+{
+	double cost, delta;
+
+	if (!mlb_job_cost_so_far(job, prices, &cost))
+		return MLB_BUDGET_OK;
+	delta = cost - job->charged;
+	job->charged = cost;
+	return mlb_budget_add(b, delta);
 }
 
 double mlb_budget_prompt_cost(const struct mlb_prices *prices, const char *const *models, size_t n,

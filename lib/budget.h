@@ -1,7 +1,8 @@
 /*
  * budget.h - spending limits in USD, shared by mlb-meter, mlb-broadcast and
- * mlb-pipeline: a running total with a warning threshold, and the check that
- * refuses to start when the prompt alone would already cost too much.
+ * mlb-pipeline: a running total with a warning threshold, replies counted
+ * as they stream, and the check that refuses to start when the prompt alone
+ * would already cost too much.
  */
 #ifndef MLB_BUDGET_H
 #define MLB_BUDGET_H
@@ -23,6 +24,16 @@ enum { MLB_BUDGET_OK, MLB_BUDGET_WARN, MLB_BUDGET_OVER };
 
 /* Add cost to the total: MLB_BUDGET_WARN the first time the warning share is reached, MLB_BUDGET_OVER at or past the limit. */
 int mlb_budget_add(struct mlb_budget *b, double cost);
+
+struct mlb_job;
+
+/*
+ * Count what job has cost since it was last counted: while it streams, its
+ * cost so far (estimated from the text until the provider's usage comes);
+ * once it ended, its cost, which corrects the estimate.  Returns as
+ * mlb_budget_add(); an unpriced job counts nothing.
+ */
+int mlb_budget_job(struct mlb_budget *b, struct mlb_job *job, const struct mlb_prices *prices);
 
 /* The estimated cost of sending prompt once to each model (prompt tokens only, ceil(bytes/4)). */
 double mlb_budget_prompt_cost(const struct mlb_prices *prices, const char *const *models, size_t n,

@@ -39,7 +39,27 @@ struct group {
 	struct dvec latency, ttft;
 	double tps_sum;
 	long tps_n;
+	/* replies still streaming, from their token events (see struct flight) */
+	long in_flight;
+	long long in_flight_tokens;
+	double in_flight_cost;
 	struct group *next;	/* in its hash chain */
+};
+
+/*
+ * A reply in flight: its token events so far, until its meter event.  Its
+ * completion is estimated at ceil(bytes/4) and priced (its prompt is not
+ * known before the meter event); the meter event's cost then replaces the
+ * estimate, in the budget and in the sums.
+ */
+struct flight {
+	char *id;		/* session, pane and run */
+	struct group *group;
+	char *model;
+	size_t bytes;
+	long long tokens;
+	double cost;
+	struct flight *next;
 };
 
 /* One reply, from a meter event or a stored message; NAN or -1 where unknown. */
@@ -65,6 +85,8 @@ struct mlb_meter {
 	struct group total;
 	struct mlb_budget budget;
 	struct mlb_reader *reader;	/* while filtering: its malformed lines count as errors */
+	int track;		/* follow replies in flight (a budget or an interval) */
+	struct flight *flights[NBUCKETS];
 	const char *session;	/* while reading a stored session: the total is that session */
 };
 
@@ -179,6 +201,7 @@ struct mlb_meter *mlb_meter_new(const struct mlb_meter_opts *o)
 	m->keyname = keys[o->by];
 	m->budget.limit = o->budget;
 	m->budget.warn_fraction = m->o.warn;
+	m->track = o->budget > 0 || o->interval > 0;
 	if (o->prices) {
 		m->prices = o->prices;
 	} else {
@@ -201,6 +224,15 @@ void mlb_meter_free(struct mlb_meter *m)
 		free(m->groups[i]);
 	}
 	free(m->groups);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		while (m->flights[i]) {
+			struct flight *f = m->flights[i];
+
+			m->flights[i] = f->next;
+			free(f->id);
+			free(f->model);
+			free(f);
+		}
 	group_clear(&m->total);
 	mlb_prices_free(m->own_prices);
 	free(m);
@@ -294,12 +326,106 @@ static int spend(struct mlb_meter *m, double cost)
 	return MLB_METER_GO;
 }
 
+/* The identity of a reply's events: its session, pane and run ("" for what an event lacks). */
+static char *flight_id(json_object *o)
+{
+	const char *s = mlb_json_str(o, "session"), *p = mlb_json_str(o, "pane"), *r = mlb_json_str(o, "run");
+
+	return mlb_xasprintf("%s\x1f%s\x1f%s", s ? s : "", p ? p : "", r ? r : "");
+}
+
+/* The reply in flight that o belongs to; with create, a new one when there is none; else NULL. */
+static struct flight *flight_for(struct mlb_meter *m, json_object *o, int create)
+{
+	char *id = flight_id(o);
+	struct flight **slot = &m->flights[hash(id) % NBUCKETS], *f;
+
+	for (f = *slot; f; f = f->next)
+		if (!strcmp(f->id, id)) {
+			free(id);
+			return f;
+		}
+	if (!create) {
+		free(id);
+		return NULL;
+	}
+	f = mlb_xcalloc(1, sizeof(*f));
+	f->id = id;
+	/* a token without the key (a hand-made stream) counts in the total alone */
+	f->group = mlb_json_str(o, m->keyname) ? group_for(m, mlb_json_str(o, m->keyname)) : NULL;
+	f->model = mlb_json_str(o, "model") ? mlb_xstrdup(mlb_json_str(o, "model")) : NULL;
+	f->next = *slot;
+	*slot = f;
+	if (f->group)
+		f->group->in_flight++;
+	m->total.in_flight++;
+	return f;
+}
+
+/* Move a reply's estimate in its group and the total by tokens and cost. */
+static void flight_move(struct mlb_meter *m, struct flight *f, long long tokens, double cost)
+{
+	if (f->group) {
+		f->group->in_flight_tokens += tokens;
+		f->group->in_flight_cost += cost;
+	}
+	m->total.in_flight_tokens += tokens;
+	m->total.in_flight_cost += cost;
+}
+
+/* The reply o belongs to has its meter event: forget its estimate, and return its cost so far. */
+static double flight_land(struct mlb_meter *m, json_object *o)
+{
+	struct flight *f = flight_for(m, o, 0), **pp;
+	double cost;
+
+	if (!f)
+		return 0;
+	cost = f->cost;
+	flight_move(m, f, -f->tokens, -f->cost);
+	if (f->group)
+		f->group->in_flight--;
+	m->total.in_flight--;
+	for (pp = &m->flights[hash(f->id) % NBUCKETS]; *pp != f; pp = &(*pp)->next)
+		;
+	*pp = f->next;
+	free(f->id);
+	free(f->model);
+	free(f);
+	return cost;
+}
+
+static int spend(struct mlb_meter *m, double cost);
+
+/* A token event: the reply's estimate grows with its text, and the budget with it. */
+static int token_event(struct mlb_meter *m, json_object *o)
+{
+	const char *text = mlb_json_str(o, "text");
+	struct flight *f;
+	long long tokens;
+	double cost;
+
+	if (!text)
+		return MLB_METER_GO;
+	f = flight_for(m, o, 1);
+	f->bytes += strlen(text);
+	tokens = (long long)((f->bytes + 3) / 4);
+	if (!f->model || !mlb_prices_cost(m->prices, f->model, 0, (long)tokens, &cost))
+		cost = f->cost;		/* unpriced: nothing to count but the tokens */
+	flight_move(m, f, tokens - f->tokens, cost - f->cost);
+	f->tokens = tokens;
+	cost -= f->cost;
+	f->cost += cost;
+	return m->budget.limit > 0 && cost != 0 ? spend(m, cost) : MLB_METER_GO;
+}
+
 static int meter_event(struct mlb_meter *m, struct mlb_reader *rd, const struct mlb_event_in *ev)
 {
 	json_object *o = ev->obj, *cost;
 	struct reply r = { .latency = NAN, .ttft = NAN, .tps = NAN };
 	const char *model = mlb_json_str(o, "model");
 	int changed = 0, ret = 0;
+	double estimate = m->track ? flight_land(m, o) : 0;
 
 	r.key = mlb_json_str(o, m->keyname);
 	r.prompt = json_count(o, "prompt_tokens", &r);
@@ -333,7 +459,10 @@ static int meter_event(struct mlb_meter *m, struct mlb_reader *rd, const struct 
 	}
 	if (ret < 0)
 		return MLB_METER_WRITE_FAILED;
-	return r.priced && m->budget.limit > 0 ? spend(m, r.cost) : MLB_METER_GO;
+	/* the reply's cost replaces what its tokens were estimated at */
+	if (m->budget.limit <= 0 || (!r.priced && estimate == 0))
+		return MLB_METER_GO;
+	return spend(m, (r.priced ? r.cost : 0) - estimate);
 }
 
 int mlb_meter_add_event(struct mlb_meter *m, struct mlb_reader *rd, const struct mlb_event_in *ev)
@@ -345,8 +474,11 @@ int mlb_meter_add_event(struct mlb_meter *m, struct mlb_reader *rd, const struct
 		return meter_event(m, rd, ev);
 	if (t[0] == 'e' && !strcmp(t, "error"))
 		count_error(m, mlb_json_str(ev->obj, m->keyname));
+	/* passed on before it is counted: the text that reaches the budget still goes through */
 	if (m->o.events && mlb_reader_pass(rd, ev) < 0)
 		return MLB_METER_WRITE_FAILED;
+	if (m->track && t[0] == 't' && ev->obj && !strcmp(t, "token"))
+		return token_event(m, ev->obj);
 	return MLB_METER_GO;
 }
 
@@ -388,7 +520,8 @@ static void set_number(json_object *ev, const char *key, double v)
 		mlb_json_set_double(ev, key, v);
 }
 
-static json_object *aggregate(struct group *g, const char *scope, const char *keyname, const char *key)
+static json_object *aggregate(const struct mlb_meter *m, struct group *g, const char *scope,
+			      const char *keyname, const char *key)
 {
 	json_object *ev = mlb_event_new("meter", NULL);
 
@@ -410,6 +543,11 @@ static json_object *aggregate(struct group *g, const char *scope, const char *ke
 	set_number(ev, "tokens_per_s", g->tps_n ? round(g->tps_sum / (double)g->tps_n * 10) / 10 : NAN);
 	mlb_json_set_int(ev, "errors", g->errors);
 	mlb_json_set_int(ev, "estimated", g->estimated);
+	if (m->track) {
+		mlb_json_set_int(ev, "in_flight", g->in_flight);
+		mlb_json_set_int(ev, "in_flight_completion_tokens", g->in_flight_tokens);
+		mlb_json_set_double(ev, "in_flight_cost_usd", g->in_flight_cost);
+	}
 	return ev;
 }
 
@@ -440,11 +578,11 @@ int mlb_meter_emit_aggregates(struct mlb_meter *m)
 	if (m->ngroups)
 		qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
 	for (size_t i = 0; i < m->ngroups; i++)
-		ret |= mlb_event_write(aggregate(m->groups[i], m->keyname, m->keyname, m->groups[i]->key));
+		ret |= mlb_event_write(aggregate(m, m->groups[i], m->keyname, m->keyname, m->groups[i]->key));
 	if (m->session)
-		ret |= mlb_event_write(aggregate(&t, "session", "session", m->session));
+		ret |= mlb_event_write(aggregate(m, &t, "session", "session", m->session));
 	else
-		ret |= mlb_event_write(aggregate(&t, "run", NULL, NULL));
+		ret |= mlb_event_write(aggregate(m, &t, "run", NULL, NULL));
 	ret |= mlb_event_flush();
 	return ret ? -1 : 0;
 }
@@ -608,6 +746,8 @@ static void finish(struct mlb_meter *m)
 
 /* Only these are read; every other event is checked and passed through as it is. */
 static const char *const counted[] = { "meter", "error", NULL };
+/* Following replies in flight reads their tokens too. */
+static const char *const counted_in_flight[] = { "meter", "error", "token", NULL };
 
 int mlb_meter_filter(struct mlb_meter *m, int fd)
 {
@@ -626,7 +766,7 @@ int mlb_meter_filter(struct mlb_meter *m, int fd)
 		mlb_event_output(sink);
 	}
 	m->reader = mlb_reader_new(fd, NULL);
-	mlb_reader_want(m->reader, counted);
+	mlb_reader_want(m->reader, m->track ? counted_in_flight : counted);
 	if (step > 0)
 		next = mlb_mono_ms() + step;
 	for (;;) {

@@ -639,6 +639,10 @@ static void skip_dependants(struct inst *in)
 {
 	int changed = 1;
 
+	/* a step cancelled by the budget: what waits is not started for the budget's sake (skip_unstarted) */
+	if (in->run->stop == STOP_BUDGET)
+		return;
+
 	while (changed) {
 		changed = 0;
 		for (size_t i = 0; i < in->t->nsteps; i++) {
@@ -961,32 +965,53 @@ static void maybe_end(struct inst *in)
 	start_rows(run);
 }
 
+/* Count the job's cost so far (or, once it ended, its cost) against the budget: 1 when that reaches it. */
+static int run_budget(struct run *run, struct mlb_job *job)
+{
+	struct step *st;
+	struct judge *jd;
+	int b;
+
+	if (run->budget.limit <= 0)
+		return 0;
+	b = mlb_budget_job(&run->budget, job, run->po->prices);
+	if (b == MLB_BUDGET_WARN)
+		mlb_warn("the run has cost $%.6f, %.0f%% of the budget of $%.6f", run->budget.spent,
+			 run->budget.spent * 100 / run->budget.limit, run->budget.limit);
+	if (b != MLB_BUDGET_OVER || run->stop != GOING)
+		return 0;
+	run->stop = STOP_BUDGET;
+	owner_of(run, job, &st, &jd);
+	budget_over(run, st ? st->def->id : jd->st->def->id);
+	return 1;
+}
+
+/* The runner's text hook: the budget counts a reply as it streams, and stops everything at the limit. */
+static int run_text(void *ctx, struct mlb_job *job, const char *text, size_t len)
+{
+	struct run *run = ctx;
+
+	(void)text;
+	(void)len;
+	if (run_budget(run, job))
+		mlb_runner_stop(run->r);
+	return 0;
+}
+
 /* The runner's on_done hook: account for the job, end its step or judge, start what is ready. */
 static int run_done(void *ctx, struct mlb_job *job)
 {
 	struct run *run = ctx;
 	struct step *st;
 	struct judge *jd;
-	int cancel = 0;
-	double cost;
+	int cancel;
 
 	owner_of(run, job, &st, &jd);
 	mlb_turn_done(NULL, job);
 	/* Nothing of ours cancels but the budget: anything else is a signal or a closed output. */
 	if (job->outcome == MLB_JOB_CANCELLED && run->stop == GOING)
 		run->stop = STOP_CANCELLED;
-	if (run->budget.limit > 0 && mlb_job_cost(job, run->po->prices, &cost)) {
-		int b = mlb_budget_add(&run->budget, cost);
-
-		if (b == MLB_BUDGET_WARN)
-			mlb_warn("the run has cost $%.6f, %.0f%% of the budget of $%.6f", run->budget.spent,
-				 run->budget.spent * 100 / run->budget.limit, run->budget.limit);
-		if (b == MLB_BUDGET_OVER && run->stop == GOING) {
-			run->stop = STOP_BUDGET;
-			budget_over(run, st ? st->def->id : jd->st->def->id);
-			cancel = 1;
-		}
-	}
+	cancel = run_budget(run, job);
 	if (jd && mlb_turn_ended(jd->turn)) {
 		finish_judge(run, jd);
 		maybe_end(jd->st->in);
@@ -1421,6 +1446,7 @@ int mlb_pipeline_run(const struct mlb_config *cfg, struct mlb_template *t, const
 	run.t0 = mlb_mono_ms();
 	run.r = mlb_runner_new(&o->policy, mlb_turn_event, run_done, &run);
 	mlb_runner_exchanges(run.r, o->record, o->replay);
+	mlb_runner_on_text(run.r, run_text);
 	start_rows(&run);
 	interrupted = mlb_runner_run(run.r);
 	skip_unstarted(&run, interrupted);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +68,8 @@ struct mlb_runner {
 	const char *record_dir, *replay_dir;	/* replay.h */
 	struct mlb_job **again;	/* ended jobs to start over (mlb_runner_again) */
 	size_t nagain;
+	int out_fd;		/* stdout, when it is a pipe or socket watched for its reader leaving; else -1 */
+	int out_lost;		/* that reader went away */
 };
 
 /* The signal that asked us to stop (SIGINT, SIGTERM, SIGHUP), or 0. */
@@ -763,6 +766,7 @@ struct mlb_runner *mlb_runner_new(const struct mlb_policy *p, mlb_emit_fn emit_f
 	if (!r->multi || r->epfd < 0)
 		mlb_die(MLB_EXIT_FAIL, "cannot start the transfer loop: %s", strerror(errno));
 	r->curl_due = -1;
+	r->out_fd = -1;
 	r->next_tend = INT64_MAX;
 	curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r);
@@ -972,7 +976,15 @@ static void drive(struct mlb_runner *r, int wait_ms)
 
 	for (int i = 0; i < n; i++) {
 		uint32_t ev = evs[i].events;
-		int what = (ev & EPOLLIN ? CURL_CSELECT_IN : 0) | (ev & EPOLLOUT ? CURL_CSELECT_OUT : 0);
+		int what;
+
+		if (evs[i].data.fd == r->out_fd) {
+			r->out_lost = 1;
+			epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->out_fd, NULL);
+			r->out_fd = -1;
+			continue;
+		}
+		what = (ev & EPOLLIN ? CURL_CSELECT_IN : 0) | (ev & EPOLLOUT ? CURL_CSELECT_OUT : 0);
 
 		/* let libcurl read the error or the end, not just hear of it */
 		if (ev & (EPOLLERR | EPOLLHUP))
@@ -1024,6 +1036,27 @@ static int wait_ms(const struct mlb_runner *r, int64_t now, int64_t t0)
 	return until > now ? (int)(until - now) : 0;
 }
 
+/*
+ * A reader that goes away (mlb-meter --budget stopping, head) closes the
+ * pipe: a write would fail with EPIPE, but while every pane waits (for a
+ * first token, for a retry) nothing is written for a long while.  The
+ * pipe's write end reports the reader's going as an error to epoll at once:
+ * then everything is cancelled and what was received is stored.
+ */
+static void watch_output(struct mlb_runner *r)
+{
+	struct epoll_event ev = { 0 };
+	struct stat st;
+
+	r->out_fd = -1;
+	if (fstat(STDOUT_FILENO, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return;
+	ev.events = 0;		/* EPOLLERR and EPOLLHUP are reported without asking */
+	ev.data.fd = STDOUT_FILENO;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, STDOUT_FILENO, &ev) == 0)
+		r->out_fd = STDOUT_FILENO;
+}
+
 int mlb_runner_run(struct mlb_runner *r)
 {
 	int64_t t0 = mlb_mono_ms();
@@ -1033,13 +1066,15 @@ int mlb_runner_run(struct mlb_runner *r)
 		catch_signals();
 	interrupted = 0;
 	mlb_event_autoflush(0);
+	if (!r->out_lost && r->out_fd < 0)
+		watch_output(r);
 	r->running = 1;
 	for (size_t i = 0; i < r->njobs; i++)
 		r->jobs[i]->t_start = t0;
 	for (;;) {
 		int64_t now = mlb_mono_ms();
 
-		if (interrupted || r->stopping || mlb_event_failed() ||
+		if (interrupted || r->stopping || r->out_lost || mlb_event_failed() ||
 		    (r->deadline_s > 0 && now - t0 >= r->deadline_s * 1000))
 			mlb_runner_cancel_all(r);
 		/* jobs added by a hook start now, not after a wait */
@@ -1143,6 +1178,19 @@ int mlb_job_cost(const struct mlb_job *job, const struct mlb_prices *prices, dou
 		return 1;
 	}
 	mlb_job_usage(job, &prompt, &completion);
+	return prices && mlb_prices_cost(prices, job->model.spec, prompt, completion, cost);
+}
+
+int mlb_job_cost_so_far(const struct mlb_job *job, const struct mlb_prices *prices, double *cost)
+{
+	long prompt, completion, text = estimate_tokens(job->reply.content.len);
+
+	if (job->outcome != MLB_JOB_PENDING || job->reply.has_cost)
+		return mlb_job_cost(job, prices, cost);
+	/* a count that only grows at the end (Anthropic's output_tokens) lags behind the text */
+	mlb_job_usage(job, &prompt, &completion);
+	if (completion < text)
+		completion = text;
 	return prices && mlb_prices_cost(prices, job->model.spec, prompt, completion, cost);
 }
 

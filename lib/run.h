@@ -92,6 +92,7 @@ struct mlb_job {
 	char *error_code;	/* why it failed (DESIGN.md codes) */
 	char *error_message;
 	int64_t t_start, t_first, t_end;	/* monotonic ms; t_first 0 if no text */
+	double charged;		/* what a budget has counted of it so far (mlb_budget_job) */
 	struct job_state *st;
 };
 
@@ -144,5 +145,8 @@ int mlb_job_accepted(const struct mlb_job *job);
 int mlb_job_usage(const struct mlb_job *job, long *prompt, long *completion);
 /* Cost in USD: 1 when known (provider or price table), 0 when unpriced. */
 int mlb_job_cost(const struct mlb_job *job, const struct mlb_prices *prices, double *cost);
+/* The same while the reply streams: the provider's counts so far, and at least ceil(bytes/4)
+ * of the text received so far; 1 when priced. */
+int mlb_job_cost_so_far(const struct mlb_job *job, const struct mlb_prices *prices, double *cost);
 
 #endif

@@ -262,30 +262,17 @@ void mlb_turn_event(void *ctx, struct mlb_job *job, json_object *ev)
 	emit(p->turn, job, ev);
 }
 
-/* Token events that would go out as JSON unchanged are written without building them. */
-static int turn_text(void *ctx, struct mlb_job *job, const char *text, size_t len)
-{
-	struct mlb_pane_turn *p = job->user;
-
-	(void)ctx;
-	if (p->turn->o->emit || !mlb_cli_json())
-		return 0;
-	mlb_event_write_token(&p->tokens, &job->tag, text, len);
-	return 1;
-}
-
-/* The same running total as mlb-meter --budget: at the limit, say so and stop the rest. */
+/* The same running total as mlb-meter --budget, replies counted as they stream: at the limit, say so and stop. */
 static int over_budget(struct mlb_turn_state *t, struct mlb_job *job)
 {
-	double cost;
 	json_object *ev;
 	char msg[160];
 
 	t->budget.limit = t->o->budget;
-	if (!mlb_job_cost(job, t->o->prices, &cost) || mlb_budget_add(&t->budget, cost) != MLB_BUDGET_OVER)
+	if (mlb_budget_job(&t->budget, job, t->o->prices) != MLB_BUDGET_OVER)
 		return 0;
 	t->over_budget = 1;
-	snprintf(msg, sizeof(msg), "spent $%.6f of a $%.6f budget; the other replies are cancelled (raise --budget)",
+	snprintf(msg, sizeof(msg), "spent $%.6f of a $%.6f budget; what still streams is cancelled (raise --budget)",
 		 t->budget.spent, t->budget.limit);
 	ev = mlb_event_error(&job->tag, "budget", msg);
 	mlb_json_set_double(ev, "spent", t->budget.spent);
@@ -358,6 +345,22 @@ static int fall_back(struct mlb_turn_state *t, struct mlb_pane_turn *p)
 	if (!t->r || t->over_budget || next_fallback(t, p, "failed") < 0)
 		return 0;
 	mlb_runner_again(t->r, job);
+	return 1;
+}
+
+/* Token events that would go out as JSON unchanged are written without building them. */
+static int turn_text(void *ctx, struct mlb_job *job, const char *text, size_t len)
+{
+	struct mlb_pane_turn *p = job->user;
+	struct mlb_turn_state *t = p->turn;
+
+	(void)ctx;
+	/* the budget sees the text before it goes out: nothing after the limit is read on */
+	if (t->o->budget > 0 && !t->over_budget && over_budget(t, job) && t->r)
+		mlb_runner_stop(t->r);
+	if (t->o->emit || !mlb_cli_json())
+		return 0;
+	mlb_event_write_token(&p->tokens, &job->tag, text, len);
 	return 1;
 }
 

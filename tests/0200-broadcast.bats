@@ -171,14 +171,16 @@ finals() {
 	run -2 mlb-broadcast --no-store --budget lots -m openai:echo "x"
 }
 
-@test "--budget stops the rest once finished replies cost that much (exit 4)" {
+@test "--budget stops what still streams once the replies so far cost that much (exit 4)" {
 	mkdir -p "$XDG_CONFIG_HOME/mlb"
 	printf '[price "openai:fast+ttft=300"]\n\tinput = 0.001\n\toutput = 0.001\n' >"$XDG_CONFIG_HOME/mlb/config"
 	run -4 --separate-stderr mlb-broadcast -s budget --budget 0.005 -m openai:fast+ttft=300 \
 		-m gemini:slow+tokens=200+delay=30 --panes fast,slow "go"
 	assert_equal "$(jq -r 'select(.type=="error").code' <<<"$output")" "budget"
-	assert_equal "$(jq -r 'select(.type=="status" and .stage=="cancelled").pane' <<<"$output")" "slow"
+	# the priced reply reaches the budget as it streams: it stops there too, its text so far kept
+	assert_equal "$(jq -r 'select(.type=="status" and .stage=="cancelled").pane' <<<"$output" | sort | tr '\n' ' ')" "fast slow "
 	grep -qx "Cancelled: true" "$MLB_HOME/sessions/budget/panes/slow/000002.msg"
+	grep -qx "Partial: true" "$MLB_HOME/sessions/budget/panes/fast/000002.msg"
 }
 
 @test "mlb-broadcast | mlb-meter --budget: the meter stops, the broadcast stops too and keeps its partials" {

@@ -318,7 +318,9 @@ mlb-pipeline: many.json: step 'a': model 'anthropic:y': no key: set ANTHROPIC_AP
 		{"id": "slow", "models": ["gemini:slow+tokens=100+delay=50"], "prompt": "long"}]}'
 	run -4 --separate-stderr mlb-pipeline run stop.json --budget 0.03 --json
 	assert_equal "$(jq -r 'select(.type=="error" and .code=="budget") | .step' <<<"$output")" "a"
-	assert_equal "$(stage a)" step_done
+	# a reaches the budget as it streams: it is cancelled there, its first words kept
+	assert_equal "$(stage a)" step_cancelled
+	assert_equal "$(jq -r 'select(.type=="final" and .step=="a").partial' <<<"$output")" "true"
 	assert_equal "$(stage slow)" step_cancelled
 	assert_equal "$(stage b)" step_skipped
 	assert_equal "$(jq -r 'select(.stage=="step_skipped").reason' <<<"$output")" "not started: the budget was reached"
