@@ -32,7 +32,7 @@ struct mlb_config {
 	size_t nproviders;
 };
 
-static const char *kind_names[] = { "openai", "gemini", "anthropic" };
+static const char *kind_names[] = { "openai", "gemini", "anthropic", "brave" };
 
 const char *mlb_kind_name(enum mlb_kind k)
 {
@@ -268,10 +268,10 @@ static int fill_provider(struct mlb_config *c, struct mlb_provider *p)
 	if (kind) {
 		size_t k;
 
-		for (k = 0; k < 3 && strcmp(kind, kind_names[k]); k++)
+		for (k = 0; k < sizeof(kind_names) / sizeof(*kind_names) && strcmp(kind, kind_names[k]); k++)
 			;
-		if (k == 3) {
-			mlb_error("provider '%s': unknown kind '%s'; use openai, gemini or anthropic", p->name, kind);
+		if (k == sizeof(kind_names) / sizeof(*kind_names)) {
+			mlb_error("provider '%s': unknown kind '%s'; use openai, gemini, anthropic or brave", p->name, kind);
 			free(kind);
 			return -1;
 		}

@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-enum mlb_kind { MLB_KIND_OPENAI, MLB_KIND_GEMINI, MLB_KIND_ANTHROPIC };
+enum mlb_kind { MLB_KIND_OPENAI, MLB_KIND_GEMINI, MLB_KIND_ANTHROPIC, MLB_KIND_BRAVE };
 
 struct mlb_provider {
 	char *name;
@@ -57,7 +57,7 @@ void mlb_model_clear(struct mlb_model *m);
  * holding a control character is refused, naming where it came from; a key read is registered
  * for redaction (secret.h). */
 char *mlb_provider_key(const struct mlb_provider *p, char **missing);
-/* The name of a kind ("openai", "gemini", "anthropic"). */
+/* The name of a kind ("openai", "gemini", "anthropic", "brave"). */
 const char *mlb_kind_name(enum mlb_kind k);
 
 /* A string setting such as "core.model" (caller frees), or NULL. */

@@ -134,6 +134,13 @@ int mlb_models_list(const struct mlb_config *cfg, const char *const *names, size
 
 		if (!wanted(p, names, n))
 			continue;
+		if (p->kind == MLB_KIND_BRAVE) {
+			/* a web search (brave) offers no models */
+			if (n)
+				mlb_warn("'%s' is a web search, not a provider of models; a pipeline step asks it with \"search\"",
+					 p->name);
+			continue;
+		}
 		/* Unasked-for providers without a key are not configured: skip them quietly. */
 		key = mlb_provider_key(p, &missing);
 		free(key);

@@ -489,8 +489,12 @@ static void start_attempt(struct mlb_job *job)
 	st->easy = e;
 	curl_easy_setopt(e, CURLOPT_URL, st->req.url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, st->req.headers);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, st->req.body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st->req.body_len);
+	if (st->req.get) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, st->req.body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st->req.body_len);
+	}
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, job);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, recv_buffer_size(st->runner));

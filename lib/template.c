@@ -14,7 +14,8 @@
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 static const char *const top_keys[] = { "name", "description", "vars", "steps" };
-static const char *const step_keys[] = { "id", "needs", "models", "prompt", "system", "options", "summarize", "expect" };
+static const char *const step_keys[] = { "id", "needs", "models", "prompt", "system", "options", "summarize", "expect",
+					 "search", "count" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -399,6 +400,52 @@ static void parse_vars(struct mlb_template *t, json_object *doc)
 	}
 }
 
+/*
+ * "search": "<query>" with "count": n is a web search: a step whose model is
+ * brave:web (or the search providers "models" names) and whose prompt is the
+ * query; its answer is the numbered results.  1 when the step was one.
+ */
+static int search_step(struct mlb_template *t, const char *who, json_object *o, struct mlb_tpl_step *s,
+		       int models_present)
+{
+	json_object *v;
+
+	s->prompt = string_member(t, who, o, "search");
+	if (!s->prompt)
+		return 1;	/* reported */
+	if (!*s->prompt)
+		mlb_template_problem(t, "%s\"search\" is empty; write what to search for", who);
+	if (json_object_object_get_ex(o, "prompt", &v) || json_object_object_get_ex(o, "summarize", &v) ||
+	    json_object_object_get_ex(o, "system", &v))
+		mlb_template_problem(t, "%sa \"search\" step asks a search engine, not a model; drop its \"prompt\", \"system\" or \"summarize\"", who);
+	if (!models_present) {
+		s->models = mlb_xcalloc(2, sizeof(char *));
+		s->models[0] = mlb_xstrdup("brave:web");
+		s->nmodels = 1;
+	}
+	if (json_object_object_get_ex(o, "options", &v)) {
+		if (json_object_is_type(v, json_type_object))
+			s->options = json_object_get(v);
+		else
+			mlb_template_problem(t, "%s\"options\" is %s; write them as an object", who, type_name(v));
+	}
+	if (json_object_object_get_ex(o, "count", &v)) {
+		int64_t n = json_object_get_int64(v);
+
+		if (!json_object_is_type(v, json_type_int) || n < 1 || n > 20)
+			mlb_template_problem(t, "%s\"count\" is %s; give the number of results, 1 to 20", who,
+					     json_object_to_json_string(v));
+		if (!s->options)
+			s->options = json_object_new_object();
+		json_object_object_add(s->options, "count", json_object_new_int64(n));
+	}
+	if (json_object_object_get_ex(o, "expect", &v)) {
+		s->expect = json_object_get(v);
+		mlb_expect_validate(t, who, v);
+	}
+	return 1;
+}
+
 static void parse_step(struct mlb_template *t, json_object *o, size_t idx, struct mlb_tpl_step *s)
 {
 	char who[128];
@@ -427,6 +474,8 @@ static void parse_step(struct mlb_template *t, json_object *o, size_t idx, struc
 	s->nneeds = string_list(t, who, o, "needs", &s->needs, &present);
 	s->need = mlb_xcalloc(s->nneeds + 1, sizeof(*s->need));
 	s->nmodels = string_list(t, who, o, "models", &s->models, &present);
+	if (json_object_object_get_ex(o, "search", &v) && search_step(t, who, o, s, present))
+		return;
 	if (!present)
 		mlb_template_problem(t, "%shas no \"models\"; list at least one, e.g. \"models\": [\"openai:gpt-4o-mini\"]", who);
 	else if (!s->nmodels && json_object_object_get_ex(o, "models", &v) && json_object_is_type(v, json_type_array) &&

@@ -364,12 +364,28 @@ static int turn_text(void *ctx, struct mlb_job *job, const char *text, size_t le
 	return 1;
 }
 
+/* A web search's results, one search_result event each, as soon as they are in. */
+static void emit_search_results(struct mlb_turn_state *t, struct mlb_job *job)
+{
+	size_t n = job->reply.results ? json_object_array_length(job->reply.results) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(job->reply.results, i), *ev;
+
+		ev = mlb_event_new("search_result", &job->tag);
+		json_object_object_foreach(r, k, v)
+			json_object_object_add(ev, k, json_object_get(v));
+		emit(t, job, ev);
+	}
+}
+
 int mlb_turn_done(void *ctx, struct mlb_job *job)
 {
 	struct mlb_pane_turn *p = job->user;
 	struct mlb_turn_state *t = p->turn;
 
 	(void)ctx;
+	emit_search_results(t, job);
 	/* The meter goes out now, not after the commit: a budget downstream must see it in time. */
 	if (job->outcome != MLB_JOB_FAILED || job->attempts > 0)
 		emit(t, job, mlb_job_meter_event(job, t->o->prices));

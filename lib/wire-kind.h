@@ -11,9 +11,11 @@
 struct wire_kind {
 	/* The path below the base URL, without query. */
 	void (*url)(const struct mlb_model *m, int stream, struct mlb_buf *url);
+	/* Optional: the query string, from the chat (a GET request's whole question). */
+	void (*query)(const struct mlb_chat *chat, struct mlb_buf *url);
 	/* Headers beyond Content-Type, key included. */
 	struct curl_slist *(*auth)(const char *key, struct curl_slist *list);
-	/* The request body for chat. */
+	/* The request body for chat; NULL for a GET request. */
 	json_object *(*body)(const struct mlb_model *m, const struct mlb_chat *chat, int stream);
 	/* One streamed event: 0, or -1 when malformed. */
 	int (*event)(struct mlb_reply *r, const char *event, json_object *data);
@@ -25,13 +27,13 @@ struct wire_kind {
 	size_t (*lane)(struct mlb_reply *r, const char *buf, size_t len);
 	/* A whole non-streamed reply: 0, or -1 when malformed. */
 	int (*whole)(struct mlb_reply *r, json_object *body);
-	/* The path that lists models. */
+	/* The path that lists models; NULL when the kind has none. */
 	const char *models_path;
 	/* The array of models in a list response and the member naming each. */
 	const char *models_array, *models_id;
 };
 
-extern const struct wire_kind mlb_wire_openai, mlb_wire_gemini, mlb_wire_anthropic;
+extern const struct wire_kind mlb_wire_openai, mlb_wire_gemini, mlb_wire_anthropic, mlb_wire_brave;
 
 /* Shared by the kinds. */
 json_object *mlb_wire_member(json_object *o, const char *path);	/* "a.b.0.c" */

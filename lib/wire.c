@@ -8,6 +8,7 @@ static const struct wire_kind *kinds[] = {
 	[MLB_KIND_OPENAI] = &mlb_wire_openai,
 	[MLB_KIND_GEMINI] = &mlb_wire_gemini,
 	[MLB_KIND_ANTHROPIC] = &mlb_wire_anthropic,
+	[MLB_KIND_BRAVE] = &mlb_wire_brave,
 };
 
 void mlb_reply_reset(struct mlb_reply *r)
@@ -17,6 +18,8 @@ void mlb_reply_reset(struct mlb_reply *r)
 	free(r->error_code);
 	free(r->error_message);
 	r->finish_reason = r->error_code = r->error_message = NULL;
+	json_object_put(r->results);
+	r->results = NULL;
 	r->prompt_tokens = r->completion_tokens = -1;
 	r->cost_usd = 0;
 	r->has_cost = r->usage_top = r->done = r->bad_chunks = r->error_retryable = 0;
@@ -204,14 +207,27 @@ void mlb_wire_build(const struct mlb_model *m, const char *key, const struct mlb
 	memset(out, 0, sizeof(*out));
 	mlb_buf_adds(&url, m->provider->base_url);
 	k->url(m, stream, &url);
+	if (k->query)
+		k->query(chat, &url);
 	out->url = mlb_buf_detach(&url);
+	body = k->body(m, chat, stream);
+	if (!body) {
+		/* A GET: nothing is sent but the URL.  body holds its query, which is what is asked
+		 * (a recording is keyed by it); it is not sent. */
+		const char *q = strchr(out->url, '?');
+
+		out->get = 1;
+		out->body = mlb_xstrdup(q ? q + 1 : "");
+		out->body_len = strlen(out->body);
+		out->headers = k->auth(key, NULL);
+		return;
+	}
 	out->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (stream)
 		out->headers = curl_slist_append(out->headers, "Accept: text/event-stream");
 	/* Without this curl waits a second for "100 Continue" on large bodies. */
 	out->headers = curl_slist_append(out->headers, "Expect:");
 	out->headers = k->auth(key, out->headers);
-	body = k->body(m, chat, stream);
 	s = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	out->body = mlb_xstrndup(s, len);
 	out->body_len = len;
@@ -398,6 +414,8 @@ char *mlb_wire_error_body(enum mlb_kind k, const char *body, size_t len, long *r
 	err = mlb_wire_member(o, "error");
 	if (json_object_is_type(err, json_type_object)) {
 		msg = mlb_json_str(err, "message");
+		if (!msg)
+			msg = mlb_json_str(err, "detail");	/* Brave's */
 		*retry_ms = retry_info(err);
 	} else if (json_object_is_type(err, json_type_string)) {
 		msg = json_object_get_string(err);
@@ -418,6 +436,8 @@ char *mlb_wire_error_body(enum mlb_kind k, const char *body, size_t len, long *r
 
 char *mlb_wire_models_url(const struct mlb_provider *p)
 {
+	if (!kinds[p->kind]->models_path)
+		return NULL;
 	return mlb_xasprintf("%s%s", p->base_url, kinds[p->kind]->models_path);
 }
 

@@ -5,6 +5,7 @@
  *   openai     POST {base}/chat/completions, SSE chunks ending in [DONE]
  *   gemini     POST {base}/models/{model}:streamGenerateContent?alt=sse
  *   anthropic  POST {base}/v1/messages, typed SSE events
+ *   brave      GET {base}/res/v1/web/search?q=&count= (a web search, asked like a model)
  *
  * Keys travel in headers only (Authorization: Bearer, x-goog-api-key,
  * x-api-key).  Decoders fill a struct mlb_reply and call its on_text hook
@@ -19,6 +20,7 @@
 #include "buf.h"
 #include "chat.h"
 #include "config.h"
+#include <json-c/json.h>
 
 /* What a reply has told us so far. */
 /* The bytes around the values of a chunk, as segments back to back (wire-frame.h). */
@@ -44,6 +46,7 @@ struct mlb_reply {
 	char *error_code;		/* DESIGN.md error code */
 	char *error_message;
 	int error_retryable;
+	json_object *results;		/* a search's results, [{index, title, url, description}], or NULL */
 	long retry_ms;			/* a retry delay the body asked for, or -1 */
 	/* The quick paths' memory: room to decode text in, and the frame of the last chunk
 	 * one read whole (wire-frame.h). */
@@ -58,8 +61,9 @@ struct mlb_reply {
 struct mlb_wire_req {
 	char *url;
 	struct curl_slist *headers;
-	char *body;
+	char *body;			/* for a GET, its query, which is not sent */
 	size_t body_len;
+	int get;			/* a GET request (a search), not a POST */
 };
 
 /* Reset r to "nothing received", keeping its hooks. */
@@ -86,7 +90,7 @@ int mlb_wire_body(enum mlb_kind k, struct mlb_reply *r, const char *body, size_t
 /* From an HTTP error body: the provider's message (caller frees, may be NULL) and any retry delay in ms (-1 if none). */
 char *mlb_wire_error_body(enum mlb_kind k, const char *body, size_t len, long *retry_ms);
 
-/* The URL to list models for p (caller frees). */
+/* The URL to list models for p (caller frees), or NULL when its kind lists none. */
 char *mlb_wire_models_url(const struct mlb_provider *p);
 /* Add the headers that carry key for p's kind to list. */
 struct curl_slist *mlb_wire_auth(enum mlb_kind k, const char *key, struct curl_slist *list);

@@ -207,7 +207,7 @@ invalid() {
 	invalid notneeded '{"steps": [{"id": "a", "models": ["openai:echo"], "prompt": "p"}, {"id": "b", "models": ["openai:echo"], "prompt": "{{a}}"}]}' \
 		"mlb-pipeline: notneeded.json: step 'b': {{a}} is the output of step 'a', which it does not need; add \"a\" to its needs"
 	invalid provider '{"steps": [{"id": "a", "models": ["grok:x"], "prompt": "p"}]}' \
-		"mlb-pipeline: provider.json: step 'a': model 'grok:x': unknown provider 'grok' (known: litellm, openai, groq, openrouter, ollama, gemini, anthropic); did you mean 'groq'?"
+		"mlb-pipeline: provider.json: step 'a': model 'grok:x': unknown provider 'grok' (known: litellm, openai, groq, openrouter, ollama, gemini, anthropic, brave); did you mean 'groq'?"
 	invalid form '{"steps": [{"id": "a", "models": ["gpt-4o"], "prompt": "p"}]}' \
 		"mlb-pipeline: form.json: step 'a': model 'gpt-4o' is not provider:model; write it as e.g. openai:gpt-4o"
 	unset ANTHROPIC_API_KEY
@@ -218,11 +218,11 @@ invalid() {
 		{"id": "a", "needs": ["zz"], "models": ["grok:x", "anthropic:y"], "prompt": "{{nope}}"},
 		{"id": "a", "models": ["openai:echo"], "prompt": "p", "sytem": "s"}]}'
 	run -2 --separate-stderr mlb-pipeline run many.json
-	assert_equal "$stderr" "mlb-pipeline: many.json: step 'a': unknown key 'sytem' (known: id, needs, models, prompt, system, options, summarize, expect); did you mean 'system'?
+	assert_equal "$stderr" "mlb-pipeline: many.json: step 'a': unknown key 'sytem' (known: id, needs, models, prompt, system, options, summarize, expect, search, count); did you mean 'system'?
 mlb-pipeline: many.json: step 'a': the id is already used by step 1; give each step its own id
 mlb-pipeline: many.json: step 'a': needs unknown step 'zz' (known: a); fix the id or add the step
 mlb-pipeline: many.json: step 'a': {{nope}} is neither a variable nor a step it needs (variables: none); set it in \"vars\", with --var nope=<value> or in MLB_VAR_nope
-mlb-pipeline: many.json: step 'a': model 'grok:x': unknown provider 'grok' (known: litellm, openai, groq, openrouter, ollama, gemini, anthropic); did you mean 'groq'?
+mlb-pipeline: many.json: step 'a': model 'grok:x': unknown provider 'grok' (known: litellm, openai, groq, openrouter, ollama, gemini, anthropic, brave); did you mean 'groq'?
 mlb-pipeline: many.json: step 'a': model 'anthropic:y': no key: set ANTHROPIC_API_KEY to the anthropic API key"
 	[ ! -s "$MLB_SERVER_LOG" ]
 	# a placeholder that only --var defines passes once it is given
@@ -387,7 +387,7 @@ mlb-pipeline: many.json: step 'a': model 'anthropic:y': no key: set ANTHROPIC_AP
 	assert_equal "$(jq -r 'select(.name=="review") | "\(.where) \(.uses) \(.description)"' <<<"$output")" \
 		"user 2 draft twice, check facts, critique, brief"
 	assert_equal "$(jq -r '.name' <<<"$output" | tr '\n' ' ')" \
-		"compare-and-summarize draft-critique-revise other-review review translate-and-back-translate "
+		"compare-and-summarize draft-critique-revise other-review review search-and-synthesize translate-and-back-translate "
 	assert_equal "$(jq -r '.review.uses' "$MLB_HOME/pipeline-usage.json")" "2"
 	run mlb-pipeline list --text
 	assert_line --regexp '^review +2 +user +draft twice, check facts, critique, brief$'

@@ -30,10 +30,10 @@ clean_world() {
 	unset MLB_CONFIG MLB_MODEL MLB_MODELS MLB_SESSION NO_COLOR
 	# Point every provider at nothing real: the server helper sets the URLs.
 	local v
-	for v in OPENAI GROQ OPENROUTER LITELLM GOOGLE ANTHROPIC OLLAMA; do
+	for v in OPENAI GROQ OPENROUTER LITELLM GOOGLE ANTHROPIC OLLAMA BRAVE; do
 		unset "${v}_BASE_URL"
 	done
-	unset OPENAI_API_KEY GROQ_API_KEY OPENROUTER_API_KEY LITELLM_MASTER_KEY GOOGLE_API_KEY ANTHROPIC_API_KEY
+	unset OPENAI_API_KEY GROQ_API_KEY OPENROUTER_API_KEY LITELLM_MASTER_KEY GOOGLE_API_KEY ANTHROPIC_API_KEY BRAVE_API_KEY
 	git config --global user.name "Test User"
 	git config --global user.email "test@example.invalid"
 }
@@ -62,6 +62,7 @@ start_server() {
 	export OPENAI_API_KEY="$MLB_TEST_KEY" GROQ_API_KEY="$MLB_TEST_KEY"
 	export OPENROUTER_API_KEY="$MLB_TEST_KEY" LITELLM_MASTER_KEY="$MLB_TEST_KEY"
 	export GOOGLE_API_KEY="$MLB_TEST_KEY" ANTHROPIC_API_KEY="$MLB_TEST_KEY"
+	export BRAVE_BASE_URL="$base/brave" BRAVE_API_KEY="$MLB_TEST_KEY"
 }
 
 stop_server() {

@@ -116,7 +116,7 @@ static void test_structure(void)
 		       "t.json: there are no \"steps\"; add a list of steps, e.g. \"steps\": [{\"id\": \"ask\", \"models\": [...], \"prompt\": \"...\"}]\n");
 	CHECK_PROBLEMS("{\"stpes\": [], \"steps\": [{\"id\": \"a\", \"models\": [\"openai:x\"], \"prompt\": \"p\", \"need\": []}]}",
 		       "t.json: unknown key 'stpes' (known: name, description, vars, steps); did you mean 'steps'?\n"
-		       "t.json: step 'a': unknown key 'need' (known: id, needs, models, prompt, system, options, summarize, expect); did you mean 'needs'?\n");
+		       "t.json: step 'a': unknown key 'need' (known: id, needs, models, prompt, system, options, summarize, expect, search, count); did you mean 'needs'?\n");
 	CHECK_PROBLEMS("{\"steps\": [{\"models\": [\"openai:x\"], \"prompt\": \"p\"}, 3, {\"id\": \"b c\", \"models\": [], \"prompt\": \"\"}]}",
 		       "t.json: step 1: has no \"id\"; give it one, e.g. \"id\": \"draft\"\n"
 		       "t.json: step 2: is a number; each step is an object with \"id\", \"models\" and \"prompt\"\n"
