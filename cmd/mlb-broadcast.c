@@ -137,13 +137,13 @@ static void collect_models(const struct mlb_config *cfg, struct args *a, const s
 		char *key = mlb_xasprintf("group.%s.model", a->group), **v;
 		size_t n = mlb_config_multi(cfg, key, &v);
 
+		free(key);
 		if (!n)
 			mlb_die(MLB_EXIT_USAGE, "no group '%s' in the configuration; add [group \"%s\"] with model = lines",
 				a->group, a->group);
 		for (size_t i = 0; i < n; i++)
 			add_model(a, v[i]);
 		mlb_strv_free(v);
-		free(key);
 	}
 	if (!a->nmodels && env && *env) {
 		size_t n;
