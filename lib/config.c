@@ -250,6 +250,37 @@ static int key_cmd_timeout(const struct mlb_config *c, struct mlb_provider *p)
 	return ret;
 }
 
+/* provider.<name>.<key>: a number from 0 (no limit) to max; -1 after a one-line error. */
+static int rate_setting(const struct mlb_config *c, const struct mlb_provider *p, const char *key, double max,
+			int whole, double *out)
+{
+	char *name = mlb_xasprintf("provider.%s.%s", p->name, key);
+	int ret = mlb_config_double(c, name, 0, out);
+
+	if (ret == 0 && (!(*out >= 0 && *out <= max) || (whole && *out != (double)(long)*out)))
+		ret = mlb_error("configuration '%s' must be a %s from 0 (no limit) to %g", name,
+				whole ? "whole number" : "number", max);
+	free(name);
+	return ret;
+}
+
+/* maxConcurrent, requestsPerMinute and tokensPerMinute (ratelimit.h). */
+static int rate_limits(const struct mlb_config *c, struct mlb_provider *p)
+{
+	double v;
+
+	if (rate_setting(c, p, "maxConcurrent", 10000, 1, &v) < 0)
+		return -1;
+	p->max_concurrent = (long)v;
+	if (rate_setting(c, p, "requestsPerMinute", 1e7, 0, &v) < 0)
+		return -1;
+	p->requests_per_minute = v;
+	if (rate_setting(c, p, "tokensPerMinute", 1e12, 1, &v) < 0)
+		return -1;
+	p->tokens_per_minute = (long)v;
+	return 0;
+}
+
 static int fill_provider(struct mlb_config *c, struct mlb_provider *p)
 {
 	char *kind = provider_setting(c, p->name, "kind");
@@ -260,7 +291,7 @@ static int fill_provider(struct mlb_config *c, struct mlb_provider *p)
 	p->base_url_env = provider_setting(c, p->name, "baseurlenv");
 	p->key_env = provider_setting(c, p->name, "keyenv");
 	p->key_cmd = provider_setting(c, p->name, "keycmd");
-	if (key_cmd_timeout(c, p) < 0) {
+	if (key_cmd_timeout(c, p) < 0 || rate_limits(c, p) < 0) {
 		free(kind);
 		return -1;
 	}

@@ -29,6 +29,9 @@ struct mlb_provider {
 	char *key_env;		/* the variable holding the key, or NULL when none is needed */
 	char *key_cmd;		/* a command printing the key, or NULL */
 	double key_cmd_timeout_s;	/* how long key_cmd may run: keyCmdTimeout, else timeout.keyCmd */
+	long max_concurrent;		/* maxConcurrent: requests at once, 0 no limit (ratelimit.h) */
+	double requests_per_minute;	/* requestsPerMinute, 0 no limit */
+	long tokens_per_minute;		/* tokensPerMinute, 0 no limit */
 };
 
 struct mlb_model {

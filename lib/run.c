@@ -1,4 +1,5 @@
 #include "run.h"
+#include "ratelimit.h"
 #include "replay.h"
 #include "secret.h"
 #include "cli.h"
@@ -36,6 +37,8 @@ struct job_state {
 	enum abort_reason abort;
 	size_t received;
 	struct mlb_buf rec;		/* the response as it came, with --record */
+	int rated;			/* counted by the provider's rate limits (ratelimit.h) */
+	long est_tokens;		/* the request's tokens, as they were estimated */
 };
 
 /*
@@ -66,6 +69,7 @@ struct mlb_runner {
 	int stopped_by;		/* the signal mlb_runner_run returned */
 	int stopping;		/* mlb_runner_stop: cancel everything at the next chance */
 	const char *record_dir, *replay_dir;	/* replay.h */
+	struct mlb_rates *rates;	/* each provider's rate limits (ratelimit.h) */
 	struct mlb_job **again;	/* ended jobs to start over (mlb_runner_again) */
 	size_t nagain;
 	int out_fd;		/* stdout, when it is a pipe or socket watched for its reader leaving; else -1 */
@@ -512,6 +516,10 @@ static void start_attempt(struct mlb_job *job)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	/* the request's tokens, guessed from its bytes until the provider says */
+	st->est_tokens = (long)(st->req.body_len / 4);
+	st->rated = 1;
+	mlb_rates_start(st->runner->rates, job->model.provider, st->est_tokens, st->t_attempt);
 	curl_multi_add_handle(st->runner->multi, e);
 	st->running = 1;
 	st->waiting = 0;
@@ -531,6 +539,14 @@ static void stop_transfer(struct mlb_job *job)
 	st->easy = NULL;
 	st->running = 0;
 	st->runner->active--;
+	if (st->rated) {
+		long prompt, completion;
+
+		mlb_job_usage(job, &prompt, &completion);
+		st->rated = 0;
+		mlb_rates_end(st->runner->rates, job->model.provider, job->http_status == 429, st->retry_after_ms,
+			      prompt + completion - st->est_tokens, mlb_mono_ms());
+	}
 	if (st->runner->starved)
 		st->runner->kick = 1;
 }
@@ -765,6 +781,7 @@ struct mlb_runner *mlb_runner_new(const struct mlb_policy *p, mlb_emit_fn emit_f
 	r->emit = emit_fn;
 	r->done = done;
 	r->ctx = ctx;
+	r->rates = mlb_rates_new();
 	r->multi = curl_multi_init();
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!r->multi || r->epfd < 0)
@@ -965,7 +982,14 @@ static void tend(struct mlb_runner *r, int64_t now)
 		} else if (!job->attempts && job->error_code) {
 			end_job(job, MLB_JOB_FAILED, 0);	/* no key, or too large: never sent */
 		} else if (r->active < (size_t)r->policy.max_transfers) {
-			start_attempt(job);
+			/* a replay goes nowhere: no provider's limits apply */
+			int64_t at = r->replay_dir ? 0 :
+				     mlb_rates_wait(r->rates, job->model.provider, (long)(st->req.body_len / 4), now);
+
+			if (at > now)
+				due_at(r, at);
+			else
+				start_attempt(job);
 		} else {
 			r->starved = 1;
 		}
@@ -1110,6 +1134,7 @@ void mlb_runner_free(struct mlb_runner *r)
 	close(r->epfd);
 	free(r->jobs);
 	free(r->again);
+	mlb_rates_free(r->rates);
 	release_signals(r->stopped_by);
 	free(r);
 	curl_global_cleanup();
