@@ -153,7 +153,25 @@ static void kill_group(pid_t pid)
 		;
 }
 
-/* Wait until deadline for the child to end: 1 with *status filled, 0 when it still runs. */
+/* The signals that stop a tool; held back while a key command runs (see mlb_key_cmd). */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+/* Whether one of them arrived meanwhile. */
+static int stop_pending(void)
+{
+	sigset_t pending;
+
+	sigpending(&pending);
+	return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) || sigismember(&pending, SIGHUP);
+}
+
+/* Wait until deadline for the child to end: 1 with *status filled, 0 when it still runs or a stop signal came. */
 static int wait_until(pid_t pid, int64_t deadline, int *status)
 {
 	for (;;) {
@@ -161,7 +179,7 @@ static int wait_until(pid_t pid, int64_t deadline, int *status)
 
 		if (w == pid || (w < 0 && errno != EINTR))
 			return 1;
-		if (mlb_mono_ms() >= deadline)
+		if (mlb_mono_ms() >= deadline || stop_pending())
 			return 0;
 		usleep(10000);
 	}
@@ -173,8 +191,9 @@ static int wait_until(pid_t pid, int64_t deadline, int *status)
 char *mlb_key_cmd(const char *cmd, double timeout_s, char **why)
 {
 	struct mlb_buf out = MLB_BUF_INIT;
-	int fds[2], status = 0, timed_out = 0;
+	int fds[2], status = 0, timed_out = 0, stopped = 0;
 	int64_t deadline = mlb_mono_ms() + (int64_t)(timeout_s * 1000);
+	sigset_t stop, old;
 	pid_t pid;
 
 	*why = NULL;
@@ -182,9 +201,17 @@ char *mlb_key_cmd(const char *cmd, double timeout_s, char **why)
 		*why = mlb_xasprintf("cannot run '%s': %s", cmd, strerror(errno));
 		return NULL;
 	}
+	/*
+	 * The command has a process group of its own, out of reach of the
+	 * terminal's Ctrl-C: hold the signals that stop us until its group is
+	 * killed, so that it never outlives us.
+	 */
+	stop_signals(&stop);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	pid = fork();
 	if (pid < 0) {
 		*why = mlb_xasprintf("cannot run '%s': %s", cmd, strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(fds[0]);
 		close(fds[1]);
 		return NULL;
@@ -192,6 +219,7 @@ char *mlb_key_cmd(const char *cmd, double timeout_s, char **why)
 	if (pid == 0) {
 		/* its own process group, so that a time-out ends the command's children too */
 		setpgid(0, 0);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(fds[1], STDOUT_FILENO) < 0)
 			_exit(127);
@@ -211,7 +239,11 @@ char *mlb_key_cmd(const char *cmd, double timeout_s, char **why)
 			timed_out = 1;
 			break;
 		}
-		r = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+		if (stop_pending()) {
+			stopped = 1;
+			break;
+		}
+		r = poll(&pfd, 1, left > 100 ? 100 : (int)left);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r <= 0)
@@ -225,11 +257,12 @@ char *mlb_key_cmd(const char *cmd, double timeout_s, char **why)
 			mlb_buf_add(&out, chunk, (size_t)n);
 	}
 	close(fds[0]);
-	if (!timed_out && !wait_until(pid, deadline, &status))
-		timed_out = 1;
-	if (timed_out) {
+	if (!timed_out && !stopped && !wait_until(pid, deadline, &status))
+		stopped = !(timed_out = mlb_mono_ms() >= deadline);
+	if (timed_out || stopped) {
 		kill_group(pid);
-		*why = mlb_xasprintf("'%s' did not finish within %g s and was killed", cmd, timeout_s);
+		*why = timed_out ? mlb_xasprintf("'%s' did not finish within %g s and was killed", cmd, timeout_s)
+				 : mlb_xasprintf("'%s' was stopped by a signal", cmd);
 	} else {
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			*why = WIFEXITED(status) ? mlb_xasprintf("'%s' failed with status %d", cmd, WEXITSTATUS(status))
@@ -244,7 +277,8 @@ char *mlb_key_cmd(const char *cmd, double timeout_s, char **why)
 		if (out.s)
 			memset(out.s, 0, out.cap);
 		mlb_buf_free(&out);
-		return NULL;
 	}
-	return mlb_buf_detach(&out);
+	/* a signal held back acts now: the tool's handler, or its default end */
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return *why ? NULL : mlb_buf_detach(&out);
 }

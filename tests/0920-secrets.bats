@@ -133,6 +133,33 @@ no_key_in_sessions() {
 	assert_output --partial "provider.openai.keyCmd 'exit 3' failed with status 3"
 }
 
+@test "a signal while keyCmd runs ends the command's process group too" {
+	start_server
+	unset OPENAI_API_KEY
+	mkdir -p "$XDG_CONFIG_HOME/mlb"
+	printf '[timeout]\n\tkeyCmd = 60\n[provider "openai"]\n\tkeyCmd = "echo $$ >%s/group; sleep 600"\n' \
+		"$BATS_TEST_TMPDIR" >"$XDG_CONFIG_HOME/mlb/config"
+	mlb-send --no-store -m openai:echo "hi" >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 1 100); do
+		[ -s "$BATS_TEST_TMPDIR/group" ] && break
+		sleep 0.05
+	done
+	group=$(cat "$BATS_TEST_TMPDIR/group")
+	SECONDS=0
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$SECONDS" -le 3 ] || fail "mlb-send took $SECONDS s to stop"
+	assert_equal "$status" 143
+	for i in $(seq 1 20); do
+		live=$(ps -eo pgid=,stat=,args= | awk -v g="$group" '$1 == g && $2 !~ /^Z/')
+		[ -z "$live" ] && break
+		sleep 0.1
+	done
+	[ -z "$live" ] || fail "the keyCmd's process group $group outlived mlb-send: $live"
+}
+
 @test "no core dumps while keys are in memory" {
 	ulimit -S -c unlimited 2>/dev/null || skip "cannot raise the core size limit here"
 	[ "$(ulimit -c)" = unlimited ]
