@@ -89,7 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(p->base_url);
 		n = strlen(p->base_url);
 		FUZZ_CHECK(n == 0 || p->base_url[n - 1] != '/');
-		FUZZ_CHECK(p->kind == MLB_KIND_OPENAI || p->kind == MLB_KIND_GEMINI || p->kind == MLB_KIND_ANTHROPIC);
+		FUZZ_CHECK(p->kind == MLB_KIND_OPENAI || p->kind == MLB_KIND_GEMINI || p->kind == MLB_KIND_ANTHROPIC ||
+			   p->kind == MLB_KIND_BRAVE);
 		FUZZ_CHECK(mlb_kind_name(p->kind));
 		spec = malloc(strlen(p->name) + 3);
 		FUZZ_CHECK(spec);
