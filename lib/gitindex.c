@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- SHA-1 (FIPS 180-4) ---- */
@@ -133,31 +132,29 @@ static int edit_cmp(const void *x, const void *y)
 	return strcmp(a->path, b->path);
 }
 
-/* An entry of the old index. */
-struct span {
+/* An entry of the index. */
+struct mlb_index_span {
 	const unsigned char *p;
 	size_t len;
 	const char *name;
 	size_t namelen;
 };
 
-/* The entries of an index file of version 2 or 3 with a right checksum (unless trusted): 0, or 1 when
- * it is not one this module may rewrite. */
-static int parse(const unsigned char *data, size_t len, int trusted, struct span **out, size_t *count)
+/* The entries of an index file of version 2 or 3 with a right checksum: 0, or 1 when it is not one
+ * this module may rewrite (x->required names a required extension when that is why). */
+static int parse(struct mlb_index *x)
 {
+	const unsigned char *data = x->data;
 	unsigned char sum[CHECKSUM];
-	size_t off = 12, end, i, n;
-	struct span *v;
+	size_t off = 12, end, i, n, len = x->len;
+	struct mlb_index_span *v;
 
-	*out = NULL;
 	if (len < 12 + CHECKSUM || memcmp(data, "DIRC", 4) != 0 || (get32(data + 4) != 2 && get32(data + 4) != 3))
 		return 1;
 	end = len - CHECKSUM;
-	if (!trusted) {
-		mlb_sha1(data, end, sum);
-		if (memcmp(sum, data + end, CHECKSUM) != 0)
-			return 1;
-	}
+	mlb_sha1(data, end, sum);
+	if (memcmp(sum, data + end, CHECKSUM) != 0)
+		return 1;
 	n = get32(data + 8);
 	if (n > (end - 12) / entry_len(1))
 		return 1;
@@ -187,14 +184,19 @@ static int parse(const unsigned char *data, size_t len, int trusted, struct span
 		v[i].namelen = namelen;
 		off += el;
 	}
-	/* Extensions are dropped; one whose name is not upper case must be understood, so stop. */
+	/* Optional extensions (upper case: TREE, REUC, UNTR, FSMN...) are dropped on writing, which git
+	 * allows; one in lower case (link: a split index, sdir: a sparse one) must be understood. */
 	while (off < end) {
-		if (end - off < 8 || data[off] < 'A' || data[off] > 'Z' || get32(data + off + 4) > end - off - 8)
+		if (end - off < 8 || get32(data + off + 4) > end - off - 8)
 			goto other;
+		if (data[off] < 'A' || data[off] > 'Z') {
+			memcpy(x->required, data + off, 4);
+			goto other;
+		}
 		off += 8 + get32(data + off + 4);
 	}
-	*out = v;
-	*count = n;
+	x->v = v;
+	x->n = n;
 	return 0;
 other:
 	free(v);
@@ -218,35 +220,6 @@ static size_t put_edit(unsigned char *p, const struct mlb_index_edit *e)
 	return el;
 }
 
-static void stamp_of(const struct stat *st, struct mlb_index_stamp *s)
-{
-	s->ino = (unsigned long long)st->st_ino;
-	s->size = (unsigned long long)st->st_size;
-	s->mtime_s = (long long)st->st_mtim.tv_sec;
-	s->mtime_ns = st->st_mtim.tv_nsec;
-	s->ctime_s = (long long)st->st_ctim.tv_sec;
-	s->ctime_ns = st->st_ctim.tv_nsec;
-}
-
-/* How long to wait for another holder of index.lock: git add, or an editor refreshing its status,
- * keeps it for milliseconds. */
-#define LOCK_TRIES 50
-#define LOCK_PAUSE_NS (20 * 1000 * 1000)
-
-/* Take path.lock as git does, before the index is read: whoever renames a new index over it while
- * we hold the lock would otherwise have their update lost under ours.  The descriptor, or -1. */
-static int take_lock(const char *lock)
-{
-	int fd, tries;
-
-	for (tries = 0;; tries++) {
-		fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd >= 0 || errno != EEXIST || tries == LOCK_TRIES)
-			return fd;
-		nanosleep(&(struct timespec){ 0, LOCK_PAUSE_NS }, NULL);
-	}
-}
-
 static int write_all(int fd, const unsigned char *data, size_t len)
 {
 	size_t done = 0;
@@ -263,76 +236,95 @@ static int write_all(int fd, const unsigned char *data, size_t len)
 	return 0;
 }
 
-int mlb_index_update(const char *path, const struct mlb_index_stamp *known, struct mlb_index_edit *edits,
-		     size_t n, struct mlb_index_stamp *written)
+int mlb_index_read(const char *path, struct mlb_index *x)
 {
-	char *lock = mlb_xasprintf("%s.lock", path), *dir;
-	int lfd = take_lock(lock), fd = -1, ret = 1, trusted, renamed = 0, e, rc;
-	struct mlb_index_stamp now;
-	unsigned char *old = NULL, *out = NULL, sum[CHECKSUM];
-	struct timespec stamped;
-	struct span *v = NULL;
-	size_t len = 0, count = 0, cap, o, i, j, kept = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
 	struct stat st;
 
-	if (lfd < 0) {
+	memset(x, 0, sizeof(*x));
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
 		e = errno;
-		free(lock);	/* someone else's lock: theirs to remove */
+		close(fd);
 		errno = e;
 		return -1;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = errno == ENOENT ? 1 : -1;
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -1;
-		goto out;
-	}
-	stamped = st.st_mtim;
-	stamp_of(&st, &now);
-	trusted = known && known->ino == now.ino && known->size == now.size &&
-		  known->mtime_s == now.mtime_s && known->mtime_ns == now.mtime_ns &&
-		  known->ctime_s == now.ctime_s && known->ctime_ns == now.ctime_ns;
-	old = mlb_xmalloc((size_t)st.st_size + 1);
-	while (len < (size_t)st.st_size) {
-		ssize_t r = read(fd, old + len, (size_t)st.st_size - len);
+	x->mtime = st.st_mtim;
+	x->data = mlb_xmalloc((size_t)st.st_size + 1);
+	while (x->len < (size_t)st.st_size) {
+		ssize_t r = read(fd, x->data + x->len, (size_t)st.st_size - x->len);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
-		len += (size_t)r;
+		x->len += (size_t)r;
 	}
 	close(fd);
-	fd = -1;
-	if (len != (size_t)st.st_size || parse(old, len, trusted, &v, &count) != 0)
-		goto out;
+	if (x->len != (size_t)st.st_size) {
+		mlb_index_free(x);
+		errno = EIO;
+		return -1;
+	}
+	x->plain = parse(x) == 0;
+	return 0;
+}
+
+int mlb_index_find(const struct mlb_index *x, const char *path, unsigned char id[20], uint32_t *mode)
+{
+	size_t lo = 0, hi = x->n, len = strlen(path);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = name_cmp(x->v[mid].name, x->v[mid].namelen, path, len);
+
+		if (c == 0) {
+			memcpy(id, x->v[mid].p + 40, 20);
+			*mode = get32(x->v[mid].p + 24);
+			return 1;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+int mlb_index_write(const struct mlb_index *x, int fd, struct mlb_index_edit *edits, size_t n)
+{
+	unsigned char *out, sum[CHECKSUM];
+	size_t cap = x->len, o, i, j, kept = 0;
+	int ret;
+
 	if (n > 0)	/* edits may be NULL then */
 		qsort(edits, n, sizeof(*edits), edit_cmp);
-	cap = len;
 	for (j = 0; j < n; j++) {
-		if (j > 0 && strcmp(edits[j - 1].path, edits[j].path) == 0)
-			goto out;
+		if (j > 0 && strcmp(edits[j - 1].path, edits[j].path) == 0) {
+			errno = EINVAL;
+			return -1;
+		}
 		cap += entry_len(strlen(edits[j].path));
 	}
 	out = mlb_xmalloc(cap + CHECKSUM);
-	memcpy(out, old, 8);
+	memcpy(out, x->data, 8);
 	o = 12;
-	for (i = j = 0; i < count || j < n; ) {
-		int c = i == count ? 1 : j == n ? -1 :
-			name_cmp(v[i].name, v[i].namelen, edits[j].path, strlen(edits[j].path));
+	for (i = j = 0; i < x->n || j < n; ) {
+		int c = i == x->n ? 1 : j == n ? -1 :
+			name_cmp(x->v[i].name, x->v[i].namelen, edits[j].path, strlen(edits[j].path));
 
 		if (c < 0) {
-			memcpy(out + o, v[i].p, v[i].len);
+			const unsigned char *p = x->v[i].p;
+
+			memcpy(out + o, p, x->v[i].len);
 			/* Changed in the same tick as the old index was written, a file could still look
 			 * unchanged by its stat data: git's "racily clean".  Git reads an entry whose size
 			 * is 0 as one to compare by content, and so must the next reader of this one. */
-			if (get32(v[i].p + 8) > (uint32_t)stamped.tv_sec ||
-			    (get32(v[i].p + 8) == (uint32_t)stamped.tv_sec && get32(v[i].p + 12) >= (uint32_t)stamped.tv_nsec))
+			if (get32(p + 8) > (uint32_t)x->mtime.tv_sec ||
+			    (get32(p + 8) == (uint32_t)x->mtime.tv_sec && get32(p + 12) >= (uint32_t)x->mtime.tv_nsec))
 				put32(out + o + 36, 0);
-			o += v[i].len;
+			o += x->v[i].len;
 			kept++;
 			i++;
 			continue;
@@ -348,36 +340,14 @@ int mlb_index_update(const char *path, const struct mlb_index_stamp *known, stru
 	put32(out + 8, (uint32_t)kept);
 	mlb_sha1(out, o, sum);
 	memcpy(out + o, sum, CHECKSUM);
-	ret = -1;
-	if (write_all(lfd, out, o + CHECKSUM) < 0 || fsync(lfd) < 0)
-		goto out;
-	/* close() releases the descriptor even when it fails: never close it twice. */
-	rc = close(lfd);
-	lfd = -1;
-	if (rc < 0 || rename(lock, path) < 0)
-		goto out;
-	renamed = 1;
-	dir = mlb_dir_of(path);
-	mlb_sync_dir(dir);
-	free(dir);
-	ret = 0;
-	if (written) {
-		memset(written, 0, sizeof(*written));
-		if (lstat(path, &st) == 0)
-			stamp_of(&st, written);
-	}
-out:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	if (lfd >= 0)
-		close(lfd);
-	if (!renamed)
-		unlink(lock);	/* ours: taken above */
-	free(lock);
+	ret = write_all(fd, out, o + CHECKSUM) < 0 || fsync(fd) < 0 ? -1 : 0;
 	free(out);
-	free(v);
-	free(old);
-	errno = e;
 	return ret;
+}
+
+void mlb_index_free(struct mlb_index *x)
+{
+	free(x->v);
+	free(x->data);
+	memset(x, 0, sizeof(*x));
 }

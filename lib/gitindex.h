@@ -1,23 +1,25 @@
 /*
- * gitindex.h - small edits to a git index file (.git/index), without
- * libgit2.
+ * gitindex.h - adding a few entries to a git index file (.git/index) of the
+ * plain kind, without libgit2, for a caller that holds index.lock.
  *
  * A turn adds a few files to a session, but libgit2 reads, checks and
  * writes the whole index to do so, with a collision-detecting SHA-1 that
  * costs some thirty instructions a byte: beside 5,000 messages that was a
  * third of a turn.  This copies the entries that stay as they are, byte
  * for byte, and merges in the edits, as git itself would write them
- * (version 2 or 3, entries sorted by path, the SHA-1 of it all at the end,
- * written to index.lock and renamed; the lock is taken before the index is
- * read, so that no one else's update in between is lost).  Anything it does not know how to
- * keep (version 4, unmerged or extended entries, required extensions) is
- * left to the caller; optional extensions are dropped, which git allows.
+ * (version 2 or 3, entries sorted by path, the SHA-1 of it all at the end).
+ * Anything else (version 4, entries with extended flags or conflict stages,
+ * required extensions such as a split or sparse index) is not "plain", and
+ * is the caller's to hand to libgit2 or to leave alone; optional extensions
+ * (the cache tree, untracked cache, fsmonitor data) are dropped, which git
+ * allows.
  */
 #ifndef MLB_GITINDEX_H
 #define MLB_GITINDEX_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* One path to put in the index, or with remove, to take out (stage 0). */
 struct mlb_index_edit {
@@ -27,22 +29,26 @@ struct mlb_index_edit {
 	unsigned char id[20];
 };
 
-/* What lstat says of an index file.  Git and libgit2 replace the index by renaming a new file over
- * it, and a write in place changes its times: while all of this stays the same, the file is still
- * the one that was written, and its checksum need not be read again. */
-struct mlb_index_stamp {
-	unsigned long long ino, size;
-	long long mtime_s, ctime_s;
-	long mtime_ns, ctime_ns;
+struct mlb_index_span;
+
+/* An index file as read. */
+struct mlb_index {
+	unsigned char *data;
+	size_t len;
+	struct timespec mtime;
+	int plain;		/* version 2 or 3, a right checksum, no extended or staged entry, no required extension */
+	char required[5];	/* the required extension seen, when that is why it is not plain */
+	struct mlb_index_span *v;	/* plain: the entries */
+	size_t n;
 };
 
-/* Apply n edits (in any order; one per path) to the index file at path: 0 when written, 1 when the
- * file is missing or of a kind this does not write (nothing was changed), -1 with errno set (EEXIST:
- * index.lock stayed taken by someone else for a second).  known
- * (may be NULL): the stamp of the index as it was last written, to spare checking its checksum;
- * written (may be NULL) gets the stamp of the new one. */
-int mlb_index_update(const char *path, const struct mlb_index_stamp *known, struct mlb_index_edit *edits,
-		     size_t n, struct mlb_index_stamp *written);
+/* Read the index file at path: 0, or -1 with errno set (ENOENT: there is none). */
+int mlb_index_read(const char *path, struct mlb_index *x);
+/* A plain index's stage-0 entry for path: 1 with its id and mode, 0 when there is none. */
+int mlb_index_find(const struct mlb_index *x, const char *path, unsigned char id[20], uint32_t *mode);
+/* Write the plain index x with n edits (any order, one per path) to fd, and sync it; -1 with errno. */
+int mlb_index_write(const struct mlb_index *x, int fd, struct mlb_index_edit *edits, size_t n);
+void mlb_index_free(struct mlb_index *x);
 
 /* SHA-1 of data, as git checksums its files with. */
 void mlb_sha1(const void *data, size_t len, unsigned char out[20]);

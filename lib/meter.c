@@ -10,7 +10,6 @@
 #include "store.h"
 #include "turn.h"
 
-#include <git2.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -812,50 +811,6 @@ int mlb_meter_filter(struct mlb_meter *m, int fd)
 
 /* ---- stored sessions ---- */
 
-static const char *git_why(void)
-{
-	const git_error *e = git_error_last();
-
-	return e && e->message ? e->message : "unknown error";
-}
-
-/* The objects already counted: a message is counted once however many commits hold it. */
-struct oidset {
-	git_oid *v;
-	size_t n, cap;		/* open addressing; cap is a power of two */
-};
-
-static size_t oid_slot(const git_oid *id, size_t cap)
-{
-	uint32_t h;
-
-	memcpy(&h, id->id, sizeof(h));
-	return h & (cap - 1);
-}
-
-/* Add id: 1 when it is new, 0 when it was there. */
-static int oidset_add(struct oidset *s, const git_oid *id)
-{
-	size_t i;
-
-	if (2 * (s->n + 1) > s->cap) {
-		struct oidset bigger = { NULL, 0, s->cap ? s->cap * 2 : 256 };
-
-		bigger.v = mlb_xcalloc(bigger.cap, sizeof(*bigger.v));
-		for (i = 0; i < s->cap; i++)
-			if (!git_oid_is_zero(&s->v[i]))
-				oidset_add(&bigger, &s->v[i]);
-		free(s->v);
-		*s = bigger;
-	}
-	for (i = oid_slot(id, s->cap); !git_oid_is_zero(&s->v[i]); i = (i + 1) & (s->cap - 1))
-		if (!git_oid_cmp(&s->v[i], id))
-			return 0;
-	git_oid_cpy(&s->v[i], id);
-	s->n++;
-	return 1;
-}
-
 /* A header's whole number: -1 when absent; marks the reply when malformed. */
 static long long header_count(const struct mlb_msgfile *msg, const char *name, struct reply *r)
 {
@@ -920,140 +875,42 @@ static void count_message(struct mlb_meter *m, const char *pane, const struct ml
 		count_error(m, r.key);
 }
 
-/* Count the messages of one pane's tree that no earlier commit had. */
-static int walk_pane(struct mlb_meter *m, git_repository *repo, const char *pane, const git_tree *tree,
-		     struct oidset *seen)
+/* Count one stored message file (mlb_session_each_message_ever). */
+static int count_file(const char *pane, const char *name, const char *data, size_t len, void *ctx)
 {
-	int bad = 0;
+	struct mlb_meter *m = ctx;
+	struct mlb_msgfile msg;
 
-	for (size_t i = 0; i < git_tree_entrycount(tree); i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-		const char *name = git_tree_entry_name(e);
-		size_t len = strlen(name);
-		struct mlb_msgfile msg;
-		git_blob *blob;
-
-		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || len < 5 || strcmp(name + len - 4, ".msg") ||
-		    !oidset_add(seen, git_tree_entry_id(e)))
-			continue;
-		if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
-			bad = mlb_error("session '%s': panes/%s/%s: cannot read it (%s)", m->session, pane, name,
-					git_why());
-			continue;
-		}
-		if (mlb_msgfile_parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &msg) < 0) {
-			bad = mlb_error("session '%s': panes/%s/%s: not a message file; skipped", m->session, pane, name);
-		} else {
-			count_message(m, pane, &msg);
-			mlb_msgfile_free(&msg);
-		}
-		git_blob_free(blob);
+	if (mlb_msgfile_parse(data, len, &msg) < 0) {
+		mlb_error("session '%s': panes/%s/%s: not a message file; skipped", m->session, pane, name);
+		return 0;
 	}
-	return bad;
-}
-
-/* Count what one commit adds; trees seen before are skipped whole. */
-static int walk_commit(struct mlb_meter *m, git_repository *repo, const git_oid *id, struct oidset *seen)
-{
-	git_commit *commit = NULL;
-	git_tree *root = NULL, *panes = NULL;
-	git_tree_entry *pe = NULL;
-	int bad = 0;
-
-	if (git_commit_lookup(&commit, repo, id) < 0 || git_commit_tree(&root, commit) < 0) {
-		bad = mlb_error("session '%s': cannot read commit %s (%s)", m->session, git_oid_tostr_s(id), git_why());
-		goto out;
-	}
-	if (git_tree_entry_bypath(&pe, root, "panes") < 0 || git_tree_entry_type(pe) != GIT_OBJECT_TREE ||
-	    !oidset_add(seen, git_tree_entry_id(pe)))
-		goto out;	/* no panes yet, or none changed */
-	if (git_tree_lookup(&panes, repo, git_tree_entry_id(pe)) < 0) {
-		bad = mlb_error("session '%s': cannot read the panes of commit %s (%s)", m->session,
-				git_oid_tostr_s(id), git_why());
-		goto out;
-	}
-	for (size_t i = 0; i < git_tree_entrycount(panes); i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(panes, i);
-		git_tree *pt;
-
-		if (git_tree_entry_type(e) != GIT_OBJECT_TREE || !oidset_add(seen, git_tree_entry_id(e)))
-			continue;
-		if (git_tree_lookup(&pt, repo, git_tree_entry_id(e)) < 0) {
-			bad = mlb_error("session '%s': cannot read pane '%s' (%s)", m->session,
-					git_tree_entry_name(e), git_why());
-			continue;
-		}
-		bad |= walk_pane(m, repo, git_tree_entry_name(e), pt, seen);
-		git_tree_free(pt);
-	}
-out:
-	git_tree_free(panes);
-	git_tree_entry_free(pe);
-	git_tree_free(root);
-	git_commit_free(commit);
-	return bad;
-}
-
-/*
- * Every reply ever stored counts, also those a restore has since taken out
- * of main's tree: they were paid for.  So walk the whole history, oldest
- * first, and count each message file (blob) once.
- */
-static int walk_session(struct mlb_meter *m, git_repository *repo)
-{
-	git_revwalk *walk = NULL;
-	struct oidset seen = { NULL, 0, 0 };
-	git_oid id;
-	int bad = 0, err;
-
-	if (git_revwalk_new(&walk, repo) < 0 ||
-	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0) {
-		bad = mlb_error("session '%s': cannot walk its history (%s)", m->session, git_why());
-		goto out;
-	}
-	if (git_revwalk_push_ref(walk, "refs/heads/main") < 0) {
-		bad = mlb_error("session '%s': has no branch main (%s)", m->session, git_why());
-		goto out;
-	}
-	while (!(err = git_revwalk_next(&id, walk)))
-		bad |= walk_commit(m, repo, &id, &seen);
-	if (err != GIT_ITEROVER)
-		bad = mlb_error("session '%s': cannot walk its history (%s)", m->session, git_why());
-out:
-	free(seen.v);
-	git_revwalk_free(walk);
-	return bad;
+	count_message(m, pane, &msg);
+	mlb_msgfile_free(&msg);
+	return 0;
 }
 
 int mlb_meter_from_session(struct mlb_meter *m, const char *id)
 {
 	struct mlb_session *s = NULL;
-	git_repository *repo = NULL;
 	int status = MLB_EXIT_OK, res = MLB_METER_GO;
 
 	if (mlb_session_id_check(id) < 0)
 		return MLB_EXIT_USAGE;
-	/* The store checks the session (and finishes a killed writer's work); the history is ours to walk. */
 	if (mlb_session_open(id, 0, &s) < 0)
 		return MLB_EXIT_FAIL;
-	git_libgit2_init();
-	if (git_repository_open_ext(&repo, mlb_session_path(s), GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
-		mlb_error("session '%s': cannot open it (%s)", id, git_why());
+	m->session = id;
+	/* Every reply ever stored counts, also those a restore has since taken out of main's tree:
+	 * they were paid for. */
+	if (mlb_session_each_message_ever(s, count_file, m) != 0)
 		status = MLB_EXIT_FAIL;
-	} else {
-		m->session = id;
-		if (walk_session(m, repo))
-			status = MLB_EXIT_FAIL;
-		/* The budget applies to the whole conversation at once. */
-		if (m->budget.limit > 0 && m->total.priced)
-			res = spend(m, m->total.cost);
-		finish(m);
-		m->session = NULL;
-		if (res == MLB_METER_OVER_BUDGET)
-			status = MLB_EXIT_BUDGET;
-	}
-	git_repository_free(repo);
-	git_libgit2_shutdown();
+	/* The budget applies to the whole conversation at once. */
+	if (m->budget.limit > 0 && m->total.priced)
+		res = spend(m, m->total.cost);
+	finish(m);
+	m->session = NULL;
+	if (res == MLB_METER_OVER_BUDGET)
+		status = MLB_EXIT_BUDGET;
 	mlb_session_close(s);
 	return status;
 }

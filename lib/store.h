@@ -6,20 +6,24 @@
  *
  *     session.json            {"id", "name", "created", "status"}
  *     panes/<pane>/pane.json  {"pane", "model", "options"}
- *     panes/<pane>/000001.msg one message file per message (msgfile.h)
+ *     panes/<pane>/<name>.msg one message file per message (msgfile.h), named
+ *                             by the time and a random part, as
+ *                             20261208T013012.345Z-k3x9q2.msg
  *
- * Readers use the commit main points at, never the work tree, so they see
- * whole turns only.  A writer holds the session lock (lock.h) from reading
- * main to moving it; it writes every object first, then moves main with a
- * compare-and-swap, then brings the work tree and the index up to date
- * with atomic renames, and last records in .git/mlb-worktree which commit
- * the work tree shows.  Whoever finds that record behind main (a writer
- * was killed) finishes the job before going on, so `git fsck --strict`
- * passes and `git status` is clean at every moment a writer is not inside
- * the lock, and no two writers ever lose each other's messages.  The record
- * also holds each work-tree directory's inode and ctime, so that opening a
- * session finds files removed by hand without looking at every file
- * (doc/decisions.md, "The session store").
+ * The repository is shared with a person who uses git on it:
+ * - Commits on main are mlb's record; every reader here reads them, never
+ *   the work tree or the index.
+ * - A writer holds the session lock (lock.h), builds its tree from main's
+ *   last commit, commits, and moves main with a compare and swap (built
+ *   again when someone else moved it).  Then the work tree and the index
+ *   follow, adding the commit's files, only where that is safe; otherwise
+ *   they are left alone and one line on stderr says how to catch up
+ *   (store-worktree.c).  Nothing a person wrote, staged or left in conflict
+ *   is ever touched; reading changes nothing on disk.
+ * - Message names never collide between two clones, so sessions merge.
+ *   A pane's messages are in name order: numbered ones of older sessions
+ *   (000001.msg) first, then by time.
+ * (doc/decisions.md, "Sessions are git's guest")
  *
  * Errors are reported on stderr as "<tool>: session '<id>': <what> (<why>)"
  * and returned as -1.
@@ -60,7 +64,7 @@ char *mlb_session_latest(void);
 struct mlb_session;
 
 /* Open a session; with create, make it (session.json and a first commit) when missing.
- * A work tree that lags behind main is quietly brought up to date.  -1 after a one-line error. */
+ * Opening writes nothing.  -1 after a one-line error. */
 int mlb_session_open(const char *id, int create, struct mlb_session **out);
 /* Close a session opened with mlb_session_open (NULL is ignored). */
 void mlb_session_close(struct mlb_session *s);
@@ -88,7 +92,7 @@ json_object *mlb_session_pane_info(struct mlb_session *s, const char *pane);
 /* A pane's messages in order, read from main and parsed (free with mlb_msgfiles_free); a file
  * that does not parse is warned about and given as its raw bytes with no headers. */
 int mlb_session_messages(struct mlb_session *s, const char *pane, struct mlb_msgfile **msgs, size_t *n);
-/* The paths ("panes/<pane>/000001.msg") of a pane's messages in the same order and, when commits is not
+/* The paths ("panes/<pane>/<name>.msg") of a pane's messages in the same order and, when commits is not
  * NULL, the hex id of the commit that added each one (both NULL-terminated; free with mlb_strv_free). */
 int mlb_session_message_paths(struct mlb_session *s, const char *pane, char ***paths, char ***commits, size_t *n);
 /* Call fn with the bytes of every message file of a pane in order; a non-zero return from fn stops and is returned. */
@@ -107,7 +111,7 @@ struct mlb_pane_append {
 	char **paths_out;	/* NULL, or nmsgs slots for the paths written (caller frees each) */
 };
 
-/* One turn: append to one or more panes in ONE commit (numbered under the lock from main);
+/* One turn: append to one or more panes in ONE commit (named under the lock, later than main's);
  * commit_hex_out (may be NULL) gets the new commit.  -1 after an error, when nothing was stored. */
 int mlb_session_commit(struct mlb_session *s, struct mlb_pane_append *appends, size_t n,
 		       const char *commit_message, char commit_hex_out[41]);
@@ -133,5 +137,14 @@ struct mlb_commit_info {
 };
 /* Call fn for every commit reachable from main, newest first; fn's non-zero return stops the walk and is returned. */
 int mlb_session_log(struct mlb_session *s, int (*fn)(const struct mlb_commit_info *c, void *ctx), void *ctx);
+
+/* Call fn once for every message file in main's whole history, oldest commits first, each distinct
+ * file once however many commits hold it, also those a restore has since taken out of main's tree;
+ * fn gets the pane, the file name and its bytes, and its non-zero return stops the walk.  Cost: the
+ * trees and files each turn changed, once.  -1 after an error (reported; the walk goes on past a file
+ * that cannot be read). */
+int mlb_session_each_message_ever(struct mlb_session *s,
+				  int (*fn)(const char *pane, const char *name, const char *data, size_t len, void *ctx),
+				  void *ctx);
 
 #endif

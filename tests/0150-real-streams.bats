@@ -125,5 +125,5 @@ replay_all() {
 	bill=$(awk -v p="$price" 'BEGIN { split(p, a, " "); printf "%.10g", 34 * a[1] + (469 + 787) * a[2] }')
 	assert_equal "$(jq -r 'select(.type=="meter") | "\(.prompt_tokens) \(.completion_tokens)"' <<<"$output")" "34 1256"
 	assert_equal "$(jq -r 'select(.type=="meter").cost_usd' <<<"$output" | awk '{ printf "%.10g", $1 }')" "$bill"
-	grep -qx "Cost-Usd: $bill" "$MLB_HOME/sessions/think/panes/gemini-real-gemini-thinking/000002.msg"
+	grep -qx "Cost-Usd: $bill" "$(nth_msg "$MLB_HOME/sessions/think/panes/gemini-real-gemini-thinking" 2)"
 }

@@ -43,10 +43,10 @@ price() {
 @test "a reply that succeeds after a retry is stored without the failed attempt's Error:" {
 	run -0 --separate-stderr mlb-send -s retried -m "openai:beta+fault=503+fail_times=1+retry_after=0" "hello"
 	assert_equal "$(jq -r 'select(.type=="status" and .stage=="retry").code' <<<"$output")" "server"
-	msg="$MLB_HOME/sessions/retried/panes/openai-beta-fault-503-fail_times-1-retry_after-0/000002.msg"
-	[ -f "$msg" ] || msg=$(ls "$MLB_HOME"/sessions/retried/panes/*/000002.msg)
+	pane=$(ls -d "$MLB_HOME"/sessions/retried/panes/*/ | head -n 1)
+	msg=$(nth_msg "${pane%/}" 2)
 	grep -qx 'Role: assistant' "$msg"
-	run ! grep -q '^Error:' "$msg" "${msg%2.msg}1.msg"
+	run ! grep -q '^Error:' "$msg" "$(nth_msg "${pane%/}" 1)"
 	run ! grep -q '^Partial:' "$msg"
 }
 
@@ -63,7 +63,8 @@ price() {
 	len=$(jq -r 'select(.type=="final").content | utf8bytelength' <<<"$output")
 	[ "$len" -le 60000 ] && [ "$len" -gt 59990 ]
 	assert_equal "$(jq -rs '[.[] | select(.type=="token").text] | add | utf8bytelength' <<<"$output")" "$len"
-	msg=$(ls "$MLB_HOME"/sessions/cut/panes/*/000002.msg)
+	pane=$(ls -d "$MLB_HOME"/sessions/cut/panes/*/ | head -n 1)
+	msg=$(nth_msg "${pane%/}" 2)
 	grep -qx 'Partial: true' "$msg"
 	sed '1,/^$/d' "$msg" | iconv -f UTF-8 -t UTF-8 >/dev/null
 }

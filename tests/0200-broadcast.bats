@@ -36,13 +36,13 @@ finals() {
 	# new session commit + one commit for the whole broadcast
 	assert_equal "$(git -C "$MLB_HOME/sessions/deg" rev-list --count HEAD)" "2"
 	assert_equal "$(jq -r 'select(.type=="final").commit' <<<"$output" | sort -u | wc -l)" "1"
-	[ -f "$MLB_HOME/sessions/deg/panes/openai-alpha/000002.msg" ]
-	grep -qx "Partial: true" "$MLB_HOME/sessions/deg/panes/anthropic-gamma-fault-cut-tokens-6-cut_after-2/000002.msg"
+	[ -f "$(nth_msg "$MLB_HOME/sessions/deg/panes/openai-alpha" 2)" ]
+	grep -qx "Partial: true" "$(nth_msg "$MLB_HOME/sessions/deg/panes/anthropic-gamma-fault-cut-tokens-6-cut_after-2" 2)"
 	# the failed pane keeps the question, marked unanswered, and no answer
-	f="$MLB_HOME/sessions/deg/panes/gemini-beta-fault-500/000001.msg"
+	f="$(nth_msg "$MLB_HOME/sessions/deg/panes/gemini-beta-fault-500" 1)"
 	grep -qx "Unanswered: true" "$f"
 	grep -q "^Error: HTTP 500" "$f"
-	[ ! -e "$MLB_HOME/sessions/deg/panes/gemini-beta-fault-500/000002.msg" ]
+	[ ! -e "$(nth_msg "$MLB_HOME/sessions/deg/panes/gemini-beta-fault-500" 2)" ]
 	# and it is not sent as history next time
 	: >"$MLB_SERVER_LOG"
 	mlb-broadcast -s deg -m gemini:beta+fault=500 --retries 0 "again" >/dev/null 2>&1 || true
@@ -71,7 +71,7 @@ finals() {
 	assert_equal "$(jq -r 'select(.type=="status" and .stage=="cancelled").pane' <<<"$output" | sort | tr '\n' ' ')" "anthropic-slow gemini-slow "
 	assert_equal "$(jq -r 'select(.type=="final" and .cancelled).partial' <<<"$output" | sort -u)" "true"
 	for p in gemini-slow anthropic-slow; do
-		grep -qx "Cancelled: true" "$MLB_HOME/sessions/first/panes/$p/000002.msg"
+		grep -qx "Cancelled: true" "$(nth_msg "$MLB_HOME/sessions/first/panes/$p" 2)"
 	done
 }
 
@@ -154,7 +154,7 @@ finals() {
 	wait "$pid" || rc=$?
 	assert_equal "$rc" "130"
 	for p in openai-a-tokens-400-delay-20 gemini-b-tokens-400-delay-20; do
-		grep -qx "Cancelled: true" "$MLB_HOME/sessions/intr/panes/$p/000002.msg"
+		grep -qx "Cancelled: true" "$(nth_msg "$MLB_HOME/sessions/intr/panes/$p" 2)"
 	done
 	run git -C "$MLB_HOME/sessions/intr" fsck --strict
 	assert_success
@@ -179,8 +179,8 @@ finals() {
 	assert_equal "$(jq -r 'select(.type=="error").code' <<<"$output")" "budget"
 	# the priced reply reaches the budget as it streams: it stops there too, its text so far kept
 	assert_equal "$(jq -r 'select(.type=="status" and .stage=="cancelled").pane' <<<"$output" | sort | tr '\n' ' ')" "fast slow "
-	grep -qx "Cancelled: true" "$MLB_HOME/sessions/budget/panes/slow/000002.msg"
-	grep -qx "Partial: true" "$MLB_HOME/sessions/budget/panes/fast/000002.msg"
+	grep -qx "Cancelled: true" "$(nth_msg "$MLB_HOME/sessions/budget/panes/slow" 2)"
+	grep -qx "Partial: true" "$(nth_msg "$MLB_HOME/sessions/budget/panes/fast" 2)"
 }
 
 @test "mlb-broadcast | mlb-meter --budget: the meter stops, the broadcast stops too and keeps its partials" {
@@ -193,7 +193,7 @@ finals() {
 	# the slow one would take 10 s; the closed pipe stops it early
 	[ $(( $(date +%s) - start )) -lt 8 ]
 	grep -q '"code":"budget"' out
-	grep -qx "Cancelled: true" "$MLB_HOME/sessions/piped/panes/slow/000002.msg"
+	grep -qx "Cancelled: true" "$(nth_msg "$MLB_HOME/sessions/piped/panes/slow" 2)"
 	run git -C "$MLB_HOME/sessions/piped" fsck --strict
 	assert_success
 }

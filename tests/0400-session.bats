@@ -55,25 +55,26 @@ assert_git_clean() {
 	assert_equal "$(git -C "$dir" rev-list --count main)" 5
 	assert_equal "$(git -C "$dir" log --reverse --format=%s | head -n 1)" "mlb: new session s1"
 	run git -C "$dir" ls-files
-	assert_line "panes/a/000006.msg"
-	assert_line "panes/b/000005.msg"
+	assert_equal "$(grep -c '^panes/a/.*\.msg$' <<<"$output")" 6
+	assert_equal "$(grep -c '^panes/b/.*\.msg$' <<<"$output")" 5
+	# message files are named by the time, to the millisecond, and a random part
+	assert_equal "$(grep '\.msg$' <<<"$output" | grep -cvE '^panes/[ab]/[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-[a-z0-9]{6}\.msg$')" 0
 	# one commit for a turn on two panes
 	run git -C "$dir" show --name-only --format= main~2
-	assert_output "panes/a/000003.msg
-panes/a/000004.msg
-panes/b/000003.msg
-panes/b/000004.msg"
+	assert_output "$(cd "$dir" && for n in 3 4; do nth_msg panes/a $n; done; for n in 3 4; do nth_msg panes/b $n; done)"
 	assert_git_clean s1
 }
 
-@test "store: a work-tree file that went missing comes back when the session is opened" {
+@test "store: a work-tree file the person removed stays removed, and is still read from main" {
 	populate s1
 	dir=$(sdir s1)
-	cp "$dir/panes/a/000002.msg" want
-	rm "$dir/panes/a/000002.msg"
-	mlb-session show --text s1 >/dev/null
-	cmp want "$dir/panes/a/000002.msg"
-	assert_git_clean s1
+	f=$(nth_msg "$dir/panes/a" 2)
+	rm "$f"
+	run mlb-session show --text s1
+	assert_success
+	assert_output --partial "A tree is a plant with a trunk."
+	[ ! -e "$f" ]
+	assert_equal "$(git -C "$dir" status --porcelain)" " D ${f#"$dir/"}"
 }
 
 @test "ls: one line per session, and JSON records with --json" {
@@ -129,13 +130,13 @@ panes/b/000004.msg"
 
 It has leaves."
 	assert_equal "$(jq -r '[.session,.pane,.model,.finish_reason,.message] | join(" ")' <<<"$first")" \
-		"s1 a fake:alpha stop panes/a/000002.msg"
+		"s1 a fake:alpha stop $(cd "$(sdir s1)" && nth_msg panes/a 2)"
 	# the commit that added the message, and ts is the message's Date
 	commit=$(jq -r .commit <<<"$first")
 	assert_equal "$commit" "$(git -C "$(sdir s1)" rev-parse main~3)"
-	assert_equal "$(jq -r .ts <<<"$first")" "$(sed -n 's/^Date: //p' "$(sdir s1)/panes/a/000002.msg")"
+	assert_equal "$(jq -r .ts <<<"$first")" "$(sed -n 's/^Date: //p' "$(nth_msg "$(sdir s1)/panes/a" 2)")"
 	# the transferred message keeps its provenance
-	prov=$(jq -c 'select(.message=="panes/b/000005.msg") | .provenance' out)
+	prov=$(jq -c --arg m "$(cd "$(sdir s1)" && nth_msg panes/b 5)" 'select(.message==$m) | .provenance' out)
 	assert_equal "$(jq -r '[.source_session,.source_pane,.source_model] | join(" ")' <<<"$prov")" "s1 a fake:alpha"
 	[[ "$(jq -r .content_hash <<<"$prov")" =~ ^sha256:[0-9a-f]{64}$ ]]
 	# events are the default in a pipe
@@ -161,13 +162,14 @@ It has leaves."
 	populate s2
 	run mlb-session grep 'forest\?$'
 	assert_success
-	assert_output "s1/a/000003.msg:6:And a forest?
-s1/b/000003.msg:6:And a forest?
-s2/a/000003.msg:6:And a forest?
-s2/b/000003.msg:6:And a forest?"
+	m() { (cd "$MLB_HOME/sessions/$1/panes" && nth_msg "$2" "$3"); }
+	assert_output "s1/$(m s1 a 3):6:And a forest?
+s1/$(m s1 b 3):6:And a forest?
+s2/$(m s2 a 3):6:And a forest?
+s2/$(m s2 b 3):6:And a forest?"
 	run mlb-session grep -i 'ROBIN' s2
 	assert_success
-	assert_output "s2/a/000006.msg:8:Sherwood Forest, home of Robin Hood."
+	assert_output "s2/$(m s2 a 6):8:Sherwood Forest, home of Robin Hood."
 	run mlb-session grep 'no such words anywhere'
 	assert_failure 1
 	assert_output ""
@@ -188,9 +190,9 @@ s2/b/000003.msg:6:And a forest?"
 	assert_equal "$(git -C "$f" rev-list --count main)" 5
 	assert_equal "$(jq -r .id "$f/session.json")" "f1"
 	assert_equal "$(jq -r '.forked_from.session + " " + .forked_from.commit' "$f/session.json")" "s1 $at"
-	[ -e "$f/panes/b/000004.msg" ]
-	[ ! -e "$f/panes/b/000005.msg" ]
-	cmp "$f/panes/a/000006.msg" "$(sdir s1)/panes/a/000006.msg"
+	[ -e "$(nth_msg "$f/panes/b" 4)" ]
+	[ ! -e "$(nth_msg "$f/panes/b" 5)" ]
+	cmp "$(nth_msg "$f/panes/a" 6)" "$(nth_msg "$(sdir s1)/panes/a" 6)"
 	assert_git_clean f1
 	assert_git_clean s1
 	run mlb-session fork s1 f1
@@ -211,11 +213,12 @@ s2/b/000003.msg:6:And a forest?"
 	assert_equal "$output" "$(git -C "$dir" rev-parse main)"
 	assert_equal "$(git -C "$dir" rev-list --count main)" 6
 	assert_equal "$(ls "$dir/panes/a" | grep -c '\.msg$')" 4
-	[ ! -e "$dir/panes/a/000005.msg" ]
-	git -C "$dir" show "$old:panes/a/000004.msg" >want
-	cmp want "$dir/panes/a/000004.msg"
+	[ ! -e "$(nth_msg "$dir/panes/a" 5)" ]
+	f=$(cd "$dir" && nth_msg panes/a 4)
+	git -C "$dir" show "$old:$f" >want
+	cmp want "$dir/$f"
 	# the newer messages are still in the history
-	git -C "$dir" show main~1:panes/a/000006.msg >/dev/null
+	assert_equal "$(git -C "$dir" ls-tree --name-only main~1 panes/a/ | grep -c '\.msg$')" 6
 	assert_equal "$(git -C "$dir" diff --stat "$old" main -- panes)" ""
 	assert_git_clean s1
 	run mlb-session restore s1 no-such-commit
@@ -229,7 +232,7 @@ s2/b/000003.msg:6:And a forest?"
 	assert_equal "$(head -n 1 s1.bundle)" "# v2 git bundle"
 	git clone -q s1.bundle clone
 	assert_equal "$(git -C clone rev-parse HEAD)" "$(git -C "$(sdir s1)" rev-parse main)"
-	cmp clone/panes/a/000002.msg "$(sdir s1)/panes/a/000002.msg"
+	cmp "$(nth_msg clone/panes/a 2)" "$(nth_msg "$(sdir s1)/panes/a" 2)"
 	run mlb-session import s1.bundle s1copy
 	assert_success
 	assert_output "s1copy"
@@ -345,7 +348,7 @@ s2/b/000003.msg:6:And a forest?"
 	fi
 }
 
-@test "kill -9: a writer killed at any moment leaves fsck clean and whole files" {
+@test "kill -9: a writer killed at any moment leaves fsck clean; the next one leaves whole files" {
 	for i in 1 2 3 4 5; do
 		"$TS" append-loop k 2000 10 >loop.out 2>loop.err &
 		pid=$!
@@ -360,6 +363,8 @@ s2/b/000003.msg:6:And a forest?"
 		run git -C "$(sdir k)" fsck --strict --no-progress
 		assert_success
 		refute_fsck_complaint
+		# the next writer finishes what the killed one left of the work tree and index
+		"$TS" append-loop k 1 10 >/dev/null
 		run "$TS" verify k
 		assert_success
 		assert_output --regexp '^[0-9]+ messages$'

@@ -34,22 +34,22 @@ and a blank
 end" >out 2>/dev/null
 	id=$(session_of "$(cat out)")
 	dir="$MLB_HOME/sessions/$id/panes/openai-echo"
-	assert_equal "$(jq -r 'select(.type=="final").message' out)" "panes/openai-echo/000002.msg"
-	run sed -n '1,/^$/p' "$dir/000001.msg"
+	assert_equal "$(jq -r 'select(.type=="final").message' out)" "$(cd "$MLB_HOME/sessions/$id" && nth_msg panes/openai-echo 2)"
+	run sed -n '1,/^$/p' "$(nth_msg "$dir" 1)"
 	assert_line "Role: user"
 	assert_line --regexp '^Date: [0-9-]+T[0-9:.]+Z$'
 	assert_line --regexp '^Content-Hash: sha256:[0-9a-f]{64}$'
-	run sed -n '1,/^$/p' "$dir/000002.msg"
+	run sed -n '1,/^$/p' "$(nth_msg "$dir" 2)"
 	assert_line "Role: assistant"
 	assert_line "Model: openai:echo"
 	assert_line --regexp '^Completion-Tokens: [0-9]+$'
 	assert_line "Finish-Reason: stop"
 	# the body is the reply byte for byte, with no newline added
-	sed '1,/^$/d' "$dir/000002.msg" >body
+	sed '1,/^$/d' "$(nth_msg "$dir" 2)" >body
 	printf 'two lines\nand a blank\n\nend' >want
 	cmp body want
 	hash=$(sha256sum want | cut -d' ' -f1)
-	grep -qx "Content-Hash: sha256:$hash" "$dir/000002.msg"
+	grep -qx "Content-Hash: sha256:$hash" "$(nth_msg "$dir" 2)"
 	assert_equal "$(jq -r .model "$dir/pane.json")" "openai:echo"
 }
 
@@ -114,7 +114,7 @@ end" >out 2>/dev/null
 	hash=$(printf 'the source answer' | sha256sum | cut -d' ' -f1)
 	assert_equal "$(jq -r .provenance.content_hash <<<"$msg")" "sha256:$hash"
 	assert_equal "$(jq -r 'select(.type=="final").content' <<<"$output")" "the source answer"
-	f="$MLB_HOME/sessions/$id/panes/dst/000001.msg"
+	f="$(nth_msg "$MLB_HOME/sessions/$id/panes/dst" 1)"
 	grep -qx "Source-Session: $id" "$f"
 	grep -qx "Source-Pane: src" "$f"
 	grep -qx "Source-Model: openai:echo" "$f"
@@ -156,7 +156,7 @@ two"
 @test "a partial reply is committed with Partial: true" {
 	run -1 --separate-stderr mlb-send -m openai:alpha+fault=cut+tokens=8+cut_after=3 hi
 	id=$(session_of "$output")
-	f="$MLB_HOME/sessions/$id/panes/openai-alpha-fault-cut-tokens-8-cut_after-3/000002.msg"
+	f="$(nth_msg "$MLB_HOME/sessions/$id/panes/openai-alpha-fault-cut-tokens-8-cut_after-3" 2)"
 	grep -qx "Partial: true" "$f"
 	run git -C "$MLB_HOME/sessions/$id" fsck --strict
 	assert_success

@@ -10,7 +10,7 @@ setup() {
 }
 
 answer_of() {
-	sed '1,/^$/d' "$MLB_HOME/sessions/sum/panes/$1/000002.msg"
+	sed '1,/^$/d' "$(nth_msg "$MLB_HOME/sessions/sum/panes/$1" 2)"
 }
 
 @test "the request holds every source, labelled with its model, and the format instruction" {
@@ -36,15 +36,15 @@ answer_of() {
 	mlb-summarize -s sum -m openai:echo a b >out 2>/dev/null
 	mlb-summarize -s sum -m openai:echo >out2 2>/dev/null
 	dir="$MLB_HOME/sessions/sum/panes"
-	[ -f "$dir/summary-1/000002.msg" ]
-	[ -f "$dir/summary-2/000002.msg" ]
-	grep -qx "Summary-Sources: 2" "$dir/summary-1/000001.msg"
+	[ -f "$(nth_msg "$dir/summary-1" 2)" ]
+	[ -f "$(nth_msg "$dir/summary-2" 2)" ]
+	grep -qx "Summary-Sources: 2" "$(nth_msg "$dir/summary-1" 1)"
 	for p in a b; do
 		hash=$(answer_of $p | sha256sum | cut -d' ' -f1)
-		grep -q "^Source-[12]: sum/$p [a-z]*:[a-z]* sha256:$hash$" "$dir/summary-1/000001.msg"
+		grep -q "^Source-[12]: sum/$p [a-z]*:[a-z]* sha256:$hash$" "$(nth_msg "$dir/summary-1" 1)"
 	done
 	# the second summary covers all three, not the first summary
-	grep -qx "Summary-Sources: 3" "$dir/summary-2/000001.msg"
+	grep -qx "Summary-Sources: 3" "$(nth_msg "$dir/summary-2" 1)"
 	assert_equal "$(jq -c 'select(.type=="message") | [.provenance.sources[].source_pane]' out)" '["a","b"]'
 	assert_equal "$(jq -r 'select(.type=="final").pane' out)" "summary-1"
 }

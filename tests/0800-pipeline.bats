@@ -75,7 +75,7 @@ review='{"name": "review", "description": "draft twice, check facts, critique, b
 	brief=$(prompt_of echo)
 	[[ $brief == *"$(head -n 1 "$MLB_SRC/share/mlb/prompts/executive.txt")"* ]]
 	[[ $brief == *"pane critique (anthropic:echo)"* ]]
-	grep -q '^Source-1: rev/critique anthropic:echo sha256:' "$MLB_HOME/sessions/rev/panes/brief/000001.msg"
+	grep -q '^Source-1: rev/critique anthropic:echo sha256:' "$(nth_msg "$MLB_HOME/sessions/rev/panes/brief" 1)"
 	# the run's totals and end
 	assert_equal "$(jq -r 'select(.type=="meter" and .scope=="run") | .completion_tokens > 0' <<<"$output")" "true"
 	assert_equal "$(jq -c 'select(.stage=="run_done") | [.steps, .done, .failed, .skipped, .exit]' <<<"$output")" "[4,4,0,0,0]"
@@ -167,8 +167,8 @@ review='{"name": "review", "description": "draft twice, check facts, critique, b
 	[[ $stderr == *"  done      other: 1 of 2 models answered"* ]]
 	# stored: the session's first commit, ok1, other, and the failed step's questions, unanswered
 	assert_equal "$(git -C "$MLB_HOME/sessions/fl" rev-list --count HEAD)" "4"
-	grep -qx "Unanswered: true" "$MLB_HOME/sessions/fl/panes/bad-1/000001.msg"
-	[ ! -e "$MLB_HOME/sessions/fl/panes/bad-1/000002.msg" ]
+	grep -qx "Unanswered: true" "$(nth_msg "$MLB_HOME/sessions/fl/panes/bad-1" 1)"
+	[ ! -e "$(nth_msg "$MLB_HOME/sessions/fl/panes/bad-1" 2)" ]
 	[ ! -e "$MLB_HOME/sessions/fl/panes/dep" ]
 	# nothing succeeded at all: exit 1
 	tpl none '{"steps": [{"id": "a", "models": ["openai:x+fault=500"], "prompt": "p"},
@@ -496,7 +496,7 @@ mlb-pipeline: many.json: step 'a': model 'anthropic:y': no key: set ANTHROPIC_AP
 	assert_equal "$(stage b)" step_skipped
 	assert_equal "$(jq -r 'select(.stage=="run_done").exit' out)" "130"
 	for p in a-1 a-2; do
-		grep -qx "Cancelled: true" "$MLB_HOME/sessions/intr/panes/$p/000002.msg"
+		grep -qx "Cancelled: true" "$(nth_msg "$MLB_HOME/sessions/intr/panes/$p" 2)"
 	done
 	[ ! -d "$MLB_HOME/sessions/intr/panes/b" ]
 	git -C "$MLB_HOME/sessions/intr" fsck --strict

@@ -296,7 +296,8 @@ after_kills() {
 	# Closed at once: a clean exit and a sound session, whether or not text had come.
 	run bash -c 'mlb-send -s ep -m openai:alpha+tokens=2000+delay=1 hi 2>"$BATS_TEST_TMPDIR/err" | head -c 100 >/dev/null; echo "${PIPESTATUS[0]}"'
 	[ "$output" -eq 0 ] || [ "$output" -eq 1 ] || fail "mlb-send exited $output on a closed pipe: $(cat "$BATS_TEST_TMPDIR/err")"
-	for f in "$MLB_HOME"/sessions/ep/panes/*/000002.msg; do
+	for d in "$MLB_HOME"/sessions/ep/panes/*/; do
+		f=$(nth_msg "${d%/}" 2)
 		[ -e "$f" ] || continue
 		grep -qxE "(Partial|Cancelled): true" "$f" || fail "$f is not marked partial"
 	done
@@ -305,7 +306,7 @@ after_kills() {
 	# Closed after some tokens: the text so far is stored, marked.
 	run bash -c 'mlb-send -s ep2 -m openai:alpha+tokens=2000+delay=1 hi 2>"$BATS_TEST_TMPDIR/err" | head -c 3000 >/dev/null; echo "${PIPESTATUS[0]}"'
 	[ "$output" -eq 0 ] || [ "$output" -eq 1 ] || fail "mlb-send exited $output on a closed pipe: $(cat "$BATS_TEST_TMPDIR/err")"
-	f=$(ls "$MLB_HOME"/sessions/ep2/panes/*/000002.msg)
+	f=$(nth_msg "$(ls -d "$MLB_HOME"/sessions/ep2/panes/*/ | head -n 1 | sed 's|/$||')" 2)
 	grep -qxE "(Partial|Cancelled): true" "$f"
 	[ "$(sed '1,/^$/d' "$f" | wc -c)" -gt 0 ]
 	run git -C "$MLB_HOME/sessions/ep2" fsck --strict
@@ -318,7 +319,8 @@ after_kills() {
 		2>"$BATS_TEST_TMPDIR/err" | head -c 3000 >/dev/null; echo "${PIPESTATUS[0]}"'
 	[ "$output" -eq 0 ] || [ "$output" -eq 1 ] || [ "$output" -eq 3 ] ||
 		fail "mlb-broadcast exited $output on a closed pipe: $(cat "$BATS_TEST_TMPDIR/err")"
-	for f in "$MLB_HOME"/sessions/ep/panes/*/000002.msg; do
+	for d in "$MLB_HOME"/sessions/ep/panes/*/; do
+		f=$(nth_msg "${d%/}" 2)
 		grep -qxE "(Partial|Cancelled): true" "$f" || fail "$f is not marked partial"
 	done
 	[ "$(ls "$MLB_HOME"/sessions/ep/panes | wc -l)" -eq 2 ]

@@ -95,3 +95,11 @@ setup() {
 teardown() {
 	stop_server
 }
+
+# nth_msg DIR N: the Nth message file (in name order, which is time order) of the pane directory
+# DIR; DIR/no-message-N when it has fewer.
+nth_msg() {
+	local f
+	f=$(LC_ALL=C ls -1 "$1" 2>/dev/null | grep '\.msg$' | sed -n "${2}p")
+	echo "$1/${f:-no-message-$2}"
+}
