@@ -133,7 +133,25 @@ out:
 	return ret;
 }
 
-/* The files that differ between two trees (NULL: empty), both sorted by name as git keeps them. */
+/* Git's order of tree entries: by name, a subtree's name as if it ended in '/' ("a.b" before "a/"). */
+static int entry_cmp(const git_tree_entry *x, const git_tree_entry *y)
+{
+	const char *a = git_tree_entry_name(x), *b = git_tree_entry_name(y);
+	size_t la = strlen(a), lb = strlen(b), n = la < lb ? la : lb;
+	int c = memcmp(a, b, n);
+	unsigned char ca, cb;
+
+	if (c)
+		return c;
+	ca = n < la ? (unsigned char)a[n] : git_tree_entry_type(x) == GIT_OBJECT_TREE ? '/' : 0;
+	cb = n < lb ? (unsigned char)b[n] : git_tree_entry_type(y) == GIT_OBJECT_TREE ? '/' : 0;
+	if (ca != cb)
+		return ca < cb ? -1 : 1;
+	/* The same name: a file and a subtree of that name are one path that changed kind. */
+	return la < lb ? -1 : la > lb ? 1 : 0;
+}
+
+/* The files that differ between two trees (NULL: empty), both in git's order. */
 static int diff_trees(struct follow *f, git_tree *a, git_tree *b, const char *prefix)
 {
 	size_t i = 0, j = 0, na = a ? git_tree_entrycount(a) : 0, nb = b ? git_tree_entrycount(b) : 0;
@@ -141,7 +159,7 @@ static int diff_trees(struct follow *f, git_tree *a, git_tree *b, const char *pr
 	while (i < na || j < nb) {
 		const git_tree_entry *x = i < na ? git_tree_entry_byindex(a, i) : NULL;
 		const git_tree_entry *y = j < nb ? git_tree_entry_byindex(b, j) : NULL;
-		int c = !x ? 1 : !y ? -1 : strcmp(git_tree_entry_name(x), git_tree_entry_name(y));
+		int c = !x ? 1 : !y ? -1 : strcmp(git_tree_entry_name(x), git_tree_entry_name(y)) ? entry_cmp(x, y) : 0;
 
 		if (diff_entry(f, c <= 0 ? x : NULL, c >= 0 ? y : NULL, prefix) < 0)
 			return -1;

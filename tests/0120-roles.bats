@@ -21,7 +21,7 @@ body() {
 
 # stored SESSION PANE N: the N-th message file of a pane.
 stored() {
-	cat "$MLB_HOME/sessions/$1/panes/$2/$(printf %06d "$3").msg"
+	cat "$(nth_msg "$MLB_HOME/sessions/$1/panes/$2" "$3")"
 }
 
 @test "an alias stands for the model on -m, MLB_MODEL and in a broadcast; the pane is named after the model" {

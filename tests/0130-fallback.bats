@@ -29,7 +29,7 @@ models() {
 	final=$(jq -c 'select(.type=="final") | [.model, .fallback_for, .content]' <<<"$events")
 	assert_equal "$final" '["anthropic:echo","openai:down+fault=500","hi there"]'
 	# stored: the reply names who answered and whom it stands in for; the pane keeps its model
-	msg="$MLB_HOME/sessions/f1/panes/openai-down-fault-500/000002.msg"
+	msg="$(nth_msg "$MLB_HOME/sessions/f1/panes/openai-down-fault-500" 2)"
 	grep -qx 'Model: anthropic:echo' "$msg"
 	grep -qx 'Fallback-For: openai:down+fault=500' "$msg"
 	assert_equal "$(jq -r .model "$MLB_HOME/sessions/f1/panes/openai-down-fault-500/pane.json")" "openai:down+fault=500"
@@ -53,7 +53,7 @@ models() {
 	run --separate-stderr mlb-send -s f3 --retries 0 -m 'openai:a+fault=500' --fallback 'openai:b+fault=400' "q"
 	assert_failure 1
 	assert_equal "$(models | tr '\n' ' ')" "a+fault=500 b+fault=400 "
-	grep -qx 'Unanswered: true' "$MLB_HOME/sessions/f3/panes/openai-a-fault-500/000001.msg"
+	grep -qx 'Unanswered: true' "$(nth_msg "$MLB_HOME/sessions/f3/panes/openai-a-fault-500" 1)"
 	# a fallback that is the model itself is left out
 	run --separate-stderr mlb-send --no-store --retries 0 -m 'openai:a+fault=500' --fallback 'openai:a+fault=500' "q"
 	assert_failure 1

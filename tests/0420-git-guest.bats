@@ -350,3 +350,15 @@ colleague_turn() {
 	assert_equal "$(git status --porcelain)" ""
 	assert_fsck
 }
+
+@test "git-guest: panes whose names extend one another (a, a.b) keep every file in the work tree" {
+	cd "$D"
+	mlb-send -s g -p r1.ask -m openai:echo "one" >/dev/null 2>&1
+	mlb-send -s g -p r1.ask.judge -m openai:echo "two" >/dev/null 2>&1
+	mlb-send -s g -p r1.ask "three" >/dev/null 2>&1
+	mlb-send -s g -p r1 -m openai:echo "four" >/dev/null 2>&1
+	assert_equal "$(git status --porcelain)" ""
+	assert_equal "$(ls panes/r1.ask/*.msg | wc -l)" 4
+	assert_equal "$(ls panes/r1.ask.judge/*.msg | wc -l)" 2
+	assert_fsck
+}
