@@ -632,9 +632,12 @@ static void follow(struct mlb_session *s, git_commit *from, git_commit *to, int 
 
 void store_worktree_intent(struct mlb_session *s, const git_oid *parent, const git_oid *commit)
 {
-	char *path = in_gitdir(s, INTENT), *text;
+	char *path = in_gitdir(s, INTENT), *text, from[GIT_OID_HEXSZ + 1] = "0", to[GIT_OID_HEXSZ + 1];
 
-	text = mlb_xasprintf("%s %s\n", parent ? git_oid_tostr_s(parent) : "0", git_oid_tostr_s(commit));
+	if (parent)
+		git_oid_tostr(from, sizeof(from), parent);
+	git_oid_tostr(to, sizeof(to), commit);
+	text = mlb_xasprintf("%s %s\n", from, to);
 	/* Only a hint for the next writer: without it, a killed writer's turn waits for a catch-up by hand. */
 	if (mlb_file_replace(path, text, strlen(text), 0644, 0, NULL) < 0)
 		mlb_warn("session '%s': cannot write %s: %s", s->id, path, strerror(errno));
@@ -671,7 +674,7 @@ void store_worktree_recover(struct mlb_session *s)
 	git_oid parent, commit, head;
 	git_commit *from = NULL, *to = NULL;
 	FILE *in = fopen(path, "r");
-	int ok = 0;
+	int ok = 0, root;
 
 	if (!in) {
 		free(path);
@@ -680,13 +683,14 @@ void store_worktree_recover(struct mlb_session *s)
 	ok = fgets(text, sizeof(text), in) != NULL;
 	fclose(in);
 	sp = strchr(text, ' ');
+	root = sp == text + 1 && text[0] == '0';	/* the commit has no parent */
 	ok = ok && sp && git_oid_fromstrn(&commit, sp + 1, GIT_OID_HEXSZ) == 0 &&
-	     (text[0] == '0' ? 1 : git_oid_fromstrn(&parent, text, GIT_OID_HEXSZ) == 0);
+	     (root || git_oid_fromstrn(&parent, text, GIT_OID_HEXSZ) == 0);
 	/* Only a commit that made it onto main is followed; one whose writer died before is no one's. */
 	if (ok && store_read_main(s, &head) > 0 &&
 	    (git_oid_equal(&head, &commit) || git_graph_descendant_of(s->repo, &head, &commit) == 1) &&
 	    git_commit_lookup(&to, s->repo, &commit) == 0 &&
-	    (text[0] == '0' || git_commit_lookup(&from, s->repo, &parent) == 0)) {
+	    (root || git_commit_lookup(&from, s->repo, &parent) == 0)) {
 		char *top = mlb_xasprintf("%s/panes", s->path);
 		DIR *d = opendir(top);
 		struct dirent *de;
