@@ -20,7 +20,7 @@ setup() {
 # stored_overshoot SESSION: what the stored partial reply cost beyond the budget, in tokens
 stored_overshoot() {
 	local msg
-	msg=$(ls "$MLB_HOME/sessions/$1/panes/"*/000002.msg)
+	msg=$(nth_msg "$(ls -d "$MLB_HOME/sessions/$1/panes/"*/ | head -n 1 | sed 's|/$||')" 2)
 	grep -qx 'Partial: true' "$msg" || fail "$msg is not partial"
 	grep -qx 'Cancelled: true' "$msg" || fail "$msg is not cancelled"
 	[ "$(sed '1,/^$/d' "$msg" | wc -c)" -gt 0 ] || fail "$msg holds no text"
@@ -80,7 +80,7 @@ within_a_read() {
 	bash -c 'mlb-send -s gone -m openai:alpha+ttft=30000 hi 2>err |
 		while read -r l; do case $l in *\"request\"*) sleep 0.3; exit ;; esac; done'
 	[ $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000 ] || fail "took $(( ($(date +%s%N) - start) / 1000000 )) ms"
-	grep -qx 'Role: user' "$MLB_HOME"/sessions/gone/panes/*/000001.msg
+	grep -qx 'Role: user' "$(nth_msg "$(ls -d "$MLB_HOME"/sessions/gone/panes/*/ | head -n 1 | sed 's|/$||')" 1)"
 	run git -C "$MLB_HOME/sessions/gone" fsck --strict
 	assert_success
 }
