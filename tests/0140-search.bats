@@ -35,10 +35,10 @@ tpl() {
 	[[ "$sent" == *"[1] neap tides & springs, part 1"$'\n'"https://example.org/neap-tides-springs/1"$'\n'"What source 1 says about neap tides & springs."* ]]
 	[[ "$sent" == *"[3] neap tides & springs, part 3"* ]]
 	# stored: the query and the results, in the step's pane
-	run cat "$MLB_HOME/sessions/s1/panes/web/000002.msg"
+	run cat "$(nth_msg "$MLB_HOME/sessions/s1/panes/web" 2)"
 	assert_line 'Model: brave:web'
 	assert_line '[2] neap tides & springs, part 2'
-	grep -qx 'neap tides & springs' <(sed '1,/^$/d' "$MLB_HOME/sessions/s1/panes/web/000001.msg")
+	grep -qx 'neap tides & springs' <(sed '1,/^$/d' "$(nth_msg "$MLB_HOME/sessions/s1/panes/web" 1)")
 	assert_no_key "$MLB_HOME" "$MLB_SERVER_LOG"
 }
 
@@ -61,7 +61,7 @@ tpl() {
 	msg=$(jq -r 'select(.type=="error") | .message' <<<"$output")
 	[[ "$msg" == *"subscription token is invalid."*"BRAVE_API_KEY"* ]] || fail "message: $msg"
 	assert_equal "$(jq -r 'select(.stage=="step_skipped") | .step' <<<"$output")" "use"
-	[ -f "$MLB_HOME/sessions/e2/panes/other/000002.msg" ]
+	[ -f "$(nth_msg "$MLB_HOME/sessions/e2/panes/other" 2)" ]
 	# no key at all: validate says which variable to set
 	unset BRAVE_API_KEY
 	run --separate-stderr mlb-pipeline validate "$BATS_TEST_TMPDIR/e.json"
@@ -103,5 +103,5 @@ tpl() {
 	synth=$(jq -r 'select(.type=="final" and .step=="synthesis") | .content' <<<"$output")
 	[[ "$synth" == *"[5] spring tides, part 5"* ]]
 	[[ "$synth" == *"### openai:alpha (analysis-1)"* ]]
-	[ -f "$MLB_HOME/sessions/ss/panes/synthesis/000002.msg" ]
+	[ -f "$(nth_msg "$MLB_HOME/sessions/ss/panes/synthesis" 2)" ]
 }
