@@ -253,7 +253,7 @@ static long quick_sum(const struct quick *q, int from, int to)
 
 	for (int i = from; i <= to; i++)
 		if (q->has_count[i] && q->count[i] >= 0)
-			sum = (sum < 0 ? 0 : sum) + q->count[i];
+			sum = (sum < 0 ? 0 : sum) + q->count[i];	/* counts of 18 digits at most: no overflow */
 	return sum;
 }
 

@@ -1,6 +1,7 @@
 #include "wire-kind.h"
 #include "msg.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,8 +101,14 @@ static long sum_members(json_object *u, const char *const *names)
 	for (; *names; names++) {
 		json_object *v = mlb_wire_member(u, *names);
 
-		if (is_number(v) && json_object_get_int64(v) >= 0)
-			sum = (sum < 0 ? 0 : sum) + (long)json_object_get_int64(v);
+		if (is_number(v) && json_object_get_int64(v) >= 0) {
+			long n = (long)json_object_get_int64(v);
+
+			if (sum < 0)
+				sum = 0;
+			/* a count past what a long holds is nonsense: stop there rather than overflow */
+			sum = n > LONG_MAX - sum ? LONG_MAX : sum + n;
+		}
 	}
 	return sum;
 }
@@ -112,7 +119,8 @@ void mlb_wire_usage_counts(struct mlb_reply *r, long prompt, long completion, lo
 		r->prompt_tokens = prompt;
 	if (completion >= 0)
 		r->completion_tokens = completion;
-	if (prompt >= 0 && completion >= 0 && total > prompt + completion)
+	/* total > prompt + completion, without the sum that could overflow */
+	if (prompt >= 0 && completion >= 0 && total >= 0 && total - prompt > completion)
 		r->completion_tokens = total - prompt;
 }
 
