@@ -219,8 +219,10 @@ static int run_with_view(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 		models[i] = mlb_xstrndup(panes[i].model, mlb_model_word_len(panes[i].model));
 	}
 	view = mlb_view_new(n, names, models, mlb_cli_color());
+	mlb_view_prices(view, o->prices);
 	o->emit = mlb_view_event;
 	o->emit_ctx = view;
+	o->tick = mlb_view_tick;
 	status = mlb_turn_run(cfg, o, panes, n, &res);
 	line = summary(&res, n, o->session);
 	mlb_view_finish(view, line);

@@ -2,6 +2,9 @@
  * mlb-meter - add up tokens, cost and latency; enforce a budget.
  */
 #include "cli.h"
+#include "term.h"
+#include "turn.h"
+#include "view.h"
 #include "config.h"
 #include "meter.h"
 #include "msg.h"
@@ -50,13 +53,6 @@ static double amount(const char *s)
 	return errno || end == s || *end || !isfinite(v) || v <= 0 ? -1 : v;
 }
 
-static int stderr_color(void)
-{
-	const char *nc = getenv("NO_COLOR");
-
-	return isatty(STDERR_FILENO) && !(nc && *nc);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -73,6 +69,8 @@ int main(int argc, char **argv)
 	struct mlb_meter_opts o = { .by = MLB_METER_BY_MODEL };
 	struct mlb_config *cfg;
 	struct mlb_meter *m;
+	struct mlb_view *view = NULL;
+	struct mlb_prices *prices = NULL;
 	const char *session = NULL;
 	int c, report = 0, status;
 
@@ -131,18 +129,35 @@ int main(int argc, char **argv)
 		o.color = mlb_cli_color();
 	} else if (report) {
 		o.report = stderr;
-		o.color = stderr_color();
+		o.color = mlb_term_color(STDERR_FILENO);
 	}
 	cfg = mlb_config_load();
 	if (!cfg)
 		return MLB_EXIT_FAIL;
 	o.cfg = cfg;
+	if (!session && !o.events && mlb_cli_tty()) {
+		/* The end of a pipeline owns the terminal: it draws the replies it reads (doc/decisions.md). */
+		view = mlb_view_new(0, NULL, NULL, o.color);
+		prices = mlb_prices_default(cfg);
+		mlb_view_prices(view, prices);
+		o.watch = mlb_view_event;
+		o.tick = mlb_view_tick;
+		o.watch_ctx = view;
+		o.report = NULL;
+	}
 	m = mlb_meter_new(&o);
 	if (!m) {
 		mlb_config_free(cfg);
 		return MLB_EXIT_FAIL;
 	}
 	status = session ? mlb_meter_from_session(m, session) : mlb_meter_filter(m, STDIN_FILENO);
+	if (view) {
+		mlb_view_finish(view, NULL);
+		putchar('\n');
+		mlb_meter_report(m, stdout, o.color);
+		fflush(stdout);
+		mlb_prices_free(prices);
+	}
 	mlb_meter_free(m);
 	mlb_config_free(cfg);
 	return mlb_cli_finish(status);

@@ -11,6 +11,7 @@
 #include "msg.h"
 #include "msgfile.h"
 #include "store.h"
+#include "term.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,12 +88,10 @@ static void rfc3339_or_dash(char *out, int64_t ms)
 /* s as one tab-separated field: tabs and line breaks become spaces. */
 static char *one_field(const char *s)
 {
-	char *t = mlb_xstrdup(s), *p;
+	struct mlb_buf b = MLB_BUF_INIT;
 
-	for (p = t; *p; p++)
-		if ((unsigned char)*p < ' ')
-			*p = ' ';
-	return t;
+	mlb_term_safe(&b, s, strlen(s), 0);
+	return mlb_buf_detach(&b);
 }
 
 static int cmd_ls(int argc, char **argv)
@@ -181,7 +180,7 @@ static void show_text(const char *pane, const char *model, struct mlb_msgfile *m
 		if (mlb_msgfile_get(&msgs[i], "Partial"))
 			printf("Partial: %s\n", mlb_msgfile_get(&msgs[i], "Partial"));
 		putchar('\n');
-		fwrite(msgs[i].content, 1, msgs[i].content_len, stdout);
+		mlb_term_write(stdout, msgs[i].content, msgs[i].content_len);
 		if (msgs[i].content_len && msgs[i].content[msgs[i].content_len - 1] != '\n')
 			putchar('\n');
 	}
@@ -305,7 +304,7 @@ static int log_one(const struct mlb_commit_info *c, void *ctx)
 		json_object_object_add(ev, "message", json_object_new_string_len(c->message, (int)len));
 		return mlb_event_write(ev) < 0 ? -1 : 0;
 	}
-	printf("commit %s\nDate: %s\n\n", c->hex, date);
+	printf("commit %s\nDate: %s\n\n", c->hex, date);	/* ours: hex and a date */
 	while (*p) {
 		nl = strchr(p, '\n');
 		if (!nl)
@@ -313,7 +312,9 @@ static int log_one(const struct mlb_commit_info *c, void *ctx)
 		/* Trailing blank lines of the message are not worth showing. */
 		if (strspn(p, "\n") == strlen(p))
 			break;
-		printf("    %.*s\n", (int)(nl - p), p);
+		fputs("    ", stdout);
+		mlb_term_write(stdout, p, (size_t)(nl - p));
+		putchar('\n');
 		p = *nl ? nl + 1 : nl;
 	}
 	putchar('\n');
@@ -363,7 +364,9 @@ static int grep_file(const char *path, const char *data, size_t len, void *ctx)
 		memcpy(line, p, n);
 		line[n] = '\0';
 		if (regexec(&g->re, line, 0, NULL, 0) == 0) {
-			printf("%s/%s:%ld:%s\n", g->session, shown, lineno, line);
+			printf("%s/%s:%ld:", g->session, shown, lineno);
+			mlb_term_write(stdout, line, n);
+			putchar('\n');
 			g->matches++;
 		}
 		p = nl ? nl + 1 : end;

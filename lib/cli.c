@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include "cli.h"
 #include "msg.h"
+#include "term.h"
 
 #include <json-c/json.h>
 
@@ -114,9 +115,7 @@ int mlb_cli_json(void)
 
 int mlb_cli_color(void)
 {
-	const char *nc = getenv("NO_COLOR");
-
-	return !mlb_cli_json() && mlb_cli_tty() && !(nc && *nc);
+	return !mlb_cli_json() && mlb_term_color(STDOUT_FILENO);
 }
 
 int mlb_cli_finish(int status)

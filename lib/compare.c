@@ -18,6 +18,7 @@
 #include "event.h"
 #include "msg.h"
 #include "store.h"
+#include "term.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -26,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* Compare streaming texts again at most this often (less often when comparing takes long). */
@@ -328,6 +328,12 @@ int mlb_compare_diff(const char *a, size_t alen, const char *b, size_t blen,
 	return 0;
 }
 
+/* A pane's label (its model's name comes from events): safe for a terminal, on one line. */
+static void add_label(struct mlb_buf *out, const char *label)
+{
+	mlb_term_safe(out, label, strlen(label), 0);
+}
+
 /* Append s with each line's part wrapped in open/close, so no colour or marker spans a line end. */
 static void marked(struct mlb_buf *out, const char *s, size_t len, const char *open, const char *close)
 {
@@ -337,7 +343,7 @@ static void marked(struct mlb_buf *out, const char *s, size_t len, const char *o
 
 		if (n > 0) {
 			mlb_buf_adds(out, open);
-			mlb_buf_add(out, s, n);
+			mlb_term_safe(out, s, n, MLB_TERM_TABS);
 			mlb_buf_adds(out, close);
 		}
 		if (nl) {
@@ -358,7 +364,7 @@ void mlb_compare_words(struct mlb_buf *out, const struct mlb_diff *d, int color)
 
 		switch (op->op) {
 		case MLB_DIFF_EQUAL:
-			mlb_buf_add(out, op->text, op->len);
+			mlb_term_safe(out, op->text, op->len, MLB_TERM_NEWLINES | MLB_TERM_TABS);
 			break;
 		case MLB_DIFF_DELETE:
 			marked(out, op->text, op->len, color ? SGR_DEL : "[-", color ? SGR_RESET : "-]");
@@ -416,7 +422,7 @@ static void add_uline(struct mlb_buf *out, const struct uline *l, int color)
 	if (color && l->tag != ' ')
 		mlb_buf_adds(out, l->tag == '-' ? SGR_DEL : SGR_INS);
 	mlb_buf_addc(out, l->tag);
-	mlb_buf_add(out, l->s, l->len - (size_t)nl);
+	mlb_term_safe(out, l->s, l->len - (size_t)nl, MLB_TERM_TABS);
 	if (color && l->tag != ' ')
 		mlb_buf_adds(out, SGR_RESET);
 	mlb_buf_addc(out, '\n');
@@ -450,9 +456,13 @@ int mlb_compare_unified(struct mlb_buf *out, const struct mlb_answer *a, const s
 			;
 		if (first == u.n)
 			break;
-		if (i == 0)
-			mlb_buf_addf(out, "%s--- %s%s\n%s+++ %s%s\n", color ? SGR_META : "", a->label,
-				     color ? SGR_RESET : "", color ? SGR_META : "", b->label, color ? SGR_RESET : "");
+		if (i == 0) {
+			mlb_buf_addf(out, "%s--- ", color ? SGR_META : "");
+			add_label(out, a->label);
+			mlb_buf_addf(out, "%s\n%s+++ ", color ? SGR_RESET : "", color ? SGR_META : "");
+			add_label(out, b->label);
+			mlb_buf_addf(out, "%s\n", color ? SGR_RESET : "");
+		}
 		/* Extend the hunk over changes that are at most 2 * CONTEXT equal lines apart. */
 		last = first;
 		for (j = first; j < u.n; j++) {
@@ -486,8 +496,11 @@ int mlb_compare_unified(struct mlb_buf *out, const struct mlb_answer *a, const s
 int mlb_compare_text(struct mlb_buf *out, const struct mlb_answer *a, const struct mlb_answer *b,
 		     const struct mlb_diff *d, const struct mlb_compare_opts *o, const char *note)
 {
-	mlb_buf_addf(out, "%sdiff %s %s (similarity %.2f%s%s)%s\n", o->color ? SGR_META : "",
-		     a->label, b->label, d->similarity, note ? ", " : "", note ? note : "",
+	mlb_buf_addf(out, "%sdiff ", o->color ? SGR_META : "");
+	add_label(out, a->label);
+	mlb_buf_addc(out, ' ');
+	add_label(out, b->label);
+	mlb_buf_addf(out, " (similarity %.2f%s%s)%s\n", d->similarity, note ? ", " : "", note ? note : "",
 		     o->color ? SGR_RESET : "");
 	if (o->unified)
 		return mlb_compare_unified(out, a, b, o->color);
@@ -768,45 +781,12 @@ static void erase_view(struct stream *st)
 	st->stale = 1;
 }
 
-static void term_size(int *cols, int *rows)
-{
-	struct winsize ws;
-	const char *c = getenv("COLUMNS"), *r = getenv("LINES");
-
-	*cols = c && atoi(c) > 0 ? atoi(c) : 80;
-	*rows = r && atoi(r) > 0 ? atoi(r) : 24;
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
-		*cols = ws.ws_col;
-		*rows = ws.ws_row;
-	}
-}
-
-/* The length and display width of the character at s: wide from U+1100 on, to err on the wide side. */
-static size_t char_at(const unsigned char *s, size_t len, int *width)
-{
-	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 1;
-	unsigned long cp = s[0];
-
-	*width = 1;
-	if (n == 1 || n > len)
-		return 1;
-	cp &= 0x3fu >> (n - 1);
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 1;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if (cp >= 0x1100)
-		*width = 2;
-	return n;
-}
-
 /*
  * Cut rendered text into rows of at most width columns, so that the live
  * view knows how many rows it takes and can move back over exactly those.
- * Our colour escapes take no room and carry over to the next row; any
- * other control character shows as '?', so that an answer cannot move the
- * cursor behind our back.  rows[i] is where row i starts in out.
+ * Our colour escapes take no room and carry over to the next row; the
+ * answers' text is already safe (mlb_term_safe), and any control byte left
+ * shows as '?' all the same.  rows[i] is where row i starts in out.
  */
 static size_t wrap_rows(const char *s, size_t len, int width, struct mlb_buf *out, size_t **rows)
 {
@@ -852,8 +832,13 @@ static size_t wrap_rows(const char *s, size_t len, int width, struct mlb_buf *ou
 			i++;
 			continue;
 		}
-		if (u[0] >= 0x80)
-			n = char_at(u, len - i, &w);
+		if (u[0] >= 0x80) {
+			uint32_t cp;
+
+			n = mlb_term_char(s + i, len - i, &cp, &w);
+			if (w < 0)
+				w = 1;
+		}
 		if (col + w > width && col > 0) {
 			if (sgr[0])
 				mlb_buf_adds(out, SGR_RESET);
@@ -890,7 +875,7 @@ static void draw_view(struct stream *st)
 			mlb_buf_add(&all, mlb_buf_str(&st->p[i].shown), st->p[i].shown.len);
 	if (all.len == 0)
 		return;
-	term_size(&cols, &height);
+	mlb_term_size(STDOUT_FILENO, &cols, &height);
 	/* One column and one row spare: no terminal wraps or scrolls behind our count. */
 	nrows = wrap_rows(all.s, all.len, cols > 1 ? cols - 1 : 1, &rows_out, &rows);
 	if (height > 1 && nrows > (size_t)(height - 1))

@@ -747,6 +747,8 @@ static void finish(struct mlb_meter *m)
 static const char *const counted[] = { "meter", "error", NULL };
 /* Following replies in flight reads their tokens too. */
 static const char *const counted_in_flight[] = { "meter", "error", "token", NULL };
+/* What a live view needs besides. */
+static const char *const watched[] = { "meter", "error", "token", "status", "final", NULL };
 
 int mlb_meter_filter(struct mlb_meter *m, int fd)
 {
@@ -765,10 +767,15 @@ int mlb_meter_filter(struct mlb_meter *m, int fd)
 		mlb_event_output(sink);
 	}
 	m->reader = mlb_reader_new(fd, NULL);
-	mlb_reader_want(m->reader, m->track ? counted_in_flight : counted);
+	mlb_reader_want(m->reader, m->o.watch ? watched : m->track ? counted_in_flight : counted);
 	if (step > 0)
 		next = mlb_mono_ms() + step;
 	for (;;) {
+		if (m->o.tick) {
+			m->o.tick(m->o.watch_ctx);
+			if (!mlb_reader_buffered(m->reader) && !mlb_reader_wait(m->reader, 100))
+				continue;
+		}
 		if (step > 0 && !mlb_reader_wait(m->reader, (long)(next - mlb_mono_ms()))) {
 			interim(m);
 			next += step;
@@ -783,6 +790,8 @@ int mlb_meter_filter(struct mlb_meter *m, int fd)
 		if (n == 0)
 			break;
 		res = mlb_meter_add_event(m, m->reader, &ev);
+		if (m->o.watch && ev.obj && json_object_object_get_ex(ev.obj, "pane", NULL))
+			m->o.watch(m->o.watch_ctx, NULL, json_object_get(ev.obj));
 		if (res != MLB_METER_GO)
 			break;
 		if (step > 0 && mlb_mono_ms() >= next) {

@@ -38,6 +38,8 @@
 #include "event.h"
 #include "price.h"
 
+struct mlb_job;
+
 /* What the groups of the aggregates are. */
 enum mlb_meter_by { MLB_METER_BY_MODEL, MLB_METER_BY_PANE, MLB_METER_BY_SESSION };
 
@@ -52,6 +54,11 @@ struct mlb_meter_opts {
 	const struct mlb_config *cfg;	/* for [price "<provider:model>"] (mlb_prices_default), or NULL */
 	const char *prices_file;	/* an extra price table, loaded last, or NULL */
 	const struct mlb_prices *prices;	/* use this table as it is instead of loading one */
+	/* A person watching: every reply's event also goes to watch (which takes it), and
+	 * tick(watch_ctx) runs at least every 100 ms while input is awaited (a live view). */
+	void (*watch)(void *watch_ctx, struct mlb_job *job, json_object *ev);
+	void (*tick)(void *watch_ctx);
+	void *watch_ctx;
 };
 
 /* What mlb_meter_add_event() tells the caller. */

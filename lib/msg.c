@@ -1,5 +1,6 @@
 #include "msg.h"
 #include "secret.h"
+#include "term.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,10 +19,19 @@ void mlb_set_progname(const char *argv0)
 	mlb_progname = slash ? slash + 1 : argv0;
 }
 
+static struct mlb_buf *held_lines;
+
+void mlb_msg_hold(struct mlb_buf *held)
+{
+	held_lines = held;
+}
+
 void mlb_vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	/* One fprintf per line keeps lines whole when several tools share stderr. */
 	char line[4096], *clean;
+	struct mlb_buf safe = MLB_BUF_INIT;
+	const unsigned char *u;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	/* a provider's error may quote the key; a base URL may hold user:password */
@@ -30,7 +40,20 @@ void mlb_vreport(const char *prefix, const char *fmt, va_list ap)
 		return;
 	}
 	clean = mlb_redact(line);
-	fprintf(stderr, "%s: %s%s\n", mlb_progname, prefix, clean);
+	/* Messages quote servers and models: no byte of theirs may drive the terminal. */
+	for (u = (const unsigned char *)clean; *u && *u >= 0x20 && *u < 0x7f; u++)
+		;
+	if (!*u && !held_lines) {
+		fprintf(stderr, "%s: %s%s\n", mlb_progname, prefix, clean);
+		free(clean);
+		return;
+	}
+	mlb_term_safe(&safe, clean, strlen(clean), MLB_TERM_TABS);
+	if (held_lines)
+		mlb_buf_addf(held_lines, "%s: %s%s\n", mlb_progname, prefix, mlb_buf_str(&safe));
+	else
+		fprintf(stderr, "%s: %s%s\n", mlb_progname, prefix, mlb_buf_str(&safe));
+	mlb_buf_free(&safe);
 	free(clean);
 }
 

@@ -42,6 +42,11 @@ void mlb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "<tool>: <message>" on stderr: an account of what was done, neither error nor warning. */
 void mlb_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Hold diagnostics in held (whole lines) instead of writing them, while a
+ * full-screen view owns the terminal; NULL writes them again. */
+struct mlb_buf;
+void mlb_msg_hold(struct mlb_buf *held);
+
 /* Print "<tool>: <message>" on stderr from a va_list. */
 void mlb_vreport(const char *prefix, const char *fmt, va_list ap);
 

@@ -53,6 +53,8 @@ struct mlb_runner {
 	mlb_text_fn text;
 	mlb_done_fn done;
 	void *ctx;
+	void (*tick)(void *);	/* called every round, at least every 100 ms (a live view's clock) */
+	void *tick_ctx;
 	CURLM *multi;
 	int epfd;
 	int64_t curl_due;	/* when libcurl's timeout is due; -1 for none */
@@ -809,6 +811,12 @@ static int wants_stream(const struct mlb_chat *chat)
 	return !json_object_object_get_ex(chat->options, "stream", &s) || json_object_get_boolean(s);
 }
 
+void mlb_runner_on_tick(struct mlb_runner *r, void (*fn)(void *ctx), void *ctx)
+{
+	r->tick = fn;
+	r->tick_ctx = ctx;
+}
+
 void mlb_runner_on_text(struct mlb_runner *r, mlb_text_fn fn)
 {
 	r->text = fn;
@@ -1116,6 +1124,8 @@ int mlb_runner_run(struct mlb_runner *r)
 		drain(r);
 		/* Flush once per round of reads: every token is out before the next read. */
 		mlb_event_flush();
+		if (r->tick)
+			r->tick(r->tick_ctx);
 	}
 	r->running = 0;
 	mlb_event_autoflush(1);

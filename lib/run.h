@@ -110,6 +110,8 @@ struct mlb_runner;
 struct mlb_runner *mlb_runner_new(const struct mlb_policy *p, mlb_emit_fn emit, mlb_done_fn done, void *ctx);
 /* Offer each token's text to fn first (called with the runner's ctx). */
 void mlb_runner_on_text(struct mlb_runner *r, mlb_text_fn fn);
+/* Call fn(ctx) after every round of reads, at least every 100 ms while running. */
+void mlb_runner_on_tick(struct mlb_runner *r, void (*fn)(void *ctx), void *ctx);
 /* Queue a job; it starts when the runner runs. */
 void mlb_runner_add(struct mlb_runner *r, struct mlb_job *job);
 /* Keep every successful exchange in record_dir, and/or answer every request from replay_dir

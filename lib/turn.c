@@ -8,6 +8,7 @@
 #include "msgfile.h"
 #include "role.h"
 #include "store.h"
+#include "term.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,7 @@ void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev)
 {
 	const char *type = mlb_json_str(ev, "type");
 	static int at_line_start = 1;
+	static struct mlb_term_stream shown;	/* the reply as it streams, made safe for a person */
 
 	(void)ctx;
 	if (mlb_cli_json()) {
@@ -196,17 +198,19 @@ void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev)
 		const char *t = mlb_json_str(ev, "text");
 		size_t n = strlen(t);
 
-		fwrite(t, 1, n, stdout);
+		mlb_term_stream_write(&shown, stdout, t, n);
 		fflush(stdout);
 		if (n)
 			at_line_start = t[n - 1] == '\n';
 	} else if (!strcmp(type, "final")) {
+		mlb_term_stream_write(&shown, stdout, "", 0);
 		if (!at_line_start)
 			putchar('\n');
 		at_line_start = 1;
 		fflush(stdout);
 	} else if (!strcmp(type, "meter")) {
 		/* The meter comes as the reply ends, before the final: end the text's line first. */
+		mlb_term_stream_write(&shown, stdout, "", 0);
 		if (!at_line_start)
 			putchar('\n');
 		at_line_start = 1;
@@ -899,6 +903,8 @@ int mlb_turn_run(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 		return status;
 	r = mlb_runner_new(&o->policy, mlb_turn_event, mlb_turn_done, NULL);
 	mlb_runner_on_text(r, turn_text);
+	if (o->tick)
+		mlb_runner_on_tick(r, o->tick, o->emit_ctx);
 	mlb_turn_start(t, r);
 	if (o->deadline_s > 0)
 		mlb_runner_deadline(r, o->deadline_s);

@@ -62,6 +62,7 @@ struct mlb_turn_opts {
 	double budget;			/* USD: cancel the rest once finished replies cost this much, 0: off */
 	mlb_emit_fn emit;		/* where events go; NULL: mlb_turn_print */
 	void *emit_ctx;
+	void (*tick)(void *emit_ctx);	/* called at least every 100 ms while the turn runs, or NULL */
 	int quiet;			/* no "session <id>" line on stderr */
 };
 

@@ -134,10 +134,9 @@ finals() {
 	command -v script >/dev/null || skip "script(1) is not installed"
 	script -qec "stty cols 120 rows 30; mlb-broadcast --no-store -m openai:alpha+tokens=20+delay=20 \
 		-m gemini:beta+tokens=20+delay=20 -m anthropic:gamma+fault=500 --retries 0 hi" /dev/null >tty.out 2>&1 || true
-	grep -q "\[streaming\] openai:alpha" tty.out
-	grep -q "\[done\] gemini:beta+tokens=20+delay=20" tty.out
-	grep -q "\[failed\] anthropic:gamma+fault=500" tty.out
-	grep -q "20 tok, unpriced" tty.out
+	grep -q "streaming · [0-9]* tok" tty.out
+	grep -q "── gemini:beta+tokens=20+delay=20 · done · 20 tok" tty.out
+	grep -q "── anthropic:gamma+fault=500 · failed · HTTP 500" tty.out
 	grep -q "3 models: 2 ok, 1 failed, 0 cancelled" tty.out
 	# stacked when narrow
 	script -qec "stty cols 50 rows 40; mlb-broadcast --no-store -m openai:alpha -m gemini:beta hi" /dev/null >narrow.out 2>&1
