@@ -152,8 +152,8 @@ int main(int argc, char **argv)
 	}
 	status = session ? mlb_meter_from_session(m, session) : mlb_meter_filter(m, STDIN_FILENO);
 	if (view) {
-		mlb_view_finish(view, NULL);
-		putchar('\n');
+		if (mlb_view_finish(view, NULL))
+			putchar('\n');
 		mlb_meter_report(m, stdout, o.color);
 		fflush(stdout);
 		mlb_prices_free(prices);

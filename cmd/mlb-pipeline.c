@@ -325,9 +325,15 @@ static int dispatch(const struct mlb_config *cfg, const struct args *a, char **o
 	if (!strcmp(cmd, "merge"))
 		mlb_usage_error("merge takes the session to merge into, then one or more shards' sessions (ids or directories)");
 	if (strcmp(cmd, "run") && strcmp(cmd, "validate") && strcmp(cmd, "show") && strcmp(cmd, "list") &&
-	    strcmp(cmd, "save") && strcmp(cmd, "export") && strcmp(cmd, "import") && strcmp(cmd, "drift"))
+	    strcmp(cmd, "save") && strcmp(cmd, "export") && strcmp(cmd, "import") && strcmp(cmd, "drift")) {
+		static const char *const cmds[] = { "run", "validate", "show", "list", "save", "export", "import", "drift",
+						    "merge", "report" };
+
+		if (mlb_nearest(cmd, cmds, sizeof(cmds) / sizeof(cmds[0])))
+			mlb_usage_unknown("command", cmd, cmds, sizeof(cmds) / sizeof(cmds[0]));
 		mlb_usage_error("unknown command '%s'; give run, validate, show, list, save, export, import, drift, merge or report",
 				cmd);
+	}
 	if (nops != want)
 		mlb_usage_error("'%s' takes %s", cmd, want == 1 ? "no operand" : want == 3 ? "two sessions, the recorded and the live" :
 				!strcmp(cmd, "import") ? "one template file" : "one template, a file or a name");

@@ -181,10 +181,14 @@ static int build_pane(const struct mlb_config *cfg, const struct send_args *a, c
 	} else if (!(pane->prompt = prompt)) {
 		mlb_usage_error("no prompt: give it as operands or on stdin");
 	}
-	pane->model = mlb_default_model(cfg, a->model ? a->model : role->model, session, a->pane);
+	if (a->cont && !a->pane && !a->model && !role->model)
+		pane->pane = mlb_last_pane(session);	/* -c: on with the last pane and its model */
+	pane->model = mlb_default_model(cfg, a->model ? a->model : role->model, session,
+					a->pane ? a->pane : pane->pane);
 	if (!pane->model)
 		mlb_usage_error("no model: use -m provider:model, or set MLB_MODEL or core.model in the config");
-	pane->pane = a->pane ? mlb_xstrdup(a->pane) : mlb_pane_from_model(pane->model);
+	if (!pane->pane)
+		pane->pane = a->pane ? mlb_xstrdup(a->pane) : mlb_pane_from_model(pane->model);
 	return 0;
 }
 

@@ -23,15 +23,15 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: mlb-session ls [--json]\n"
+	"usage: mlb-session ls|list [--json]\n"
 	"       mlb-session show <id> [--json|--text]\n"
 	"       mlb-session log <id> [--json]\n"
-	"       mlb-session grep [-i] <pattern> [<id>...]\n"
+	"       mlb-session grep|search [-i] <pattern> [<id>...]\n"
 	"       mlb-session fork <id> <new-id> [--at <commit>]\n"
 	"       mlb-session restore <id> <commit>\n"
 	"       mlb-session export [-f] <id> [<file>]\n"
 	"       mlb-session import <file> [<id>]\n"
-	"       mlb-session rm [-f] <id>\n"
+	"       mlb-session rm|remove [-f] <id>\n"
 	"       mlb-session name <id> <text>\n"
 	"\n"
 	"List, show, search and manage sessions.\n"
@@ -94,65 +94,192 @@ static char *one_field(const char *s)
 	return mlb_buf_detach(&b);
 }
 
+/* One session as ls shows it. */
+struct ls_row {
+	char *id, *name, *title, *created, *head, *status, **panes;
+	size_t npanes, turns;
+	int64_t last_ms;
+	double cost;		/* the stored replies' Cost-Usd, summed */
+	int priced;		/* any reply had a cost */
+};
+
+/* The first prompt (its first line) and the cost of the stored replies. */
+static void ls_summary(struct mlb_session *s, struct ls_row *r)
+{
+	char *first = NULL, *first_date = NULL;
+
+	for (size_t i = 0; i < r->npanes; i++) {
+		struct mlb_msgfile *msgs;
+		size_t n;
+
+		if (mlb_session_messages(s, r->panes[i], &msgs, &n) < 0)
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			const char *role = mlb_msgfile_get(&msgs[k], "Role"), *date = mlb_msgfile_get(&msgs[k], "Date");
+			const char *cost = mlb_msgfile_get(&msgs[k], "Cost-Usd");
+
+			if (cost && *cost) {
+				r->cost += strtod(cost, NULL);
+				r->priced = 1;
+			}
+			/* RFC 3339 UTC dates sort as strings. */
+			if (role && !strcmp(role, "user") && date && (!first_date || strcmp(date, first_date) < 0)) {
+				const char *nl = memchr(msgs[k].content, '\n', msgs[k].content_len);
+
+				free(first);
+				free(first_date);
+				first = mlb_xstrndup(msgs[k].content,
+						     nl ? (size_t)(nl - msgs[k].content) : msgs[k].content_len);
+				first_date = mlb_xstrdup(date);
+			}
+		}
+		mlb_msgfiles_free(msgs, n);
+	}
+	free(first_date);
+	r->title = first;
+}
+
+static int by_activity(const void *a, const void *b)
+{
+	const struct ls_row *x = a, *y = b;
+
+	if (x->last_ms != y->last_ms)
+		return x->last_ms < y->last_ms ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static void ls_row_free(struct ls_row *r)
+{
+	free(r->id);
+	free(r->name);
+	free(r->title);
+	free(r->created);
+	free(r->head);
+	free(r->status);
+	mlb_strv_free(r->panes);
+}
+
+static void ls_event(const struct ls_row *r)
+{
+	struct mlb_tag tag = { r->id, NULL, NULL, NULL };
+	json_object *ev = mlb_event_new("session", &tag), *arr = json_object_new_array();
+	char last[32];
+
+	rfc3339_or_dash(last, r->last_ms);
+	for (size_t k = 0; k < r->npanes; k++)
+		json_object_array_add(arr, json_object_new_string(r->panes[k]));
+	mlb_json_set_str(ev, "id", r->id);
+	mlb_json_set_str(ev, "name", r->name);
+	mlb_json_set_str(ev, "title", r->name && *r->name ? r->name : r->title ? r->title : "");
+	mlb_json_set_str(ev, "created", r->created);
+	mlb_json_set_str(ev, "status", r->status);
+	json_object_object_add(ev, "panes", arr);
+	mlb_json_set_int(ev, "turns", (long long)r->turns);
+	mlb_json_set_str(ev, "last_activity", last);
+	if (r->priced)
+		mlb_json_set_double(ev, "cost_usd", r->cost);
+	else
+		json_object_object_add(ev, "cost_usd", NULL);
+	mlb_json_set_str(ev, "head", r->head);
+	mlb_event_write(ev);
+}
+
+/* A pipe: tab-separated fields; a terminal: aligned columns under a header, the title cut to the width. */
+static void ls_text(const struct ls_row *r, size_t n)
+{
+	int tty = mlb_cli_tty(), cols, rows, idw = 7;
+	struct mlb_buf line = MLB_BUF_INIT;
+
+	mlb_term_size(STDOUT_FILENO, &cols, &rows);
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(r[i].id) > idw)
+			idw = (int)strlen(r[i].id);
+	if (tty && n)
+		printf("%-*s  %-16s  %5s  %9s  %s\n", idw, "SESSION", "LAST ACTIVITY", "TURNS", "COST", "TITLE");
+	for (size_t i = 0; i < n; i++) {
+		const char *title = r[i].name && *r[i].name ? r[i].name : r[i].title ? r[i].title : "-";
+		char last[32], cost[32];
+
+		rfc3339_or_dash(last, r[i].last_ms);
+		if (r[i].priced)
+			snprintf(cost, sizeof(cost), "$%.4f", r[i].cost);
+		else
+			snprintf(cost, sizeof(cost), "-");
+		mlb_buf_reset(&line);
+		if (tty) {
+			int used = idw + 2 + 16 + 2 + 5 + 2 + 9 + 2;
+
+			/* "2026-12-08 01:22" reads better than the whole timestamp */
+			if (strlen(last) >= 16) {
+				last[10] = ' ';
+				last[16] = '\0';
+			}
+			mlb_buf_addf(&line, "%-*s  %-16s  %5zu  %9s  ", idw, r[i].id, last, r[i].turns, cost);
+			mlb_term_cut(&line, title, cols - 1 - used > 8 ? cols - 1 - used : 8);
+		} else {
+			char *shown = one_field(title);
+
+			mlb_buf_addf(&line, "%s\t%s\t%s\t%zu\t%zu\t%s\t%s", r[i].id, shown,
+				     r[i].created ? r[i].created : "-", r[i].npanes, r[i].turns, last, cost);
+			free(shown);
+		}
+		puts(mlb_buf_str(&line));
+	}
+	mlb_buf_free(&line);
+}
+
 static int cmd_ls(int argc, char **argv)
 {
 	char **ids;
-	size_t n, i;
+	size_t n, i, nrows = 0;
 	int status = MLB_EXIT_OK;
+	struct ls_row *rows;
 
 	(void)argv;
 	need_args(argc, 0, 0, "ls");
 	if (mlb_session_list(&ids, &n) < 0)
 		return MLB_EXIT_FAIL;
+	rows = mlb_xcalloc(n + 1, sizeof(*rows));
 	for (i = 0; i < n; i++) {
 		struct mlb_session *s;
 		struct mlb_session_stats st;
+		struct ls_row *r = &rows[nrows];
 		json_object *info;
-		char **panes, last[32];
-		size_t np, k;
-		const char *name, *created;
 
 		if (mlb_session_open(ids[i], 0, &s) < 0) {
 			status = MLB_EXIT_FAIL;	/* reported; the others still get listed */
 			continue;
 		}
 		info = mlb_session_info(s);
-		if (!info || mlb_session_stats(s, &st) < 0 || mlb_session_panes(s, &panes, &np) < 0) {
+		if (!info || mlb_session_stats(s, &st) < 0 || mlb_session_panes(s, &r->panes, &r->npanes) < 0) {
 			json_object_put(info);
 			mlb_session_close(s);
 			status = MLB_EXIT_FAIL;
 			continue;
 		}
-		name = mlb_json_str(info, "name");
-		created = mlb_json_str(info, "created");
-		rfc3339_or_dash(last, st.last_ms);
-		if (opt.json) {
-			struct mlb_tag tag = { ids[i], NULL, NULL, NULL };
-			json_object *ev = mlb_event_new("session", &tag), *arr = json_object_new_array();
-
-			for (k = 0; k < np; k++)
-				json_object_array_add(arr, json_object_new_string(panes[k]));
-			mlb_json_set_str(ev, "id", ids[i]);
-			mlb_json_set_str(ev, "name", name ? name : "");
-			mlb_json_set_str(ev, "created", created);
-			mlb_json_set_str(ev, "status", mlb_json_str(info, "status"));
-			json_object_object_add(ev, "panes", arr);
-			mlb_json_set_int(ev, "turns", st.commits ? (long long)st.commits - 1 : 0);
-			mlb_json_set_str(ev, "last_activity", last);
-			mlb_json_set_str(ev, "head", st.head);
-			mlb_event_write(ev);
-		} else {
-			char *shown = one_field(name && *name ? name : "-");
-
-			printf("%s\t%s\t%s\t%zu\t%zu\t%s\n", ids[i], shown,
-			       created ? created : "-", np, st.commits ? st.commits - 1 : 0, last);
-			free(shown);
-		}
-		mlb_strv_free(panes);
+		r->id = mlb_xstrdup(ids[i]);
+		r->name = mlb_xstrdup(mlb_json_str(info, "name") ? mlb_json_str(info, "name") : "");
+		r->created = mlb_json_str(info, "created") ? mlb_xstrdup(mlb_json_str(info, "created")) : NULL;
+		r->status = mlb_json_str(info, "status") ? mlb_xstrdup(mlb_json_str(info, "status")) : NULL;
+		r->head = mlb_xstrdup(st.head);
+		r->turns = st.commits ? st.commits - 1 : 0;
+		r->last_ms = st.last_ms;
+		ls_summary(s, r);
+		nrows++;
 		json_object_put(info);
 		mlb_session_close(s);
 	}
 	mlb_strv_free(ids);
+	/* Newest activity last, where the eye lands after the listing. */
+	qsort(rows, nrows, sizeof(*rows), by_activity);
+	if (opt.json)
+		for (i = 0; i < nrows; i++)
+			ls_event(&rows[i]);
+	else
+		ls_text(rows, nrows);
+	for (i = 0; i < nrows; i++)
+		ls_row_free(&rows[i]);
+	free(rows);
 	return status;
 }
 
@@ -240,7 +367,7 @@ static int cmd_show(int argc, char **argv)
 	struct mlb_session *s;
 	char **panes;
 	size_t np, i, j;
-	int json = mlb_cli_json(), status = MLB_EXIT_OK;
+	int json = opt.json, status = MLB_EXIT_OK;	/* text by default, as git show */
 
 	need_args(argc, 1, 1, "show");
 	if (open_session(argv[0], &s) < 0)
@@ -640,7 +767,8 @@ int main(int argc, char **argv)
 		{ "fork", cmd_fork }, { "restore", cmd_restore }, { "export", cmd_export },
 		{ "import", cmd_import }, { "rm", cmd_rm }, { "name", cmd_name },
 	};
-	const char *cmd;
+	static const char *const aliases[][2] = { { "list", "ls" }, { "search", "grep" }, { "remove", "rm" } };
+	const char *cmd, *names[sizeof(cmds) / sizeof(cmds[0]) + sizeof(aliases) / sizeof(aliases[0])];
 	size_t i;
 	int c;
 
@@ -673,6 +801,10 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		mlb_usage_error("which subcommand?");
 	cmd = argv[optind++];
+	/* The words people use for them. */
+	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcmp(cmd, aliases[i][0]))
+			cmd = aliases[i][1];
 	if (opt.at && strcmp(cmd, "fork") != 0)
 		mlb_usage_error("option '--at' is for fork only");
 	if (opt.force && strcmp(cmd, "rm") != 0 && strcmp(cmd, "export") != 0)
@@ -682,5 +814,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i].name) == 0)
 			return mlb_cli_finish(cmds[i].fn(argc - optind, argv + optind));
-	mlb_usage_error("unknown subcommand '%s'", cmd);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		names[i] = cmds[i].name;
+	for (size_t k = 0; k < sizeof(aliases) / sizeof(aliases[0]); k++)
+		names[i + k] = aliases[k][0];
+	mlb_usage_unknown("subcommand", cmd, names, sizeof(names) / sizeof(names[0]));
 }

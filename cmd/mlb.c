@@ -43,6 +43,15 @@ static int known(const char *cmd)
 	return 0;
 }
 
+static _Noreturn void not_command(const char *cmd)
+{
+	const char *near = mlb_nearest(cmd, commands, sizeof(commands) / sizeof(commands[0]) - 1);
+
+	if (near)
+		mlb_usage_error("'%s' is not an mlb command (did you mean '%s'?)", cmd, near);
+	mlb_usage_error("'%s' is not an mlb command; 'mlb help' lists them", cmd);
+}
+
 /* Run mlb-<cmd> from the directory of this binary, else from PATH. */
 static _Noreturn void run(const char *cmd, char **argv)
 {
@@ -76,19 +85,22 @@ int main(int argc, char **argv)
 	/* Stop at the command: its options are its own. */
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1)
 		mlb_cli_option(c);
-	if (optind >= argc)
-		mlb_usage_error("no command given");
+	if (optind >= argc) {
+		mlb_error("no command given");
+		mlb_usage(stderr);
+		return MLB_EXIT_USAGE;
+	}
 	if (!strcmp(argv[optind], "help")) {
 		if (optind + 1 >= argc) {
 			mlb_usage(stdout);
 			return mlb_cli_finish(MLB_EXIT_OK);
 		}
 		if (!known(argv[optind + 1]))
-			mlb_usage_error("'%s' is not an mlb command", argv[optind + 1]);
+			not_command(argv[optind + 1]);
 		char *help_argv[] = { NULL, "--help", NULL };
 		run(argv[optind + 1], help_argv);
 	}
 	if (!known(argv[optind]))
-		mlb_usage_error("'%s' is not an mlb command; see 'mlb help'", argv[optind]);
+		not_command(argv[optind]);
 	run(argv[optind], argv + optind);
 }

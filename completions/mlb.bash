@@ -280,7 +280,7 @@ _mlb_complete()
 	case $tool in
 	mlb-session)
 		if ((${#operands[@]} == 0)); then
-			_mlb_reply ls show log grep fork restore export import rm name
+			_mlb_reply ls list show log grep search fork restore export import rm remove name
 		else
 			case ${operands[0]}:${#operands[@]} in
 			show:1|log:1|fork:1|restore:1|export:1|rm:1|name:1|grep:[2-9]*)

@@ -278,13 +278,13 @@ __mlb_opt pipeline -l json -d 'write events'
 __mlb_opt pipeline -l text -d 'write text'
 
 # mlb-session
-set -l __mlb_session_cmds ls show log grep fork restore export import rm name
+set -l __mlb_session_cmds ls list show log grep search fork restore export import rm remove name
 complete -c mlb-session -f
 complete -c mlb-session -n "not __fish_seen_subcommand_from $__mlb_session_cmds" -a "$__mlb_session_cmds"
-complete -c mlb-session -n '__fish_seen_subcommand_from show log fork restore export rm name' -a '(__mlb_sessions)'
+complete -c mlb-session -n '__fish_seen_subcommand_from show log fork restore export rm remove name' -a '(__mlb_sessions)'
 complete -c mlb-session -n '__fish_seen_subcommand_from import' -F
 complete -c mlb -n "__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from $__mlb_session_cmds" -a "$__mlb_session_cmds"
-complete -c mlb -n '__fish_seen_subcommand_from session; and __fish_seen_subcommand_from show log fork restore export rm name' -a '(__mlb_sessions)'
+complete -c mlb -n '__fish_seen_subcommand_from session; and __fish_seen_subcommand_from show log fork restore export rm remove name' -a '(__mlb_sessions)'
 __mlb_opt session -l at -x -d 'fork from this commit'
 __mlb_opt session -s f -l force -d 'rm: do not ask; export: overwrite the file'
 __mlb_opt session -s i -l ignore-case -d 'grep without regard to case'

@@ -55,11 +55,56 @@ void mlb_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	/* The one line that names the problem stays in sight; the usage is a --help away. */
 	va_start(ap, fmt);
 	mlb_vreport("", fmt, ap);
 	va_end(ap);
-	mlb_usage(stderr);
+	fprintf(stderr, "try '%s --help'\n", mlb_progname);
 	exit(MLB_EXIT_USAGE);
+}
+
+/* The long options the usage text names ("--model", ...), for "did you mean". */
+static size_t usage_options(char ***out)
+{
+	const char *p = usage_text;
+	char **v = NULL;
+	size_t n = 0;
+
+	while ((p = strstr(p, "--"))) {
+		size_t len = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+
+		if (len > 0 && (p == usage_text || p[-1] == ' ' || p[-1] == '[' || p[-1] == '|' || p[-1] == ',')) {
+			v = mlb_xrealloc(v, (n + 1) * sizeof(*v));
+			v[n++] = mlb_xasprintf("--%.*s", (int)len, p + 2);
+		}
+		p += 2 + len;
+	}
+	*out = v;
+	return n;
+}
+
+/* "unknown option '--modle' (did you mean '--model'?)" */
+static _Noreturn void unknown_long(const char *arg)
+{
+	char **opts, *word = mlb_xstrdup(arg), *eq = strchr(word, '=');
+	size_t n = usage_options(&opts);
+	const char *near;
+
+	if (eq)
+		*eq = '\0';
+	near = mlb_nearest(word, (const char *const *)opts, n);
+	if (near)
+		mlb_usage_error("unknown option '%s' (did you mean '%s'?)", word, near);
+	mlb_usage_error("unknown option '%s'", arg);
+}
+
+void mlb_usage_unknown(const char *what, const char *word, const char *const *known, size_t n)
+{
+	const char *near = mlb_nearest(word, known, n);
+
+	if (near)
+		mlb_usage_error("unknown %s '%s' (did you mean '%s'?)", what, word, near);
+	mlb_usage_error("unknown %s '%s'", what, word);
 }
 
 /* The argument getopt_long just stumbled on (it leaves optopt 0 for long options). */
@@ -92,6 +137,8 @@ int mlb_cli_option(int c)
 	case '?':
 		if (optopt && optopt < 0x100)
 			mlb_usage_error("unknown option '-%c'", optopt);
+		if (!strncmp(offending(), "--", 2))
+			unknown_long(offending());
 		mlb_usage_error("unknown option '%s'", offending());
 	}
 	return 0;

@@ -2,7 +2,8 @@
  * cli.h - command-line behaviour shared by every tool.
  *
  * -h/--help prints the usage to stdout and exits 0; --version prints the
- * version; a bad flag prints the usage to stderr and exits 2.  --json and
+ * version; a bad flag prints one line naming it (with the nearest option the
+ * usage knows) and "try '<tool> --help'" to stderr and exits 2.  --json and
  * --text choose the output; the default is text on a terminal and events in
  * a pipe.  Colour only on a terminal, and never when NO_COLOR is set.
  * Tools end with mlb_cli_finish(), which checks that stdout was written.
@@ -35,8 +36,11 @@ void mlb_cli_init(int argc, char **argv, const char *usage);
  * Exits for --help, --version and unknown options or missing arguments. */
 int mlb_cli_option(int c);
 
-/* Report a usage problem with the usage text on stderr and exit 2. */
+/* Report a usage problem in one line on stderr, then "try '<tool> --help'"; exit 2. */
 _Noreturn void mlb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "unknown <what> '<word>' (did you mean '<nearest of known>'?)" as a usage error. */
+_Noreturn void mlb_usage_unknown(const char *what, const char *word, const char *const *known, size_t n);
 
 /* Print the usage text to f. */
 void mlb_usage(FILE *f);

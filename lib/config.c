@@ -415,40 +415,14 @@ const struct mlb_provider *mlb_config_provider(const struct mlb_config *c, const
 	return i < 0 ? NULL : &c->providers[i];
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
-
-	if (lb >= 63 || la >= 63)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, (lb + 1) * sizeof(*prev));
-	}
-	return prev[lb];
-}
-
 static const char *nearest_provider(const struct mlb_config *c, const char *name)
 {
-	const char *best = NULL;
-	size_t best_d = 3;	/* further than two edits is no suggestion */
+	const char **names = mlb_xcalloc(c->nproviders + 1, sizeof(*names)), *best;
 
-	for (size_t i = 0; i < c->nproviders; i++) {
-		size_t d = edit_distance(name, c->providers[i].name);
-
-		if (d < best_d) {
-			best_d = d;
-			best = c->providers[i].name;
-		}
-	}
+	for (size_t i = 0; i < c->nproviders; i++)
+		names[i] = c->providers[i].name;
+	best = mlb_nearest(name, names, c->nproviders);
+	free(names);
 	return best;
 }
 

@@ -7,9 +7,13 @@
 
 #include <stddef.h>
 
-/* The operands joined by spaces, or stdin; NULL when there is none.  At most
- * max + 1 bytes of stdin are read (0: no bound): enough for the request limit
- * to refuse a prompt that is too large without holding all of it. */
+/* The prompt: the operands joined by spaces (the instruction), then, when
+ * stdin is a pipe or a file with something in it, a blank line and stdin's
+ * text (the data), as in `cat notes.txt | mlb-send "Summarize:"`; or stdin
+ * alone when there are no operands and it is not a terminal.  NULL when there
+ * is none.  At most max + 1 bytes of stdin are read (0: no bound): enough
+ * for the request limit to refuse a prompt that is too large without holding
+ * all of it. */
 char *mlb_read_prompt(int argc, char **argv, int use_stdin, size_t max);
 
 /* Read all of fd, or at most max bytes when max is not 0; NULL with errno set on a read error. */

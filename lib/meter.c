@@ -8,6 +8,7 @@
 #include "msg.h"
 #include "msgfile.h"
 #include "store.h"
+#include "term.h"
 #include "turn.h"
 
 
@@ -647,8 +648,13 @@ static void fmt_cost(char *buf, size_t size, const struct group *g)
 		snprintf(buf, size, "$%.6f%s", g->cost, g->unpriced ? "*" : "");
 }
 
+/* The table's columns but the label and the bars, in display columns; and when narrow. */
+#define TABLE_FIXED (2 + 7 + 2 + 9 + 2 + 10 + 2 + 11 + 2 + 7 + 2 + 7 + 2 + 6)
+#define TABLE_NARROW (1 + 7 + 1 + 7 + 1 + 7 + 1 + 11 + 1 + 7 + 1 + 7 + 1 + 6)
+#define TABLE_BARS (2 * (BAR_CELLS + 1))
+
 static void report_row(FILE *f, int color, int w, const char *label, struct group *g,
-		       double max_cost, double max_p50, int bars)
+		       double max_cost, double max_p50, int bars, int show_bars)
 {
 	char cost[40], p50s[24], p95s[24], cbar[BAR_CELLS * 3 + 1], lbar[BAR_CELLS * 3 + 1];
 	double p50 = pctl(&g->latency, 50), p95 = pctl(&g->latency, 95);
@@ -663,12 +669,22 @@ static void report_row(FILE *f, int color, int w, const char *label, struct grou
 		fprintf(f, "%.*s\u2026", w - 1, label);
 	else
 		fprintf(f, "%-*s", w, label);
-	fprintf(f, "  %7ld  %9lld  %10lld  %s%-11s%s %s%s%s  %7s  %7s %s%s%s  %s%6ld%s\n",
+	if (show_bars < 0) {
+		/* narrow: single spaces, no bars */
+		fprintf(f, " %7ld %7lld %7lld %s%-11s%s %7s %7s %s%6ld%s\n", g->replies, g->prompt_tokens,
+			g->completion_tokens, col(color && !g->priced && g->unpriced, C_DIM), cost,
+			col(color && !g->priced && g->unpriced, C_OFF), p50s, p95s,
+			col(color && g->errors, C_ERR), g->errors, col(color && g->errors, C_OFF));
+		return;
+	}
+	if (!show_bars)
+		cbar[0] = lbar[0] = '\0';
+	fprintf(f, "  %7ld  %9lld  %10lld  %s%-11s%s%s%s%s%s  %7s  %7s%s%s%s%s  %s%6ld%s\n",
 		g->replies, g->prompt_tokens, g->completion_tokens,
 		col(color && !g->priced && g->unpriced, C_DIM), cost, col(color && !g->priced && g->unpriced, C_OFF),
-		col(color, C_COST), cbar, col(color, C_OFF),
+		show_bars ? " " : "", col(color && show_bars, C_COST), cbar, col(color && show_bars, C_OFF),
 		p50s, p95s,
-		col(color, C_TIME), lbar, col(color, C_OFF),
+		show_bars ? " " : "", col(color && show_bars, C_TIME), lbar, col(color && show_bars, C_OFF),
 		col(color && g->errors, C_ERR), g->errors, col(color && g->errors, C_OFF));
 }
 
@@ -676,7 +692,7 @@ void mlb_meter_report(struct mlb_meter *m, FILE *f, int color)
 {
 	struct group t = total_of(m);
 	double max_cost = 0, max_p50 = 0;
-	int w = (int)strlen(m->keyname);
+	int w = (int)strlen(m->keyname), show_bars = 1;
 
 	if (m->session)
 		fprintf(f, "%ssession %s%s\n", col(color, C_BOLD), m->session, col(color, C_OFF));
@@ -702,14 +718,32 @@ void mlb_meter_report(struct mlb_meter *m, FILE *f, int color)
 	}
 	if (w > LABEL_MAX)
 		w = LABEL_MAX;
-	fprintf(f, "%s%-*s  %7s  %9s  %10s  %-11s %-*s  %7s  %7s %-*s  %6s%s\n", col(color, C_BOLD),
-		w, m->keyname, "replies", "tokens in", "tokens out", "cost", BAR_CELLS, "",
-		"p50 ms", "p95 ms", BAR_CELLS, "", "errors", col(color, C_OFF));
+	/* On a terminal the table fits its width: the bars go first, then the labels are cut. */
+	if (isatty(fileno(f))) {
+		int cols, rows;
+
+		mlb_term_size(fileno(f), &cols, &rows);
+		if (w + TABLE_FIXED + TABLE_BARS > cols - 1)
+			show_bars = 0;
+		if (!show_bars && w + TABLE_FIXED > cols - 1) {
+			show_bars = -1;
+			if (w + TABLE_NARROW > cols - 1)
+				w = cols - 1 - TABLE_NARROW > 12 ? cols - 1 - TABLE_NARROW : 12;
+		}
+	}
+	if (show_bars < 0)
+		fprintf(f, "%s%-*s %7s %7s %7s %-11s %7s %7s %6s%s\n", col(color, C_BOLD), w, m->keyname,
+			"replies", "tok in", "tok out", "cost", "p50 ms", "p95 ms", "errors", col(color, C_OFF));
+	else
+	fprintf(f, "%s%-*s  %7s  %9s  %10s  %-11s%s%-*s  %7s  %7s%s%-*s  %6s%s\n", col(color, C_BOLD),
+		w, m->keyname, "replies", "tokens in", "tokens out", "cost", show_bars ? " " : "",
+		show_bars ? BAR_CELLS : 0, "", "p50 ms", "p95 ms", show_bars ? " " : "", show_bars ? BAR_CELLS : 0, "",
+		"errors", col(color, C_OFF));
 	for (size_t i = 0; i < m->ngroups; i++)
 		report_row(f, color, w, m->groups[i]->key ? m->groups[i]->key : "(none)", m->groups[i],
-			   max_cost, max_p50, 1);
+			   max_cost, max_p50, 1, show_bars);
 	fputs(col(color, C_BOLD), f);
-	report_row(f, 0, w, "total", &t, 0, 0, 0);
+	report_row(f, 0, w, "total", &t, 0, 0, 0, show_bars);
 	fputs(col(color, C_OFF), f);
 	if (t.unpriced)
 		fprintf(f, "* %ld repl%s without a known price, not in the cost\n", t.unpriced,

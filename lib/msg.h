@@ -50,6 +50,10 @@ void mlb_msg_hold(struct mlb_buf *held);
 /* Print "<tool>: <message>" on stderr from a va_list. */
 void mlb_vreport(const char *prefix, const char *fmt, va_list ap);
 
+/* The candidate nearest to word within two edits (and fewer than its length), for
+ * "did you mean"; NULL when none is near.  NULL candidates are skipped. */
+const char *mlb_nearest(const char *word, const char *const *cands, size_t n);
+
 void *mlb_xmalloc(size_t n);
 void *mlb_xcalloc(size_t n, size_t size);
 void *mlb_xrealloc(void *p, size_t n);

@@ -50,53 +50,9 @@ int mlb_template_name_valid(const char *name)
 	return len > 0 && len <= MLB_TEMPLATE_ID_MAX && strspn(name, NAME_CHARS) == len;
 }
 
-/* Levenshtein distance, for "did you mean" (the words are short). */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), *row, d;
-
-	if (la > 64 || lb > 64)
-		return 99;
-	row = mlb_xcalloc(lb + 1, sizeof(*row));
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	d = row[lb];
-	free(row);
-	return d;
-}
-
 const char *mlb_template_nearest(const char *word, const char *const *cands, size_t n)
 {
-	const char *best = NULL;
-	size_t best_d = 3;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t d;
-
-		if (!cands[i])
-			continue;
-		d = distance(word, cands[i]);
-		if (d < best_d && d < strlen(cands[i])) {
-			best = cands[i];
-			best_d = d;
-		}
-	}
-	return best;
+	return mlb_nearest(word, cands, n);
 }
 
 static void join_list(struct mlb_buf *b, const char *const *v, size_t n)

@@ -15,9 +15,10 @@ void mlb_term_size(int fd, int *cols, int *rows)
 
 	*cols = c && atoi(c) > 0 ? atoi(c) : 80;
 	*rows = r && atoi(r) > 0 ? atoi(r) : 24;
-	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
 		*cols = ws.ws_col;
-		*rows = ws.ws_row;
+		if (ws.ws_row > 0)
+			*rows = ws.ws_row;
 	}
 }
 

@@ -29,6 +29,39 @@ char *mlb_pane_from_model(const char *model)
 	return p;
 }
 
+char *mlb_last_pane(const char *session)
+{
+	struct mlb_session *s;
+	char **panes, *best = NULL, *best_date = NULL;
+	size_t n;
+
+	if (!session || !mlb_session_exists(session) || mlb_session_open(session, 0, &s) < 0)
+		return NULL;
+	if (mlb_session_panes(s, &panes, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct mlb_msgfile *msgs;
+			size_t k;
+			const char *date;
+
+			if (mlb_session_messages(s, panes[i], &msgs, &k) < 0)
+				continue;
+			/* Dates are RFC 3339 UTC: as strings they sort by time; a later pane wins a tie. */
+			date = k ? mlb_msgfile_get(&msgs[k - 1], "Date") : NULL;
+			if (date && (!best_date || strcmp(date, best_date) >= 0)) {
+				free(best);
+				free(best_date);
+				best = mlb_xstrdup(panes[i]);
+				best_date = mlb_xstrdup(date);
+			}
+			mlb_msgfiles_free(msgs, k);
+		}
+		mlb_strv_free(panes);
+	}
+	free(best_date);
+	mlb_session_close(s);
+	return best;
+}
+
 char *mlb_default_model(const struct mlb_config *cfg, const char *explicit_model,
 			const char *session, const char *pane)
 {
@@ -191,6 +224,9 @@ void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev)
 
 	(void)ctx;
 	if (mlb_cli_json()) {
+		/* Cron keeps stderr: a failure is also one line there, naming the model and the reason. */
+		if (!strcmp(type, "error"))
+			mlb_error("%s: %s", job ? job->model.spec : "error", mlb_json_str(ev, "message"));
 		mlb_event_write(ev);
 		return;
 	}

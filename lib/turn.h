@@ -111,6 +111,9 @@ void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev);
 /* A pane name from a model spec: "openai:gpt-4o" -> "openai-gpt-4o". */
 char *mlb_pane_from_model(const char *model);
 
+/* The pane of session whose last message is the newest (what -c continues), or NULL. */
+char *mlb_last_pane(const char *session);
+
 /* The model to use: explicit, else the pane's stored model, else MLB_MODEL, else core.model; an alias expanded. */
 char *mlb_default_model(const struct mlb_config *cfg, const char *explicit_model,
 			const char *session, const char *pane);

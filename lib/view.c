@@ -37,6 +37,7 @@ struct mlb_view {
 	int live;		/* stdout is a terminal: draw while streaming */
 	int on_screen;		/* the alternate screen is ours */
 	int dirty;
+	int streamed;		/* a reply streams (a token or status came): a meter's table alone draws no panes */
 	int cols, rows;
 	int64_t t0, last_draw;
 	const struct mlb_prices *prices;
@@ -455,13 +456,20 @@ void mlb_view_event(void *ctx, struct mlb_job *job, json_object *ev)
 
 	(void)job;
 	if (p) {
+		const char *type = mlb_json_str(ev, "type");
+
+		if (!strcmp(type, "token") || !strcmp(type, "status"))
+			v->streamed = 1;
 		update(v, p, ev);
 		v->dirty = 1;
+		/* One line on stderr too (held while the screen is ours): it stays after the view. */
+		if (!strcmp(mlb_json_str(ev, "type"), "error"))
+			mlb_error("%s: %s", p->model, p->reason);
 	} else if (!strcmp(mlb_json_str(ev, "type"), "error")) {
 		mlb_error("%s", mlb_json_str(ev, "message"));
 	}
 	json_object_put(ev);
-	if (v->live && mlb_mono_ms() - v->last_draw >= 50)
+	if (v->live && v->streamed && mlb_mono_ms() - v->last_draw >= 50)
 		draw(v);
 }
 
@@ -471,7 +479,7 @@ void mlb_view_tick(void *ctx)
 	int64_t since;
 	int any_running = 0;
 
-	if (!v->live)
+	if (!v->live || !v->streamed)
 		return;
 	since = mlb_mono_ms() - v->last_draw;
 	for (size_t i = 0; i < v->n; i++)
@@ -546,15 +554,18 @@ static void print_plain(struct mlb_view *v)
 	}
 }
 
-void mlb_view_finish(struct mlb_view *v, const char *summary)
+int mlb_view_finish(struct mlb_view *v, const char *summary)
 {
+	int printed = v->n && (v->streamed || !v->live);
+
 	if (v->live) {
 		if (resized)
 			mlb_term_size(STDOUT_FILENO, &v->cols, &v->rows);
 		leave_screen();
 		v->on_screen = 0;
 		mlb_msg_hold(NULL);
-		print_full(v);
+		if (v->streamed || !v->n)
+			print_full(v);
 	} else {
 		print_plain(v);
 	}
@@ -576,4 +587,5 @@ void mlb_view_finish(struct mlb_view *v, const char *summary)
 	mlb_buf_free(&v->held);
 	free(v->p);
 	free(v);
+	return printed;
 }

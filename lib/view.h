@@ -34,7 +34,8 @@ void mlb_view_prices(struct mlb_view *v, const struct mlb_prices *prices);
 void mlb_view_event(void *ctx, struct mlb_job *job, json_object *ev);
 /* The clock: redraw what changed, a countdown, a resize (ctx is the view). */
 void mlb_view_tick(void *ctx);
-/* Leave the live screen, print every answer in full and the summary line; free the view. */
-void mlb_view_finish(struct mlb_view *v, const char *summary);
+/* Leave the live screen, print every answer in full and the summary line; free the view.
+ * 1 when it printed answers, 0 when there were none (a meter's table alone). */
+int mlb_view_finish(struct mlb_view *v, const char *summary);
 
 #endif

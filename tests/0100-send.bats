@@ -71,6 +71,31 @@ last_request() {
 	assert_equal "$(jq -r 'select(.type=="final").content' <<<"$output")" "from the pipe"
 }
 
+@test "operands and piped stdin: the instruction first, a blank line, then the data" {
+	printf 'line one\nline two\n' > notes.txt
+	run bash -c 'cat notes.txt | mlb-send --no-store -m openai:echo "Summarize:"'
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="final").content' <<<"$output")" $'Summarize:\n\nline one\nline two'
+	# a file on stdin too; an empty one adds nothing
+	run bash -c 'mlb-send --no-store -m openai:echo "Summarize:" < notes.txt'
+	assert_equal "$(jq -r 'select(.type=="final").content' <<<"$output")" $'Summarize:\n\nline one\nline two'
+	run bash -c 'mlb-send --no-store -m openai:echo "just this" < /dev/null'
+	assert_equal "$(jq -r 'select(.type=="final").content' <<<"$output")" "just this"
+}
+
+@test "-c continues the latest session's last pane with its model" {
+	mlb-send -s first -m openai:alpha "old question" >/dev/null
+	mlb-send -s tides -m gemini:echo "How do tides work?" >/dev/null
+	mlb-send -s tides -m openai:echo "the other pane" >/dev/null
+	mlb-send -s tides -p gemini-echo "And the moon?" >/dev/null
+	run --separate-stderr mlb-send -c "And at sunset?"
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="final") | [.session, .pane, .model] | join(" ")' <<<"$output")" \
+		"tides gemini-echo gemini:echo"
+	# the pane's history went with it
+	assert_equal "$(requests | tail -n 1 | jq '.body.contents | length')" 5
+}
+
 @test "no prompt, no model and a bad option are usage errors" {
 	run -2 mlb-send --no-store -m openai:echo
 	assert_output --partial "no prompt"

@@ -84,8 +84,9 @@ assert_git_clean() {
 	run mlb-session ls
 	assert_success
 	assert_equal "${#lines[@]}" 2
-	assert_line --index 0 --regexp $'^s1\t-\t[0-9]{4}-[0-9-]+T[0-9:.]+Z\t2\t4\t[0-9-]+T[0-9:.]+Z$'
-	assert_line --index 1 --regexp $'^s2\tsecond one\t[^\t]+Z\t2\t5\t[^\t]+Z$'
+	# id, title (the name, else the first prompt), created, panes, turns, last activity, cost; newest last
+	assert_line --index 0 --regexp $'^s1\t[^\t]+\t[0-9]{4}-[0-9-]+T[0-9:.]+Z\t2\t4\t[0-9-]+T[0-9:.]+Z\t[^\t]+$'
+	assert_line --index 1 --regexp $'^s2\tsecond one\t[^\t]+Z\t2\t5\t[^\t]+Z\t[^\t]+$'
 	mlb-session ls --json >out
 	assert_equal "$(wc -l <out)" 2
 	assert_equal "$(jq -c 'select(.id=="s1") | [.type, .session, .panes, .turns]' out)" '["session","s1",["a","b"],4]'
@@ -139,9 +140,32 @@ It has leaves."
 	prov=$(jq -c --arg m "$(cd "$(sdir s1)" && nth_msg panes/b 5)" 'select(.message==$m) | .provenance' out)
 	assert_equal "$(jq -r '[.source_session,.source_pane,.source_model] | join(" ")' <<<"$prov")" "s1 a fake:alpha"
 	[[ "$(jq -r .content_hash <<<"$prov")" =~ ^sha256:[0-9a-f]{64}$ ]]
-	# events are the default in a pipe
+	# text is the default, in a pipe too (as git show); events with --json
 	run mlb-session show s1
-	assert_equal "$(head -n 1 <<<"$output" | jq -r .type)" "message"
+	assert_line --index 0 "== a (fake:alpha) =="
+}
+
+@test "ls: the seeds' words, a title, the cost, newest activity last, a header on a terminal" {
+	start_server
+	mlb-send -s older -m openai:alpha "How do tides work?" >/dev/null 2>&1
+	mlb-send -s newer -m openai:beta "$(printf 'What is a neap tide?\nAnd more')" >/dev/null 2>&1
+	mlb-send -s older -m openai:alpha "And at sunset?" >/dev/null 2>&1
+	run mlb-session list
+	assert_success
+	assert_equal "${#lines[@]}" 2
+	assert_line --index 0 --regexp $'^newer\tWhat is a neap tide[?]\t'
+	assert_line --index 1 --regexp $'^older\tHow do tides work[?]\t.*\t1\t2\t'
+	run mlb-session list --json
+	assert_equal "$(jq -r .title <<<"${lines[1]}")" "How do tides work?"
+	run mlb-session search -i NEAP
+	assert_output --partial "newer/"
+	command -v script >/dev/null || skip "script(1) is needed for a pseudo-terminal"
+	run script -qec "stty cols 60; mlb-session ls" /dev/null
+	assert_line --index 0 --regexp '^SESSION +LAST ACTIVITY +TURNS +COST +TITLE'
+	assert_line --index 2 --regexp '^older +[0-9-]+ [0-9:]+ +2 +[-$0-9.]+ +How do tid'
+	run mlb-session remove -f newer
+	assert_success
+	[ ! -e "$(sdir newer)" ]
 }
 
 @test "log: the history, newest first, like git log" {
@@ -323,7 +347,7 @@ s2/$(m s2 b 3):6:And a forest?"
 	assert_failure 1
 	run mlb-session --help
 	assert_success
-	assert_line --index 0 "usage: mlb-session ls [--json]"
+	assert_line --index 0 "usage: mlb-session ls|list [--json]"
 	run mlb-session --bogus
 	assert_failure 2
 	assert_line --index 0 "mlb-session: unknown option '--bogus'"

@@ -362,7 +362,7 @@ msgfile() {
 
 @test "on a terminal: only the table, coloured unless NO_COLOR" {
 	meter "$MINI" p1 1200 345 800 100 >in.ndjson
-	run -0 script -qec "mlb-meter <in.ndjson" /dev/null
+	run -0 script -qec "stty cols 160; mlb-meter <in.ndjson" /dev/null
 	assert_output --partial "$MINI"
 	assert_output --partial "█"
 	refute_output --partial '"type"'
@@ -372,6 +372,14 @@ msgfile() {
 	[[ "$output" != *$'\033'* ]] || fail "colour despite NO_COLOR: $output"
 	run -0 script -qec "mlb-meter --json <in.ndjson" /dev/null
 	assert_output --partial '"scope":"run"'
+	# 80 columns: no bars, narrower columns, every line fits
+	run -0 script -qec "stty cols 80; NO_COLOR=1 mlb-meter <in.ndjson" /dev/null
+	assert_line --regexp '^model +replies +tok in +tok out +cost +p50 ms +p95 ms +errors'
+	assert_line --regexp "^$MINI +1 +1200 +345 "
+	refute_output --partial "█"
+	while IFS= read -r l; do
+		[ "${#l}" -le 80 ] || fail "wider than 80 columns: '$l'"
+	done < <(tr -d '\r' <<<"$output")
 }
 
 @test "live: mlb-send into mlb-meter, unpriced and priced by the config" {
