@@ -17,8 +17,8 @@ static const char usage[] =
 	"      --timeout <s>        seconds to wait for each provider (15)\n"
 	"  -h, --help               show this help\n"
 	"      --version            show the version\n"
-	"      --json               write one JSON object per model (default in a pipe)\n"
-	"      --text               write provider:model lines (default on a terminal)\n";
+	"      --json               write one JSON object per model\n"
+	"      --text               write provider:model lines (the default)\n";
 
 enum { OPT_TIMEOUT = MLB_OPT_FIRST_TOOL_OPTION };
 

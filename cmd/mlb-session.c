@@ -306,6 +306,12 @@ static void show_text(const char *pane, const char *model, struct mlb_msgfile *m
 			       mlb_msgfile_get(&msgs[i], "Source-Model") ? mlb_msgfile_get(&msgs[i], "Source-Model") : "?");
 		if (mlb_msgfile_get(&msgs[i], "Partial"))
 			printf("Partial: %s\n", mlb_msgfile_get(&msgs[i], "Partial"));
+		/* why a model did not answer, in its own words */
+		if (mlb_msgfile_get(&msgs[i], "Error")) {
+			fputs("Error: ", stdout);
+			mlb_term_write(stdout, mlb_msgfile_get(&msgs[i], "Error"), strlen(mlb_msgfile_get(&msgs[i], "Error")));
+			putchar('\n');
+		}
 		putchar('\n');
 		mlb_term_write(stdout, msgs[i].content, msgs[i].content_len);
 		if (msgs[i].content_len && msgs[i].content[msgs[i].content_len - 1] != '\n')

@@ -160,6 +160,20 @@ int mlb_cli_json(void)
 	return output_mode;
 }
 
+int mlb_cli_stderr_apart(void)
+{
+	struct stat a, b;
+
+	if (fstat(STDOUT_FILENO, &a) < 0 || fstat(STDERR_FILENO, &b) < 0)
+		return 1;
+	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+}
+
+int mlb_cli_json_asked(void)
+{
+	return output_mode == 1;
+}
+
 int mlb_cli_color(void)
 {
 	return !mlb_cli_json() && mlb_term_color(STDOUT_FILENO);

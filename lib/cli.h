@@ -48,6 +48,13 @@ void mlb_usage(FILE *f);
 /* Whether events (1) or text for a person (0) go to stdout. */
 int mlb_cli_json(void);
 
+/* Whether stderr is another file than stdout (not 2>&1): then a failure that an
+ * event tells on stdout is told on stderr too, for whoever keeps only stderr. */
+int mlb_cli_stderr_apart(void);
+
+/* Whether --json was given: the reading commands print text unless asked for events. */
+int mlb_cli_json_asked(void);
+
 /* Whether to colour text: a terminal, text output, and no NO_COLOR. */
 int mlb_cli_color(void);
 

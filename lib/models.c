@@ -15,6 +15,8 @@ struct listing {
 	struct mlb_buf body;
 	char errbuf[CURL_ERROR_SIZE];
 	char *problem;		/* why it could not be listed */
+	int optional;		/* not asked for by name and needs no key (a local server) */
+	int absent;		/* optional, and nothing answered: a note, not a failure */
 };
 
 static size_t on_write(char *data, size_t size, size_t n, void *ctx)
@@ -71,6 +73,7 @@ static void finish(struct listing *l, CURLcode res)
 
 	curl_easy_getinfo(l->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (res != CURLE_OK) {
+		l->absent = l->optional;
 		l->problem = mlb_xasprintf("cannot reach %s: %s", l->p->base_url,
 					   l->errbuf[0] ? l->errbuf : curl_easy_strerror(res));
 	} else if (status >= 400) {
@@ -87,10 +90,15 @@ static void report(struct listing *l)
 	char **ids;
 	size_t n;
 
+	if (l->absent) {
+		mlb_note("%s: nothing answers at %s; skipped (start it, or name it to see why)", l->p->name,
+			 l->p->base_url);
+		return;
+	}
 	if (l->problem) {
 		json_object *ev;
 
-		if (!mlb_cli_json()) {
+		if (!mlb_cli_json_asked()) {
 			mlb_error("%s: %s", l->p->name, l->problem);
 			return;
 		}
@@ -101,7 +109,7 @@ static void report(struct listing *l)
 	}
 	n = mlb_wire_models(l->p->kind, mlb_buf_str(&l->body), l->body.len, &ids);
 	for (size_t i = 0; i < n; i++) {
-		if (mlb_cli_json()) {
+		if (mlb_cli_json_asked()) {
 			json_object *o = json_object_new_object();
 			char *spec = mlb_xasprintf("%s:%s", l->p->name, ids[i]);
 
@@ -119,9 +127,26 @@ static void report(struct listing *l)
 	mlb_strv_free(ids);
 }
 
+/* With no key at all: which variables would configure a provider. */
+static void key_hint(const struct mlb_config *cfg)
+{
+	struct mlb_buf vars = MLB_BUF_INIT;
+	size_t np = mlb_config_nproviders(cfg);
+
+	for (size_t i = 0; i < np; i++) {
+		const struct mlb_provider *p = mlb_config_provider_at(cfg, i);
+
+		if (p->key_env && !strstr(mlb_buf_str(&vars), p->key_env))
+			mlb_buf_addf(&vars, "%s%s", vars.len ? ", " : "", p->key_env);
+	}
+	mlb_error("no provider has a key: set one of %s (or add a provider to the config file)",
+		  vars.len ? vars.s : "the providers' key variables");
+	mlb_buf_free(&vars);
+}
+
 int mlb_models_list(const struct mlb_config *cfg, const char *const *names, size_t n, double timeout_s)
 {
-	size_t np = mlb_config_nproviders(cfg), count = 0, failed = 0;
+	size_t np = mlb_config_nproviders(cfg), count = 0, failed = 0, absent = 0, keyed = 0;
 	struct listing *ls = mlb_xcalloc(np, sizeof(*ls));
 	CURLM *multi;
 	int running;
@@ -150,6 +175,7 @@ int mlb_models_list(const struct mlb_config *cfg, const char *const *names, size
 		}
 		free(missing);
 		ls[count].p = p;
+		ls[count].optional = !n && !p->key_env;
 		start(multi, &ls[count], timeout_s);
 		count++;
 	}
@@ -167,7 +193,9 @@ int mlb_models_list(const struct mlb_config *cfg, const char *const *names, size
 	} while (running);
 	for (size_t i = 0; i < count; i++) {
 		report(&ls[i]);
-		failed += ls[i].problem != NULL;
+		absent += ls[i].absent;
+		keyed += !ls[i].optional;
+		failed += ls[i].problem != NULL && !ls[i].absent;
 		if (ls[i].easy) {
 			curl_multi_remove_handle(multi, ls[i].easy);
 			curl_easy_cleanup(ls[i].easy);
@@ -179,9 +207,10 @@ int mlb_models_list(const struct mlb_config *cfg, const char *const *names, size
 	curl_multi_cleanup(multi);
 	curl_global_cleanup();
 	free(ls);
-	if (count == 0) {
-		mlb_error("no provider has a key; set one (e.g. OPENAI_API_KEY) or configure a provider");
+	if (keyed == 0 && absent == count) {
+		key_hint(cfg);
 		return MLB_EXIT_FAIL;
 	}
+	count -= absent;
 	return failed == 0 ? MLB_EXIT_OK : failed == count ? MLB_EXIT_FAIL : MLB_EXIT_PARTIAL;
 }

@@ -1690,11 +1690,12 @@ int mlb_pipeline_list(void)
 	json_object *usage = read_usage();
 	struct entry *v = NULL;
 	size_t n = 0;
+	int json = mlb_cli_json_asked();	/* a listing: text, in a pipe too, unless --json */
 
 	collect(user, "user", &v, &n);	/* first: a user's template hides a shipped one of its name */
 	collect(shared, "shipped", &v, &n);
 	qsort(v, n, sizeof(*v), entry_cmp);
-	if (!mlb_cli_json() && n)
+	if (!json && n)
 		printf("%-28s %5s  %-7s  %s\n", "NAME", "USES", "WHERE", "DESCRIPTION");
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
@@ -1706,7 +1707,7 @@ int mlb_pipeline_list(void)
 
 		json_object_object_get_ex(usage, t ? t->name : v[i].name, &u);
 		uses = mlb_json_int(u, "uses", 0);
-		if (mlb_cli_json()) {
+		if (json) {
 			json_object *o = mlb_event_new("template", NULL);
 
 			mlb_json_set_str(o, "name", v[i].name);

@@ -225,7 +225,7 @@ void mlb_turn_print(void *ctx, struct mlb_job *job, json_object *ev)
 	(void)ctx;
 	if (mlb_cli_json()) {
 		/* Cron keeps stderr: a failure is also one line there, naming the model and the reason. */
-		if (!strcmp(type, "error"))
+		if (!strcmp(type, "error") && mlb_cli_stderr_apart())
 			mlb_error("%s: %s", job ? job->model.spec : "error", mlb_json_str(ev, "message"));
 		mlb_event_write(ev);
 		return;

@@ -218,6 +218,18 @@ last_request() {
 	assert_output --partial "ANTHROPIC_API_KEY"
 }
 
+@test "with --json a failure is also one line on stderr naming the model and the reason (not when 2>&1)" {
+	mlb-send --no-store --json --retries 0 -m openai:alpha+fault=500 hi >out 2>err || true
+	jq -s -e 'map(select(.type=="error"))[0].http_status == 500' out >/dev/null
+	grep -q '^mlb-send: openai:alpha+fault=500: .*500' err
+	[ "$(wc -l <err)" -eq 1 ]
+	# 2>&1 into one file: the event says it already
+	mlb-send --no-store --json --retries 0 -m openai:alpha+fault=500 hi >both 2>&1 || true
+	jq -e . both >/dev/null
+	mlb-broadcast --no-store --json --retries 0 -m openai:alpha+fault=429+fail_times=9 -m openai:echo hi >out 2>err || true
+	grep -q '^mlb-broadcast: openai:alpha+fault=429+fail_times=9: .*429' err
+}
+
 @test "a missing key is an auth error before anything is sent" {
 	unset GROQ_API_KEY
 	run -1 mlb-send --no-store -m groq:alpha hi

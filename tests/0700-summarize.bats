@@ -82,3 +82,21 @@ answer_of() {
 	run -1 mlb-summarize -m openai:echo </dev/null
 	assert_output --partial "no answers"
 }
+
+@test "-s S with a pane that failed: the others are summarized, the failed one is named; show says why" {
+	mlb-broadcast -s partly --retries 0 -m openai:alpha -m groq:beta+fault=500 -m gemini:gamma \
+		"what are tides" >/dev/null 2>&1 || true
+	run --separate-stderr mlb-summarize -s partly -m openai:echo
+	assert_success
+	[[ $stderr == *"pane 'groq-beta-fault-500' of session 'partly' has no answer; it is left out"* ]]
+	prompt=$(tail -n 1 "$MLB_SERVER_LOG" | jq -r '.body.messages[-1].content')
+	[[ "$prompt" == *"(openai:alpha)"* ]]
+	[[ "$prompt" == *"(gemini:gamma)"* ]]
+	[[ "$prompt" != *"groq:beta"* ]]
+	# named explicitly, a pane without an answer is still an error
+	run -1 --separate-stderr mlb-summarize -s partly -m openai:echo groq-beta-fault-500 openai-alpha
+	[[ $stderr == *"has no answer"* ]]
+	# and mlb-session show says why
+	run mlb-session show partly
+	assert_line --partial "Error: "
+}

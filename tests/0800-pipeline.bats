@@ -361,6 +361,10 @@ mlb-pipeline: many.json: step 'a': model 'anthropic:y': no key: set ANTHROPIC_AP
 	assert_line --regexp '^compare-and-summarize +0 +shipped +ask several models'
 	assert_line --regexp '^draft-critique-revise +0 +shipped '
 	assert_line --regexp '^translate-and-back-translate +0 +shipped '
+	assert_line --regexp '^nightly-review +0 +shipped +for cron'
+	# text is the default in a pipe too
+	run --separate-stderr mlb-pipeline list
+	assert_line --index 0 --regexp '^NAME +USES +WHERE +DESCRIPTION$'
 	tpl review "$review"
 	run --separate-stderr mlb-pipeline import review.json
 	assert_success
@@ -387,7 +391,7 @@ mlb-pipeline: many.json: step 'a': model 'anthropic:y': no key: set ANTHROPIC_AP
 	assert_equal "$(jq -r 'select(.name=="review") | "\(.where) \(.uses) \(.description)"' <<<"$output")" \
 		"user 2 draft twice, check facts, critique, brief"
 	assert_equal "$(jq -r '.name' <<<"$output" | tr '\n' ' ')" \
-		"compare-and-summarize draft-critique-revise other-review review search-and-synthesize translate-and-back-translate "
+		"compare-and-summarize draft-critique-revise nightly-review other-review review search-and-synthesize translate-and-back-translate "
 	assert_equal "$(jq -r '.review.uses' "$MLB_HOME/pipeline-usage.json")" "2"
 	run mlb-pipeline list --text
 	assert_line --regexp '^review +2 +user +draft twice, check facts, critique, brief$'
@@ -420,7 +424,7 @@ mlb-pipeline: many.json: step 'a': model 'anthropic:y': no key: set ANTHROPIC_AP
 }
 
 @test "the shipped templates validate, and run against the local server" {
-	for t in compare-and-summarize draft-critique-revise translate-and-back-translate; do
+	for t in compare-and-summarize draft-critique-revise nightly-review translate-and-back-translate; do
 		[ -f "$MLB_SRC/share/mlb/pipelines/$t.json" ] || fail "$t is not shipped"
 		run --separate-stderr mlb-pipeline validate "$t"
 		assert_success
