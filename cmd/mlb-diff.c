@@ -19,8 +19,8 @@ static const char usage[] =
 	"      --words                  compare words (default)\n"
 	"      --lines                  compare lines\n"
 	"      --chars                  compare characters\n"
-	"      --all                    compare every pair of final events\n"
-	"      --against <pane>         compare each final event with this pane\n"
+	"      --all                    compare every pair of answers (final events, or -s's panes)\n"
+	"      --against <pane>         compare each answer with this pane's\n"
 	"      --follow                 compare again while tokens stream in\n"
 	"      --unified                a line diff on a terminal\n"
 	"  -h, --help                   show this help\n"
@@ -99,8 +99,13 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind != 0)
 		mlb_usage_error("name two panes to compare, or none to read final events from stdin");
+	if (session && (all || o.against) && !o.follow) {
+		if (mlb_session_id_check(session) < 0)
+			return MLB_EXIT_USAGE;
+		return mlb_cli_finish(mlb_compare_session_panes(&o, session));
+	}
 	if (session)
-		mlb_usage_error("-s needs two panes to compare");
+		mlb_usage_error("-s needs two panes to compare, or --all or --against <pane>");
 	if (isatty(STDIN_FILENO))
 		mlb_usage_error("no input: name two panes, or pipe final events in");
 	return mlb_cli_finish(mlb_compare_stream(&o, STDIN_FILENO));

@@ -48,8 +48,9 @@ void mlb_usage(FILE *f);
 /* Whether events (1) or text for a person (0) go to stdout. */
 int mlb_cli_json(void);
 
-/* Whether stderr is another file than stdout (not 2>&1): then a failure that an
- * event tells on stdout is told on stderr too, for whoever keeps only stderr. */
+/* Whether stderr is another file than stdout (not 2>&1), and not the terminal of a
+ * pipeline whose last tool draws there: then a failure that an event tells on
+ * stdout is told on stderr too, for whoever keeps only stderr (cron's 2>>file). */
 int mlb_cli_stderr_apart(void);
 
 /* Whether --json was given: the reading commands print text unless asked for events. */

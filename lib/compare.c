@@ -625,6 +625,71 @@ int mlb_compare_session(const struct mlb_compare_opts *o, const char *session,
 	return status;
 }
 
+int mlb_compare_session_panes(const struct mlb_compare_opts *o, const char *session)
+{
+	struct mlb_session *s;
+	struct mlb_answer *ans;
+	char **panes;
+	size_t np, n = 0, ref = NONE;
+	int status = MLB_EXIT_OK, compared = 0;
+
+	if (!mlb_session_exists(session)) {
+		mlb_error("no session '%s'", session);
+		return MLB_EXIT_FAIL;
+	}
+	if (mlb_session_open(session, 0, &s) < 0)
+		return MLB_EXIT_FAIL;
+	if (mlb_session_panes(s, &panes, &np) < 0) {
+		mlb_session_close(s);
+		return MLB_EXIT_FAIL;
+	}
+	ans = mlb_xcalloc(np + 1, sizeof(*ans));
+	for (size_t i = 0; i < np; i++) {
+		if (o->pairs == MLB_COMPARE_AGAINST && !strcmp(panes[i], o->against))
+			ref = n;
+		else if (!strncmp(panes[i], "summary-", 8))
+			continue;	/* a summary is not one of the answers */
+		/* a pane that never answered is named (by the loader) and left out */
+		if (mlb_compare_load_answer(s, panes[i], &ans[n]) == 0)
+			n++;
+		else if (o->pairs == MLB_COMPARE_AGAINST && ref == n)
+			ref = NONE;
+	}
+	if (o->pairs == MLB_COMPARE_AGAINST && ref == NONE) {
+		if (!has_pane(s, o->against))
+			mlb_error("session '%s' has no pane '%s'", session, o->against);
+		status = MLB_EXIT_FAIL;
+	}
+	for (size_t i = 0; status == MLB_EXIT_OK && i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			const struct mlb_answer *a = &ans[i], *b = &ans[j];
+
+			if (o->pairs == MLB_COMPARE_AGAINST) {
+				if (i != ref && j != ref)
+					continue;
+				if (j == ref) {
+					a = &ans[j];
+					b = &ans[i];
+				}
+			}
+			if (write_diff(o, a, b, 0) < 0)
+				status = MLB_EXIT_FAIL;
+			compared++;
+		}
+	if (status == MLB_EXIT_OK && !compared) {
+		mlb_error("session '%s' has fewer than two answers to compare", session);
+		status = MLB_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		free((char *)ans[i].text);
+		free((char *)ans[i].model);
+	}
+	free(ans);
+	mlb_strv_free(panes);
+	mlb_session_close(s);
+	return status;
+}
+
 /* ---- from a stream ---- */
 
 /* One answer in the stream. */

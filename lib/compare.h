@@ -82,6 +82,10 @@ struct mlb_session;
 /* The last answer of a pane (text and model are the caller's to free); -1 after a one-line error. */
 int mlb_compare_load_answer(struct mlb_session *s, const char *pane, struct mlb_answer *ans);
 
+/* --all or --against (o->pairs) over the last answers of a session's panes (summaries left out,
+ * panes without an answer named and left out); an exit status. */
+int mlb_compare_session_panes(const struct mlb_compare_opts *o, const char *session);
+
 /* Compare the last answers of two panes of a session and write the result; an exit status. */
 int mlb_compare_session(const struct mlb_compare_opts *o, const char *session,
 			const char *pane_a, const char *pane_b);

@@ -16,6 +16,7 @@
 #include "store.h"
 #include "summary.h"
 #include "turn.h"
+#include "view.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -376,6 +377,7 @@ struct run {
 	double cost;
 	int unpriced, estimated;
 	int64_t t0;
+	struct mlb_view *view;		/* on a terminal: the live view of the steps' panes */
 };
 
 static void write_log(struct run *run, json_object *ev)
@@ -429,6 +431,10 @@ static void out(struct run *run, struct mlb_job *job, const char *step, json_obj
 	write_log(run, ev);
 	if (mlb_cli_json()) {
 		mlb_event_write(ev);
+		return;
+	}
+	if (run->view && job) {
+		mlb_view_event(run->view, job, ev);	/* it takes ev */
 		return;
 	}
 	print_text(job, step, ev);
@@ -1126,9 +1132,10 @@ static void account(struct run *run, int all)
 			account_rows(run);
 		return;
 	}
-	mlb_note("%s: %zu of %zu %s done, %zu failed, %zu cancelled, %zu skipped; session %s, run %s", t->name,
-	     counts[STEP_DONE], t->nsteps, plural(t->nsteps, "step", "steps"), counts[STEP_FAILED],
-	     counts[STEP_CANCELLED], counts[STEP_SKIPPED], run->session, run->id);
+	mlb_note("%s: %zu of %zu %s done, %zu failed, %zu cancelled, %zu skipped; cost %s$%.6f; session %s, run %s",
+	     t->name, counts[STEP_DONE], t->nsteps, plural(t->nsteps, "step", "steps"), counts[STEP_FAILED],
+	     counts[STEP_CANCELLED], counts[STEP_SKIPPED], run->unpriced ? "at least " : "", run->cost, run->session,
+	     run->id);
 	if (run->checks)
 		mlb_note("%zu %s, %zu failed", run->checks, plural(run->checks, "check", "checks"), run->checks_failed);
 	if (!all)
@@ -1447,10 +1454,21 @@ int mlb_pipeline_run(const struct mlb_config *cfg, struct mlb_template *t, const
 	run.r = mlb_runner_new(&o->policy, mlb_turn_event, run_done, &run);
 	mlb_runner_exchanges(run.r, o->record, o->replay);
 	mlb_runner_on_text(run.r, run_text);
+	if (!mlb_cli_json() && mlb_cli_tty() && !o->rows) {
+		/* a person watching: the steps' panes stream in the live view, step after step */
+		run.view = mlb_view_new(0, NULL, NULL, mlb_cli_color());
+		mlb_view_prices(run.view, o->prices);
+		mlb_view_label_panes(run.view);
+		mlb_runner_on_tick(run.r, mlb_view_tick, run.view);
+	}
 	start_rows(&run);
 	interrupted = mlb_runner_run(run.r);
 	skip_unstarted(&run, interrupted);
 	status = run_status(&run, interrupted);
+	if (run.view) {
+		mlb_view_finish(run.view, NULL);
+		run.view = NULL;
+	}
 	run_events(&run, status);
 	if (status != MLB_EXIT_OK || !mlb_cli_json())
 		account(&run, status != MLB_EXIT_OK);

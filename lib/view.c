@@ -37,6 +37,7 @@ struct mlb_view {
 	int live;		/* stdout is a terminal: draw while streaming */
 	int on_screen;		/* the alternate screen is ours */
 	int dirty;
+	int label_panes;	/* "pane (model)" rather than the model alone */
 	int streamed;		/* a reply streams (a token or status came): a meter's table alone draws no panes */
 	int cols, rows;
 	int64_t t0, last_draw;
@@ -100,6 +101,11 @@ struct mlb_view *mlb_view_new(size_t n, const char *const *panes, const char *co
 	return v;
 }
 
+void mlb_view_label_panes(struct mlb_view *v)
+{
+	v->label_panes = 1;
+}
+
 void mlb_view_prices(struct mlb_view *v, const struct mlb_prices *prices)
 {
 	v->prices = prices;
@@ -115,6 +121,13 @@ static struct pane_view *find(struct mlb_view *v, json_object *ev)
 		if (!strcmp(v->p[i].pane, pane))
 			return &v->p[i];
 	/* A filter learns its panes from the events it reads. */
+	if (v->label_panes) {
+		char *label = mlb_xasprintf("%s (%s)", pane, mlb_json_str(ev, "model") ? mlb_json_str(ev, "model") : "?");
+		struct pane_view *p = add_pane(v, pane, label);
+
+		free(label);
+		return p;
+	}
 	return add_pane(v, pane, mlb_json_str(ev, "model"));
 }
 

@@ -383,3 +383,26 @@ feed_tokens() {
 	assert_output --partial "mlb-diff: no input: name two panes, or pipe final events in"
 	assert_output --partial "rc=2"
 }
+
+@test "-s S --all and --against on a stored session; a pane that never answered is named and left out" {
+	start_server
+	mlb-broadcast -s tri --retries 0 -m openai:alpha -m gemini:beta -m anthropic:gamma -m groq:delta+fault=500 \
+		"what are tides" >/dev/null 2>&1 || true
+	run --separate-stderr mlb-diff -s tri --all --json
+	assert_success
+	# three answers: three pairs
+	assert_equal "$(jq -r 'select(.type=="diff") | "\(.a) \(.b)"' <<<"$output" | sort | tr '\n' ,)" \
+		"anthropic-gamma gemini-beta,anthropic-gamma openai-alpha,gemini-beta openai-alpha,"
+	[[ $stderr == *"pane 'groq-delta-fault-500' of session 'tri' has no answer yet"* ]]
+	run --separate-stderr mlb-diff -s tri --against gemini-beta --json
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="diff") | "\(.a) \(.b)"' <<<"$output" | sort | tr '\n' ,)" \
+		"gemini-beta anthropic-gamma,gemini-beta openai-alpha,"
+	run --separate-stderr mlb-diff -s tri --against gemini-beta --text
+	assert_success
+	assert_line --regexp '^diff gemini-beta openai-alpha \(similarity [0-9.]+\)$'
+	run -1 --separate-stderr mlb-diff -s tri --against nosuch
+	[[ $stderr == *"session 'tri' has no pane 'nosuch'"* ]]
+	run -2 --separate-stderr mlb-diff -s tri
+	[[ $stderr == *"-s needs two panes to compare, or --all or --against <pane>"* ]]
+}

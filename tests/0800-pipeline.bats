@@ -157,7 +157,7 @@ review='{"name": "review", "description": "draft twice, check facts, critique, b
 	assert_equal "$(jq -r 'select(.model=="echo") | .body.messages[-1].content' "$MLB_SERVER_LOG")" \
 		"$(jq -r 'select(.type=="final" and .pane=="ok1").content' <<<"$output")"
 	# the account on stderr: what ran, what failed, what was skipped
-	[[ $stderr == *"flaky: 2 of 5 steps done, 1 failed, 0 cancelled, 2 skipped; session fl, run "* ]]
+	[[ $stderr == *"flaky: 2 of 5 steps done, 1 failed, 0 cancelled, 2 skipped; cost "*"; session fl, run "* ]]
 	[[ $stderr == *"  done      ok1: 1 of 1 model answered"* ]]
 	[[ $stderr == *"  failed    bad: 0 of 2 models answered"* ]]
 	[[ $stderr == *"bad-1 (openai:x+fault=500) failed: HTTP 500"* ]]

@@ -171,3 +171,32 @@ live_run() {
 	grep -q '␛]0;pwned␇' "$out.show"
 	grep -q '␛' "$out.diff"
 }
+
+@test "terminal: mlb-pipeline run streams step after step in the live view and closes with the cost" {
+	COLS=100
+	cat > p.json <<'JSON'
+{"name": "two-steps", "steps": [
+ {"id": "ask", "models": ["openai:alpha+tokens=60+delay=30", "gemini:beta+tokens=50+delay=30+utf8=1"], "prompt": "Explain tides"},
+ {"id": "check", "needs": ["ask"], "models": ["anthropic:gamma+tokens=40+delay=30"], "prompt": "Check: {{ask}}"}]}
+JSON
+	tmux_start 100 40
+	tmux_run "mlb-pipeline run p.json -s piped"
+	wait_screen 'ask-1 \(openai:alpha.*│' 60
+	wait_screen 'streaming' 30
+	screen > "$BATS_TEST_TMPDIR/mid.txt"
+	check_columns "$BATS_TEST_TMPDIR/mid.txt"
+	wait_screen 'check \(anthropic:gamma' 60
+	wait_end 120
+	history > "$BATS_TEST_TMPDIR/end.txt"
+	[ "$END_STATUS" -eq 0 ]
+	grep -q '^── ask-1 (openai:alpha+tokens=60+delay=30) · done' "$BATS_TEST_TMPDIR/end.txt"
+	grep -q '^── check (anthropic:gamma+tokens=40+delay=30) · done' "$BATS_TEST_TMPDIR/end.txt"
+	# the closing line (the terminal may have wrapped it)
+	tr -d '\n' < "$BATS_TEST_TMPDIR/end.txt" |
+		grep -q 'two-steps: 2 of 2 steps done, 0 failed, 0 cancelled, 0 skipped; cost [a-z ]*\$[0-9.]*; session piped' 
+	# every answer in full, as stored
+	mlb-session show --json piped | jq -c 'select(.type=="final") | .model = (.pane + " (" + .model + ")")' \
+		> "$BATS_TEST_TMPDIR/events.jsonl"
+	[ -s "$BATS_TEST_TMPDIR/events.jsonl" ]
+	check_answers "$BATS_TEST_TMPDIR/end.txt" "$BATS_TEST_TMPDIR/events.jsonl"
+}
