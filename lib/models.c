@@ -2,11 +2,21 @@
 #include "buf.h"
 #include "cli.h"
 #include "event.h"
+#include "file.h"
+#include "input.h"
 #include "msg.h"
+#include "template.h"
 #include "wire.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NEAR_CACHE_S 300	/* how long a provider's list is trusted */
+#define NEAR_TIMEOUT_S 5	/* the most a suggestion may add to a failure */
 
 struct listing {
 	const struct mlb_provider *p;
@@ -213,4 +223,103 @@ int mlb_models_list(const struct mlb_config *cfg, const char *const *names, size
 	}
 	count -= absent;
 	return failed == 0 ? MLB_EXIT_OK : failed == count ? MLB_EXIT_FAIL : MLB_EXIT_PARTIAL;
+}
+
+/* The cache file of p's model list (caller frees). */
+static char *cache_path(const struct mlb_provider *p, char **dir)
+{
+	const char *base = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	*dir = base && *base == '/' ? mlb_xasprintf("%s/mlb/models", base)
+				    : mlb_xasprintf("%s/.cache/mlb/models", home && *home ? home : ".");
+	return mlb_xasprintf("%s/%s", *dir, p->name);
+}
+
+/* p's model ids, one a line: from the cache while it is fresh, else asked for (and cached). */
+static char *model_ids(const struct mlb_provider *p)
+{
+	char *dir, *path = cache_path(p, &dir), *text = NULL, *missing = NULL, *key, *url;
+	struct stat st;
+	struct listing l = { 0 };
+	char **ids = NULL;
+	size_t n;
+	int fd;
+
+	if (stat(path, &st) == 0 && time(NULL) - st.st_mtime < NEAR_CACHE_S &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		text = mlb_read_upto(fd, 4 << 20, &n);
+		close(fd);
+		if (text) {
+			free(path);
+			free(dir);
+			return text;
+		}
+	}
+	key = mlb_provider_key(p, &missing);
+	url = mlb_wire_models_url(p);
+	if (!missing && url) {
+		CURL *e = curl_easy_init();
+		long status = 0;
+
+		l.headers = mlb_wire_auth(p->kind, key, NULL);
+		curl_easy_setopt(e, CURLOPT_URL, url);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, l.headers);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, &l);
+		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)NEAR_TIMEOUT_S);
+		if (curl_easy_perform(e) == CURLE_OK && curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+		    status == 200) {
+			struct mlb_buf b = MLB_BUF_INIT;
+
+			n = mlb_wire_models(p->kind, mlb_buf_str(&l.body), l.body.len, &ids);
+			for (size_t i = 0; i < n; i++)
+				mlb_buf_addf(&b, "%s\n", ids[i]);
+			mlb_strv_free(ids);
+			text = mlb_buf_detach(&b);
+			if (!text)
+				text = mlb_xstrdup("");
+			/* a cache that cannot be written only costs the next failure a request */
+			if (mlb_mkdirs(dir, 0700) == 0)
+				mlb_file_replace(path, text, strlen(text), 0600, 0, NULL);
+		}
+		curl_easy_cleanup(e);
+		curl_slist_free_all(l.headers);
+		mlb_buf_free(&l.body);
+	}
+	if (key) {
+		memset(key, 0, strlen(key));
+		free(key);
+	}
+	free(missing);
+	free(url);
+	free(path);
+	free(dir);
+	return text;
+}
+
+char **mlb_models_near(const struct mlb_provider *p, const char *id)
+{
+	char *text = model_ids(p), **near = mlb_xcalloc(1, sizeof(char *)), **cands = NULL;
+	size_t ncands = 0, nnear = 0;
+	const char *best;
+
+	for (char *line = text, *nl; line && *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		*nl = '\0';
+		if (*line && strcmp(line, id))
+			mlb_strv_push(&cands, &ncands, line);
+	}
+	best = mlb_template_nearest(id, (const char *const *)cands, ncands);
+	if (best)
+		mlb_strv_push(&near, &nnear, best);
+	/* a shorter name for a longer one: llama-3.1-8b for llama-3.1-8b-instant */
+	for (size_t i = 0; i < ncands && nnear < 3 && strlen(id) >= 3; i++)
+		if (strstr(cands[i], id) && (!best || strcmp(cands[i], best)))
+			mlb_strv_push(&near, &nnear, cands[i]);
+	mlb_strv_free(cands);
+	free(text);
+	return near;
 }

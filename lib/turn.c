@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "msg.h"
+#include "models.h"
 #include "modelspec.h"
 #include "msgfile.h"
 #include "role.h"
@@ -294,11 +295,41 @@ static void emit(struct mlb_turn_state *t, struct mlb_job *job, json_object *ev)
 		mlb_turn_print(NULL, job, ev);
 }
 
+/* A 404 for a model: add the provider's models with close names to the error, as a "did you mean". */
+static void suggest_models(struct mlb_job *job, json_object *ev)
+{
+	char **near;
+	struct mlb_buf b = MLB_BUF_INIT;
+	json_object *list;
+
+	if (strcmp(mlb_json_str(ev, "type"), "error") || mlb_json_int(ev, "http_status", 0) != 404 ||
+	    !job->model.provider)
+		return;
+	near = mlb_models_near(job->model.provider, job->model.id);
+	if (near[0]) {
+		list = json_object_new_array();
+		mlb_buf_addf(&b, "%s (did you mean ", mlb_json_str(ev, "message"));
+		for (size_t i = 0; near[i]; i++) {
+			char *spec = mlb_xasprintf("%s:%s", job->model.provider->name, near[i]);
+
+			mlb_buf_addf(&b, "%s'%s'", i ? (near[i + 1] ? ", " : " or ") : "", spec);
+			json_object_array_add(list, json_object_new_string(spec));
+			free(spec);
+		}
+		mlb_buf_adds(&b, "?)");
+		mlb_json_set_str(ev, "message", mlb_buf_str(&b));
+		json_object_object_add(ev, "suggestions", list);
+		mlb_buf_free(&b);
+	}
+	mlb_strv_free(near);
+}
+
 void mlb_turn_event(void *ctx, struct mlb_job *job, json_object *ev)
 {
 	struct mlb_pane_turn *p = job->user;
 
 	(void)ctx;
+	suggest_models(job, ev);
 	emit(p->turn, job, ev);
 }
 
