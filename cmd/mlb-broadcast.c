@@ -18,7 +18,7 @@
 static const char usage[] =
 	"usage: mlb-broadcast -m <model> [-m <model>]... [-g <group>] [-s <session>] [-S <system>]\n"
 	"                     [-o <key=value>]... [--panes <name,...>] [--first | --quorum <n>]\n"
-	"                     [--deadline <seconds>] [--budget <usd>] [--fallback <model>]... [--no-store] [--json|--text] [<prompt>...]\n"
+	"                     [--deadline <seconds>] [--budget <usd>] [--fallback <model>]... [--no-store] [--raw] [--json|--text] [<prompt>...]\n"
 	"\n"
 	"Send one prompt to many models at once, one pane each, and store all replies in one commit.\n"
 	"\n"
@@ -36,6 +36,7 @@ static const char usage[] =
 	"      --fallback <model>   a model to ask for a pane whose model fails before its first token\n"
 	"                           (repeatable)\n"
 	"      --no-store           do not store the turn\n"
+	"      --raw                on a terminal, the answers as sent (their markdown not drawn)\n"
 	MLB_POLICY_USAGE
 	"  -h, --help               show this help\n"
 	"      --version            show the version\n"
@@ -43,7 +44,7 @@ static const char usage[] =
 	"      --text               write text for a person (default on a terminal)\n";
 
 enum { OPT_PANES = MLB_OPT_FIRST_TOOL_OPTION, OPT_FIRST, OPT_QUORUM, OPT_DEADLINE, OPT_BUDGET, OPT_NO_STORE,
-       OPT_FALLBACK };
+       OPT_FALLBACK, OPT_RAW };
 
 struct args {
 	char **models;
@@ -51,7 +52,7 @@ struct args {
 	char **fallbacks;
 	size_t nfallbacks;
 	const char *group, *session, *system, *panes;
-	int first, quorum, no_store;
+	int first, quorum, no_store, raw;
 	double deadline, budget;
 	json_object *options;
 	struct mlb_policy policy;
@@ -81,6 +82,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "budget", required_argument, NULL, OPT_BUDGET },
 		{ "no-store", no_argument, NULL, OPT_NO_STORE },
 		{ "fallback", required_argument, NULL, OPT_FALLBACK },
+		{ "raw", no_argument, NULL, OPT_RAW },
 		{ 0 }
 	};
 	int c, ok;
@@ -118,6 +120,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 				mlb_usage_error("--budget takes an amount in USD, such as 0.05, not '%s'", optarg);
 			break;
 		case OPT_NO_STORE: a->no_store = 1; break;
+		case OPT_RAW: a->raw = 1; break;
 		case OPT_FALLBACK:
 			mlb_strv_push(&a->fallbacks, &a->nfallbacks, optarg);
 			break;
@@ -204,7 +207,7 @@ static char *summary(const struct mlb_turn_result *r, size_t n, const char *sess
 }
 
 /* The live view on a terminal (or --text): the same turn, drawn for a person. */
-static int run_with_view(const struct mlb_config *cfg, struct mlb_turn_opts *o,
+static int run_with_view(const struct mlb_config *cfg, struct mlb_turn_opts *o, int raw,
 			 struct mlb_pane_turn *panes, size_t n)
 {
 	const char **names = mlb_xcalloc(n, sizeof(*names)), **models = mlb_xcalloc(n, sizeof(*models));
@@ -220,6 +223,8 @@ static int run_with_view(const struct mlb_config *cfg, struct mlb_turn_opts *o,
 	}
 	view = mlb_view_new(n, names, models, mlb_cli_color());
 	mlb_view_prices(view, o->prices);
+	if (raw)
+		mlb_view_raw(view);
 	o->emit = mlb_view_event;
 	o->emit_ctx = view;
 	o->tick = mlb_view_tick;
@@ -262,7 +267,7 @@ static int broadcast(const struct mlb_config *cfg, struct args *a, const struct 
 	if (mlb_cli_json())
 		status = mlb_turn_run(cfg, &o, panes, a->nmodels, &res);
 	else
-		status = run_with_view(cfg, &o, panes, a->nmodels);
+		status = run_with_view(cfg, &o, a->raw, panes, a->nmodels);
 	free(run);
 	free(o.session);
 	return status;

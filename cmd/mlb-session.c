@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "config.h"
 #include "event.h"
+#include "markdown.h"
 #include "msg.h"
 #include "msgfile.h"
 #include "store.h"
@@ -24,7 +25,7 @@
 
 static const char usage[] =
 	"usage: mlb-session ls|list [--json]\n"
-	"       mlb-session show <id> [--json|--text]\n"
+	"       mlb-session show <id> [--raw] [--json|--text]\n"
 	"       mlb-session log <id> [--json]\n"
 	"       mlb-session grep|search [-i] <pattern> [<id>...]\n"
 	"       mlb-session fork <id> <new-id> [--at <commit>]\n"
@@ -38,18 +39,20 @@ static const char usage[] =
 	"\n"
 	"      --at <commit>            fork from this commit\n"
 	"  -f, --force                  rm: do not ask; export: overwrite the file\n"
+	"      --raw                    show: the text as sent (on a terminal its markdown is drawn)\n"
 	"  -i, --ignore-case            grep without regard to case\n"
 	"  -h, --help                   show this help\n"
 	"      --version                show the version\n"
 	"      --json                   write events (default in a pipe)\n"
 	"      --text                   write text for a person (default on a terminal)\n";
 
-enum { OPT_AT = MLB_OPT_FIRST_TOOL_OPTION };
+enum { OPT_AT = MLB_OPT_FIRST_TOOL_OPTION, OPT_RAW };
 
 static struct {
 	const char *at;
 	int force;
 	int icase;
+	int raw;	/* --raw: markdown as sent */
 	int json;	/* --json given */
 	int text;	/* --text given */
 } opt;
@@ -313,7 +316,18 @@ static void show_text(const char *pane, const char *model, struct mlb_msgfile *m
 			putchar('\n');
 		}
 		putchar('\n');
-		mlb_term_write(stdout, msgs[i].content, msgs[i].content_len);
+		if (mlb_cli_tty() && mlb_cli_color() && !opt.raw) {
+			/* a person reading: the markdown drawn lightly; the stored text is untouched */
+			struct mlb_buf safe = MLB_BUF_INIT, drawn = MLB_BUF_INIT;
+
+			mlb_term_safe(&safe, msgs[i].content, msgs[i].content_len, MLB_TERM_NEWLINES | MLB_TERM_TABS);
+			mlb_markdown_render(&drawn, safe.s ? safe.s : "", safe.len);
+			fwrite(drawn.s ? drawn.s : "", 1, drawn.len, stdout);
+			mlb_buf_free(&safe);
+			mlb_buf_free(&drawn);
+		} else {
+			mlb_term_write(stdout, msgs[i].content, msgs[i].content_len);
+		}
 		if (msgs[i].content_len && msgs[i].content[msgs[i].content_len - 1] != '\n')
 			putchar('\n');
 	}
@@ -763,6 +777,7 @@ int main(int argc, char **argv)
 		{ "at", required_argument, NULL, OPT_AT },
 		{ "force", no_argument, NULL, 'f' },
 		{ "ignore-case", no_argument, NULL, 'i' },
+		{ "raw", no_argument, NULL, OPT_RAW },
 		{ 0 }
 	};
 	static const struct {
@@ -790,6 +805,9 @@ int main(int argc, char **argv)
 		case 'i':
 			opt.icase = 1;
 			break;
+		case OPT_RAW:
+			opt.raw = 1;
+			break;
 		case MLB_OPT_JSON:
 			opt.json = 1;
 			opt.text = 0;
@@ -815,6 +833,8 @@ int main(int argc, char **argv)
 		mlb_usage_error("option '--at' is for fork only");
 	if (opt.force && strcmp(cmd, "rm") != 0 && strcmp(cmd, "export") != 0)
 		mlb_usage_error("option '-f' is for rm and export only");
+	if (opt.raw && strcmp(cmd, "show") != 0)
+		mlb_usage_error("option '--raw' is for show only");
 	if (opt.icase && strcmp(cmd, "grep") != 0)
 		mlb_usage_error("option '-i' is for grep only");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -28,7 +28,7 @@ _mlb_tool_opts()
 		args="-m --model -s --session -p --pane -S --system -o --option --from --fallback --show-role $policy_args"
 		;;
 	mlb-broadcast)
-		long="--model --group --session --system --option --panes --first --quorum --deadline --budget --fallback --no-store $policy $common"
+		long="--model --group --session --system --option --panes --first --quorum --deadline --budget --fallback --no-store --raw $policy $common"
 		short='-m -g -s -S -o -h'
 		args="-m --model -g --group -s --session -S --system -o --option --panes --quorum --deadline --budget --fallback $policy_args"
 		;;
@@ -53,7 +53,7 @@ _mlb_tool_opts()
 		args="--var -s --session --budget --log --rows --jobs --shard --junit --record --replay --min-similarity --from-session --name $policy_args"
 		;;
 	mlb-session)
-		long="--at --force --ignore-case $common"
+		long="--at --force --ignore-case --raw $common"
 		short='-f -i -h'
 		args='--at'
 		;;

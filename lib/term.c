@@ -199,6 +199,19 @@ void mlb_term_stream_write(struct mlb_term_stream *st, FILE *f, const char *s, s
 	mlb_buf_free(&in);
 }
 
+/* The length of a colour escape (ESC [ digits ; m) at s, or 0.  Safe text has no ESC of
+ * its own: these are only the colours a renderer added, and they take no room. */
+static size_t sgr_len(const char *s, size_t len)
+{
+	size_t j = 2;
+
+	if (len < 3 || s[0] != '\033' || s[1] != '[')
+		return 0;
+	while (j < len && ((s[j] >= '0' && s[j] <= '9') || s[j] == ';'))
+		j++;
+	return j < len && s[j] == 'm' ? j + 1 : 0;
+}
+
 size_t mlb_term_wrap(const char *s, size_t len, int width, struct mlb_term_row **rows, size_t *cap)
 {
 	size_t n = 0, i = 0, start = 0, brk = 0;
@@ -228,6 +241,10 @@ size_t mlb_term_wrap(const char *s, size_t len, int width, struct mlb_term_row *
 			start = ++i;
 			col = 0;
 			have_brk = 0;
+			continue;
+		}
+		if ((k = sgr_len(s + i, len - i))) {
+			i += k;
 			continue;
 		}
 		k = mlb_term_char(s + i, len - i, &cp, &w);
@@ -278,8 +295,13 @@ static size_t fit(const char *s, size_t len, int width, int *used)
 	while (i < len) {
 		uint32_t cp;
 		int w;
-		size_t k = mlb_term_char(s + i, len - i, &cp, &w);
+		size_t k = sgr_len(s + i, len - i);
 
+		if (k) {
+			i += k;
+			continue;
+		}
+		k = mlb_term_char(s + i, len - i, &cp, &w);
 		if (w < 0)
 			w = 1;
 		if (col + w > width)

@@ -1,6 +1,7 @@
 #include "view.h"
 #include "buf.h"
 #include "clock.h"
+#include "markdown.h"
 #include "msg.h"
 #include "term.h"
 
@@ -38,6 +39,7 @@ struct mlb_view {
 	int on_screen;		/* the alternate screen is ours */
 	int dirty;
 	int label_panes;	/* "pane (model)" rather than the model alone */
+	int raw;		/* markdown as sent */
 	int streamed;		/* a reply streams (a token or status came): a meter's table alone draws no panes */
 	int cols, rows;
 	int64_t t0, last_draw;
@@ -99,6 +101,11 @@ struct mlb_view *mlb_view_new(size_t n, const char *const *panes, const char *co
 		atexit(leave_screen);
 	}
 	return v;
+}
+
+void mlb_view_raw(struct mlb_view *v)
+{
+	v->raw = 1;
 }
 
 void mlb_view_label_panes(struct mlb_view *v)
@@ -526,6 +533,13 @@ static void print_full(struct mlb_view *v)
 		mlb_buf_addc(&out, '\n');
 		mlb_buf_reset(&text);
 		shown_text(p, &text);
+		if (v->color && !v->raw) {
+			struct mlb_buf drawn = MLB_BUF_INIT;
+
+			mlb_markdown_render(&drawn, text.s ? text.s : "", text.len);
+			mlb_buf_free(&text);
+			text = drawn;
+		}
 		nrows = text.len ? mlb_term_wrap(text.s, text.len, width, &rows, &cap) : 0;
 		for (size_t k = 0; k < nrows; k++) {
 			mlb_buf_add(&out, text.s + rows[k].start, rows[k].len);

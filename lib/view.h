@@ -30,6 +30,8 @@ struct mlb_view;
 struct mlb_view *mlb_view_new(size_t n, const char *const *panes, const char *const *models, int color);
 /* Estimate the cost of replies still streaming from this table (kept, not copied). */
 void mlb_view_prices(struct mlb_view *v, const struct mlb_prices *prices);
+/* Leave the answers' markdown as sent (--raw); else it is drawn lightly at the end. */
+void mlb_view_raw(struct mlb_view *v);
 /* Label each pane "pane (model)": a pipeline asks one model in several steps. */
 void mlb_view_label_panes(struct mlb_view *v);
 /* The emit hook for a turn: feed it every event (ctx is the view); takes ev. */

@@ -28,6 +28,7 @@ run_unit() {
 @test "unit: message files" { run_unit test-msgfile; }
 @test "unit: sha256" { run_unit test-sha256; }
 @test "unit: terminal text (safe filter, widths, word wrap)" { run_unit test-term; }
+@test "unit: markdown drawn for a terminal" { run_unit test-markdown; }
 @test "unit: session store (commits, numbering, concurrency, recovery)" { run_unit test-store; }
 @test "unit: meter aggregation and percentiles" { run_unit test-meter; }
 @test "unit: answer comparison (staged word diff)" { run_unit test-compare; }

@@ -400,3 +400,21 @@ s2/$(m s2 b 3):6:And a forest?"
 	assert_success
 	assert_git_clean k
 }
+
+@test "show on a terminal draws the markdown lightly; --raw and a pipe show it as sent" {
+	command -v script >/dev/null || skip "script(1) is needed for a pseudo-terminal"
+	start_server
+	mlb-send -s md -m openai:echo "$(printf '# Tides\n- **high** water\n```\ncode here\n```')" >/dev/null 2>&1
+	run script -qec "mlb-session show md" /dev/null
+	assert_output --partial $'\033[1;4mTides\033[0m'
+	assert_output --partial $'• \033[1mhigh\033[0m water'
+	assert_output --partial $'    \033[36mcode here\033[0m'
+	refute_output --partial '```'
+	run script -qec "mlb-session show --raw md" /dev/null
+	assert_output --partial '# Tides'
+	assert_output --partial '- **high** water'
+	run mlb-session show md
+	assert_line '# Tides'
+	assert_line '```'
+	run -2 mlb-session ls --raw
+}
