@@ -65,7 +65,7 @@ struct flight {
 /* One reply, from a meter event or a stored message; NAN or -1 where unknown. */
 struct reply {
 	const char *key;
-	long long prompt, completion;
+	long long prompt, completion, cached;
 	int bad_tokens;		/* a count that is not a whole number >= 0 */
 	int priced;
 	double cost;
@@ -243,8 +243,9 @@ static int price(const struct mlb_meter *m, const char *model, const struct repl
 {
 	if (!model || r->bad_tokens || (r->prompt < 0 && r->completion < 0))
 		return 0;
-	return mlb_prices_cost(m->prices, model, r->prompt < 0 ? 0 : (long)r->prompt,
-			       r->completion < 0 ? 0 : (long)r->completion, cost);
+	return mlb_prices_cost_cached(m->prices, model, r->prompt < 0 ? 0 : (long)r->prompt,
+				      r->cached < 0 ? 0 : (long)r->cached,
+				      r->completion < 0 ? 0 : (long)r->completion, cost);
 }
 
 /* A finite number >= 0 from a member: 1, 0 when absent or null, -1 when something else. */
@@ -430,6 +431,7 @@ static int meter_event(struct mlb_meter *m, struct mlb_reader *rd, const struct 
 	r.key = mlb_json_str(o, m->keyname);
 	r.prompt = json_count(o, "prompt_tokens", &r);
 	r.completion = json_count(o, "completion_tokens", &r);
+	r.cached = json_count(o, "cached_tokens", &r);
 	r.latency = json_opt(o, "latency_ms");
 	r.ttft = json_opt(o, "ttft_ms");
 	r.tps = json_opt(o, "tokens_per_s");
@@ -899,12 +901,13 @@ static void count_message(struct mlb_meter *m, const char *pane, const struct ml
 	r.key = m->o.by == MLB_METER_BY_MODEL ? model : m->o.by == MLB_METER_BY_PANE ? pane : m->session;
 	r.prompt = header_count(msg, "Prompt-Tokens", &r);
 	r.completion = header_count(msg, "Completion-Tokens", &r);
+	r.cached = header_count(msg, "Cached-Tokens", &r);
 	r.latency = header_amount(msg, "Latency-Ms");
 	r.ttft = header_amount(msg, "Ttft-Ms");
 	r.estimated = estimated && !strcmp(estimated, "true");
-	/* Files keep no rate: derive it as the streaming side does, from the time after the first token. */
-	if (!isnan(r.latency) && !isnan(r.ttft) && r.completion >= 0 && r.latency > r.ttft)
-		r.tps = round((double)r.completion * 1000.0 / (r.latency - r.ttft) * 10) / 10;
+	/* Files keep no rate: derive it as the streaming side does, over the whole reply (doc/events.md). */
+	if (!isnan(r.latency) && !isnan(r.ttft) && r.completion >= 0 && r.latency > 0)
+		r.tps = round((double)r.completion * 1000.0 / r.latency * 10) / 10;
 	cost = header_amount(msg, "Cost-Usd");
 	if (!isnan(cost)) {
 		r.priced = 1;

@@ -148,7 +148,19 @@ int mlb_prices_set(struct mlb_prices *t, const char *model, double input, double
 	}
 	s->price.input = input;
 	s->price.output = output;
+	s->price.cached = -1;
 	return 0;
+}
+
+/* The cached input price of an entry just set. */
+static void set_cached(struct mlb_prices *t, const char *model, double cached)
+{
+	const char *colon = strchr(model, ':');
+	size_t plen = (size_t)(colon - model), mlen = strlen(colon + 1);
+	struct slot *s = probe(t, hash_name(model, plen, colon + 1, mlen), model, plen, colon + 1, mlen);
+
+	if (s->key)
+		s->price.cached = cached;
 }
 
 /* Exactly n decimal digits, as a number. */
@@ -238,15 +250,26 @@ int mlb_prices_lookup(const struct mlb_prices *t, const char *model, struct mlb_
 	return 1;
 }
 
-int mlb_prices_cost(const struct mlb_prices *t, const char *model, long prompt_tokens,
-		    long completion_tokens, double *cost)
+int mlb_prices_cost_cached(const struct mlb_prices *t, const char *model, long prompt_tokens, long cached,
+			   long completion_tokens, double *cost)
 {
 	struct mlb_price p;
 
 	if (prompt_tokens < 0 || completion_tokens < 0 || !mlb_prices_lookup(t, model, &p))
 		return 0;
-	*cost = (double)prompt_tokens * p.input + (double)completion_tokens * p.output;
+	if (cached < 0 || p.cached < 0)
+		cached = 0;
+	if (cached > prompt_tokens)
+		cached = prompt_tokens;
+	*cost = (double)(prompt_tokens - cached) * p.input + (double)cached * p.cached +
+		(double)completion_tokens * p.output;
 	return 1;
+}
+
+int mlb_prices_cost(const struct mlb_prices *t, const char *model, long prompt_tokens,
+		    long completion_tokens, double *cost)
+{
+	return mlb_prices_cost_cached(t, model, prompt_tokens, 0, completion_tokens, cost);
 }
 
 /* A price field: a whole, finite, non-negative number. */
@@ -266,8 +289,8 @@ static int parse_price(const char *s, double *v)
  */
 static const char *add_line(struct mlb_prices *t, char *line, size_t len, char **bad)
 {
-	char *name = line, *in, *out;
-	double vin, vout;
+	char *name = line, *in, *out, *cached;
+	double vin, vout, vcached = -1;
 
 	*bad = NULL;
 	if (strlen(line) != len)
@@ -280,10 +303,18 @@ static const char *add_line(struct mlb_prices *t, char *line, size_t len, char *
 		return NULL;
 	in = strchr(name, '\t');
 	out = in ? strchr(in + 1, '\t') : NULL;
-	if (!out || strchr(out + 1, '\t'))
-		return "expected 3 tab-separated fields: provider:model, input and output price";
+	cached = out ? strchr(out + 1, '\t') : NULL;
+	if (!out || (cached && strchr(cached + 1, '\t')))
+		return "expected 3 or 4 tab-separated fields: provider:model, input, output and cached input price";
 	*in++ = '\0';
 	*out++ = '\0';
+	if (cached) {
+		*cached++ = '\0';
+		if (parse_price(cached, &vcached) < 0) {
+			*bad = cached;
+			return "bad cached input price";
+		}
+	}
 	if (parse_price(in, &vin) < 0) {
 		*bad = in;
 		return "bad input price";
@@ -296,6 +327,8 @@ static const char *add_line(struct mlb_prices *t, char *line, size_t len, char *
 		*bad = name;
 		return "model name is not provider:model";
 	}
+	if (cached)
+		set_cached(t, name, vcached);
 	return NULL;
 }
 

@@ -9,9 +9,11 @@
  * A model the table cannot price has no cost at all: callers report it as
  * unknown, never as zero.
  *
- * The file format: one `provider:model<TAB>input<TAB>output` line per model,
- * numbers as C's strtod reads them (1.5e-07, 0.000168); lines starting with
- * '#' and blank lines are ignored.
+ * The file format: one `provider:model<TAB>input<TAB>output[<TAB>cached]`
+ * line per model, numbers as C's strtod reads them (1.5e-07, 0.000168);
+ * `cached` is the price of a prompt token read from the provider's prompt
+ * cache, where it differs from the input price.  Lines starting with '#'
+ * and blank lines are ignored.
  *
  * A name that is not in the table is looked up again, in this order:
  *  1. `litellm:<m>`: a LiteLLM proxy serves models under names its admin
@@ -31,6 +33,7 @@
 struct mlb_price {
 	double input;	/* per prompt token */
 	double output;	/* per completion token */
+	double cached;	/* per prompt token read from the prompt cache; < 0: the input price */
 };
 
 /* A price table; opaque. */
@@ -47,8 +50,9 @@ struct mlb_prices *mlb_prices_new(void);
 int mlb_prices_load(struct mlb_prices *t, const char *path);
 
 /*
- * Add or replace one entry; 0, or -1 with errno EINVAL when model is not
- * `provider:model` or a price is negative or not finite.
+ * Add or replace one entry (cached prompt tokens at the input price); 0, or
+ * -1 with errno EINVAL when model is not `provider:model` or a price is
+ * negative or not finite.
  */
 int mlb_prices_set(struct mlb_prices *t, const char *model, double input, double output);
 
@@ -64,6 +68,9 @@ int mlb_prices_lookup(const struct mlb_prices *t, const char *model, struct mlb_
  */
 int mlb_prices_cost(const struct mlb_prices *t, const char *model, long prompt_tokens,
 		    long completion_tokens, double *cost);
+/* The same when cached of the prompt tokens were read from the prompt cache (0 <= cached <= prompt). */
+int mlb_prices_cost_cached(const struct mlb_prices *t, const char *model, long prompt_tokens, long cached,
+			   long completion_tokens, double *cost);
 
 /* Free the table and its entries; t may be NULL. */
 void mlb_prices_free(struct mlb_prices *t);

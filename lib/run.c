@@ -1176,6 +1176,11 @@ static long estimate_tokens(size_t bytes)
 	return (long)((bytes + 3) / 4);
 }
 
+long mlb_job_cached(const struct mlb_job *job)
+{
+	return job->reply.prompt_tokens >= 0 && job->reply.cached_tokens > 0 ? job->reply.cached_tokens : 0;
+}
+
 int mlb_job_accepted(const struct mlb_job *job)
 {
 	return (job->http_status >= 200 && job->http_status < 300) || job->reply.content.len ||
@@ -1217,7 +1222,7 @@ int mlb_job_cost(const struct mlb_job *job, const struct mlb_prices *prices, dou
 		return 1;
 	}
 	mlb_job_usage(job, &prompt, &completion);
-	return prices && mlb_prices_cost(prices, job->model.spec, prompt, completion, cost);
+	return prices && mlb_prices_cost_cached(prices, job->model.spec, prompt, mlb_job_cached(job), completion, cost);
 }
 
 int mlb_job_cost_so_far(const struct mlb_job *job, const struct mlb_prices *prices, double *cost)
@@ -1230,7 +1235,7 @@ int mlb_job_cost_so_far(const struct mlb_job *job, const struct mlb_prices *pric
 	mlb_job_usage(job, &prompt, &completion);
 	if (completion < text)
 		completion = text;
-	return prices && mlb_prices_cost(prices, job->model.spec, prompt, completion, cost);
+	return prices && mlb_prices_cost_cached(prices, job->model.spec, prompt, mlb_job_cached(job), completion, cost);
 }
 
 json_object *mlb_job_meter_event(const struct mlb_job *job, const struct mlb_prices *prices)
@@ -1242,6 +1247,8 @@ json_object *mlb_job_meter_event(const struct mlb_job *job, const struct mlb_pri
 
 	mlb_json_set_int(ev, "prompt_tokens", prompt);
 	mlb_json_set_int(ev, "completion_tokens", completion);
+	if (mlb_job_cached(job))
+		mlb_json_set_int(ev, "cached_tokens", mlb_job_cached(job));
 	if (mlb_job_cost(job, prices, &cost)) {
 		mlb_json_set_double(ev, "cost_usd", cost);
 	} else {

@@ -140,6 +140,9 @@ void mlb_job_clear(struct mlb_job *job);
 json_object *mlb_job_final_event(const struct mlb_job *job);
 /* The job's meter event; prices may be NULL. */
 json_object *mlb_job_meter_event(const struct mlb_job *job, const struct mlb_prices *prices);
+/* Of the prompt tokens reported, those the provider read from its prompt cache (priced apart when
+ * the price table says so); 0 when none or unknown. */
+long mlb_job_cached(const struct mlb_job *job);
 /* Whether the provider took the request: a 2xx answer, or any text or usage.  One it never
  * took (no connection, 4xx, 5xx before any token) costs nothing. */
 int mlb_job_accepted(const struct mlb_job *job);

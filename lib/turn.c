@@ -564,6 +564,8 @@ static void reply_message(struct mlb_turn_opts *o, struct mlb_pane_turn *p, stru
 		mlb_msgfile_set(m, "Run", o->run);
 	set_long(m, "Prompt-Tokens", prompt);
 	set_long(m, "Completion-Tokens", completion);
+	if (mlb_job_cached(job))
+		set_long(m, "Cached-Tokens", mlb_job_cached(job));
 	if (estimated)
 		mlb_msgfile_set(m, "Estimated", "true");
 	if (mlb_job_cost(job, o->prices, &cost)) {

@@ -87,6 +87,7 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
 		type = ev;
 	if (!strcmp(type, "message_start")) {
 		mlb_wire_usage_sum(r, mlb_wire_member(o, "message.usage"), billed_prompt, billed_completion, NULL);
+		mlb_wire_cached(r, mlb_wire_member(o, "message.usage"), "cache_read_input_tokens");
 	} else if (!strcmp(type, "content_block_delta")) {
 		const char *dtype = mlb_json_str(mlb_wire_member(o, "delta"), "type");
 
@@ -98,6 +99,8 @@ static int event(struct mlb_reply *r, const char *ev, json_object *o)
 		mlb_wire_usage_sum(r, mlb_wire_member(o, "usage"),
 				   mlb_wire_member(o, "usage.input_tokens") ? billed_prompt : billed_completion + 1,
 				   billed_completion, NULL);
+		if (mlb_wire_member(o, "usage.input_tokens"))
+			mlb_wire_cached(r, mlb_wire_member(o, "usage"), "cache_read_input_tokens");
 	} else if (!strcmp(type, "message_stop")) {
 		r->done = 1;
 	} else if (!strcmp(type, "error")) {
@@ -206,6 +209,7 @@ static int whole(struct mlb_reply *r, json_object *o)
 	}
 	mlb_wire_finish(r, mlb_json_str(o, "stop_reason"));
 	mlb_wire_usage_sum(r, mlb_wire_member(o, "usage"), billed_prompt, billed_completion, NULL);
+	mlb_wire_cached(r, mlb_wire_member(o, "usage"), "cache_read_input_tokens");
 	r->done = 1;
 	return 0;
 }

@@ -127,8 +127,10 @@ static int decode(struct mlb_reply *r, json_object *o)
 		mlb_wire_finish(r, mlb_json_str(cand, "finishReason"));
 		r->done = 1;
 	}
-	if (um)
+	if (um) {
 		mlb_wire_usage_sum(r, um, billed_prompt, billed_completion, total_count);
+		mlb_wire_cached(r, um, "cachedContentTokenCount");
+	}
 	return 0;
 }
 

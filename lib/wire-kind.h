@@ -48,6 +48,8 @@ void mlb_wire_text_len(struct mlb_reply *r, const char *text, size_t len);
 void mlb_wire_usage_counts(struct mlb_reply *r, long prompt, long completion, long total);
 void mlb_wire_usage_sum(struct mlb_reply *r, json_object *u, const char *const *prompt,
 			const char *const *completion, const char *total);
+/* The prompt tokens read from the cache, from the member at path of u ("a.b"), when it is a count. */
+void mlb_wire_cached(struct mlb_reply *r, json_object *u, const char *path);
 void mlb_wire_finish(struct mlb_reply *r, const char *reason);
 /* Copy options into body, renaming the generic names kind by kind (NULL-terminated from/to pairs). */
 void mlb_wire_options(json_object *dst, json_object *options, const char *const *renames);

@@ -70,6 +70,9 @@ static void usage(struct mlb_reply *r, json_object *o)
 			return;
 	}
 	mlb_wire_usage_sum(r, u, billed_prompt, billed_completion, "total_tokens");
+	/* OpenAI's way, then DeepSeek's */
+	mlb_wire_cached(r, u, "prompt_tokens_details.cached_tokens");
+	mlb_wire_cached(r, u, "prompt_cache_hit_tokens");
 	cost = mlb_wire_member(u, "cost");
 	if (json_object_is_type(cost, json_type_double) || json_object_is_type(cost, json_type_int)) {
 		r->cost_usd = json_object_get_double(cost);

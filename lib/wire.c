@@ -21,7 +21,7 @@ void mlb_reply_reset(struct mlb_reply *r)
 	r->finish_reason = r->error_code = r->error_message = NULL;
 	json_object_put(r->results);
 	r->results = NULL;
-	r->prompt_tokens = r->completion_tokens = -1;
+	r->prompt_tokens = r->completion_tokens = r->cached_tokens = -1;
 	r->cost_usd = 0;
 	r->has_cost = r->usage_top = r->done = r->bad_chunks = r->error_retryable = 0;
 	r->retry_ms = -1;
@@ -131,6 +131,14 @@ void mlb_wire_usage_sum(struct mlb_reply *r, json_object *u, const char *const *
 
 	mlb_wire_usage_counts(r, sum_members(u, prompt), sum_members(u, completion),
 			      is_number(t) ? (long)json_object_get_int64(t) : -1);
+}
+
+void mlb_wire_cached(struct mlb_reply *r, json_object *u, const char *path)
+{
+	json_object *v = mlb_wire_member(u, path);
+
+	if (is_number(v) && json_object_get_int64(v) >= 0)
+		r->cached_tokens = (long)json_object_get_int64(v);
 }
 
 void mlb_wire_finish(struct mlb_reply *r, const char *reason)

@@ -39,6 +39,7 @@ struct mlb_reply {
 	long completion_tokens;		/* -1 until the provider reports usage */
 	double cost_usd;		/* provider-reported cost (OpenRouter), if has_cost */
 	int has_cost;
+	long cached_tokens;		/* of prompt_tokens, those read from the prompt cache; -1 until reported */
 	int usage_top;			/* openai: a top-level usage object came (x_groq's no longer counts) */
 	int done;			/* the provider said the reply is complete */
 	int bad_chunks;			/* malformed chunks skipped */

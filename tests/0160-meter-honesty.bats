@@ -81,3 +81,55 @@ price() {
 	tps=$(jq -r 'select(.type=="meter").tokens_per_s' <<<"$output")
 	awk -v t="$tps" 'BEGIN { exit !(t > 5 && t < 20) }'
 }
+
+# recording NAME STATUS BODY: a recorded response for mlb-testserver --replay, in ./rec
+recording() {
+	mkdir -p rec
+	printf 'HTTP/1.1 200 OK\ncontent-type: text/event-stream\n\n%s' "$2" >"rec/$1.http"
+}
+
+@test "cached prompt tokens: counted in the prompt, priced at the table's cached price where it has one" {
+	stop_server
+	recording cachy 'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}
+
+data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":10,"total_tokens":1010,"prompt_tokens_details":{"cached_tokens":800}}}
+
+data: [DONE]
+
+'
+	recording cachy-claude 'event: message_start
+data: {"type":"message_start","message":{"id":"m1","type":"message","role":"assistant","model":"x","content":[],"usage":{"input_tokens":200,"cache_creation_input_tokens":0,"cache_read_input_tokens":800,"output_tokens":1}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}
+
+event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":10}}
+
+event: message_stop
+data: {"type":"message_stop"}
+
+'
+	rm -f "$BATS_TEST_TMPDIR/server.port"	# the first server's
+	start_server --replay rec
+	cp -r "$MLB_SRC/share/mlb" share
+	printf 'openai:cachy\t0.000001\t0.000002\t0.0000001\nanthropic:cachy-claude\t0.000001\t0.000002\t0.0000001\n' >>share/prices.tsv
+	export MLB_SHARE_DIR="$PWD/share"
+	want=$(awk 'BEGIN { printf "%.10g", 200 * 0.000001 + 800 * 0.0000001 + 10 * 0.000002 }')
+	for m in openai:cachy anthropic:cachy-claude; do
+		run mlb-send -s "s-${m#*:}" -m "$m" hello
+		[ "$status" = 0 ] || fail "$m: $output"
+		assert_equal "$(jq -c 'select(.type=="meter") | [.prompt_tokens, .cached_tokens, .completion_tokens]' <<<"$output")" '[1000,800,10]'
+		assert_equal "$(jq -r 'select(.type=="meter").cost_usd' <<<"$output" | awk '{ printf "%.10g", $1 }')" "$want"
+		msg=$(ls "$MLB_HOME/sessions/s-${m#*:}/panes/"*/000002.msg)
+		grep -qx 'Cached-Tokens: 800' "$msg"
+		grep -qx "Cost-Usd: $want" "$msg"
+	done
+	# mlb-meter prices a meter event without a cost the same way
+	run -0 bash -c 'echo "{\"type\":\"meter\",\"model\":\"openai:cachy\",\"prompt_tokens\":1000,\"cached_tokens\":800,\"completion_tokens\":10}" | mlb-meter'
+	assert_equal "$(head -n 1 <<<"$output" | jq -r .cost_usd | awk '{ printf "%.10g", $1 }')" "$want"
+	# and the shipped table knows the cache prices LiteLLM lists
+	awk -F'\t' '$1 == "openai:gpt-4o-mini" && NF == 4 { found = 1 } END { exit !found }' "$MLB_SRC/share/mlb/prices.tsv"
+}

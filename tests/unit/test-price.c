@@ -155,8 +155,8 @@ static const char override_tsv[] =
 	"no-provider\t1e-06\t1e-06\n"			/* 7 */
 	"openai:nan\tnan\t1e-06\n"			/* 8 */
 	"openai:trailing\t1e-06\t2e-06x\n"		/* 9 */
-	"openai:four\t1\t2\t3\n"			/* 10 */
-	"local:my-model\t0.000001\t2E-6\r\n"		/* 11 */
+	"openai:five\t1\t2\t3\t4\n"			/* 10 */
+	"local:my-model\t0.000001\t2E-6\t1e-7\r\n"	/* 11 */
 	"openai:inf\t1e-06\tinf\n"			/* 12 */
 	":no-provider\t1\t1\n"				/* 13 */
 	" \t \n"					/* 14 */
@@ -222,7 +222,14 @@ static void test_second_file(struct mlb_prices *t)
 	CHECK_INT(mlb_prices_lookup(t, "openai:two-fields", NULL), 0);
 	CHECK_INT(mlb_prices_lookup(t, "openai:negative", NULL), 0);
 	CHECK_INT(mlb_prices_lookup(t, "openai:trailing", NULL), 0);
-	CHECK_INT(mlb_prices_lookup(t, "openai:four", NULL), 0);
+	CHECK_INT(mlb_prices_lookup(t, "openai:five", NULL), 0);
+	/* a fourth column prices the prompt tokens read from the cache; without one they cost the input price */
+	CHECK_INT(mlb_prices_cost_cached(t, "local:my-model", 1000, 800, 10, &c), 1);
+	CHECK_USD(c, 200 * 1e-06 + 800 * 1e-07 + 10 * 2e-06);
+	CHECK_INT(mlb_prices_cost_cached(t, "openai:gpt-4o-mini", 1000, 800, 0, &c), 1);
+	CHECK_USD(c, 1000 * 5e-06);
+	CHECK_INT(mlb_prices_cost_cached(t, "local:my-model", 10, 800, 0, &c), 1);
+	CHECK_USD(c, 10 * 1e-07);
 	CHECK_INT(mlb_prices_lookup(t, "openai:inf", NULL), 0);
 	CHECK_INT(mlb_prices_lookup(t, "openai:huge", NULL), 0);
 
