@@ -123,7 +123,7 @@ data: {"type":"message_stop"}
 		[ "$status" = 0 ] || fail "$m: $output"
 		assert_equal "$(jq -c 'select(.type=="meter") | [.prompt_tokens, .cached_tokens, .completion_tokens]' <<<"$output")" '[1000,800,10]'
 		assert_equal "$(jq -r 'select(.type=="meter").cost_usd' <<<"$output" | awk '{ printf "%.10g", $1 }')" "$want"
-		msg=$(ls "$MLB_HOME/sessions/s-${m#*:}/panes/"*/000002.msg)
+		msg=$(nth_msg "$(ls -d "$MLB_HOME/sessions/s-${m#*:}/panes/"*/ | head -n 1 | sed 's|/$||')" 2)
 		grep -qx 'Cached-Tokens: 800' "$msg"
 		grep -qx "Cost-Usd: $want" "$msg"
 	done
