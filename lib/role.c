@@ -202,7 +202,7 @@ static char *role_list(void)
 	return mlb_buf_detach(&b);
 }
 
-int mlb_role_load(const char *name, struct mlb_role *r)
+static int load(const char *name, struct mlb_role *r)
 {
 	char *dirs[2], *data = NULL;
 	int fd = -1;
@@ -268,6 +268,16 @@ int mlb_role_from_arg(const char *arg, struct mlb_role *r)
 	memset(r, 0, sizeof(*r));
 	r->options = json_object_new_object();
 	r->text = arg ? mlb_xstrdup(arg) : NULL;
+	return 0;
+}
+
+int mlb_role_load(const char *name, struct mlb_role *r)
+{
+	/* a role that failed to load keeps nothing, whether or not the caller clears it */
+	if (load(name, r) < 0) {
+		mlb_role_clear(r);
+		return -1;
+	}
 	return 0;
 }
 
