@@ -597,7 +597,7 @@ static void ever_pane(struct ever *w, const char *pane, const git_tree *tree)
 	}
 }
 
-/* What one commit adds; trees seen before are skipped whole. */
+/* The message files of a commit's panes; trees seen before are skipped whole. */
 static void ever_commit(struct ever *w, const git_oid *id)
 {
 	git_commit *commit = NULL;
@@ -635,25 +635,47 @@ out:
 	git_commit_free(commit);
 }
 
+/* Whether a commit may have taken message files out: a restore, a merge, or a commit not made by an
+ * mlb tool.  Every other commit only adds to what its parent had. */
+static int may_remove(const git_commit *c)
+{
+	const char *msg = git_commit_message(c), *nl = strchr(msg, '\n');
+	size_t len = nl ? (size_t)(nl - msg) : strlen(msg);
+
+	return git_commit_parentcount(c) != 1 || strncmp(msg, "mlb", 3) != 0 || memmem(msg, len, "restore", 7);
+}
+
 int mlb_session_each_message_ever(struct mlb_session *s,
 				  int (*fn)(const char *pane, const char *name, const char *data, size_t len, void *ctx),
 				  void *ctx)
 {
 	struct ever w = { s, fn, ctx, { NULL, 0, 0 }, 0, 0 };
 	git_revwalk *walk = NULL;
-	git_oid id;
-	int have = store_read_main(s, &id), err = 0;
+	git_oid id, tip;
+	unsigned i;
+	int have = store_read_main(s, &tip), err = 0;
 
 	if (have <= 0)
 		return have;
-	if (git_revwalk_new(&walk, s->repo) < 0 ||
-	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0 ||
-	    git_revwalk_push(walk, &id) < 0) {
+	/* Everything main holds now, then what a commit that may have taken files out had before it:
+	 * each pane tree is read once, so the cost grows with the session, not with its square. */
+	ever_commit(&w, &tip);
+	if (git_revwalk_new(&walk, s->repo) < 0 || git_revwalk_push(walk, &tip) < 0) {
 		w.bad = store_git_err(s->id, "cannot walk the history");
 		goto out;
 	}
-	while (!w.stop && !(err = git_revwalk_next(&id, walk)))
-		ever_commit(&w, &id);
+	while (!w.stop && !(err = git_revwalk_next(&id, walk))) {
+		git_commit *c;
+
+		if (git_commit_lookup(&c, s->repo, &id) < 0) {
+			w.bad = store_git_err(s->id, "cannot read commit %s", git_oid_tostr_s(&id));
+			continue;
+		}
+		if (may_remove(c))
+			for (i = 0; i < git_commit_parentcount(c) && !w.stop; i++)
+				ever_commit(&w, git_commit_parent_id(c, i));
+		git_commit_free(c);
+	}
 	if (!w.stop && err != GIT_ITEROVER)
 		w.bad = store_git_err(s->id, "cannot walk the history");
 out:

@@ -138,10 +138,11 @@ struct mlb_commit_info {
 /* Call fn for every commit reachable from main, newest first; fn's non-zero return stops the walk and is returned. */
 int mlb_session_log(struct mlb_session *s, int (*fn)(const struct mlb_commit_info *c, void *ctx), void *ctx);
 
-/* Call fn once for every message file in main's whole history, oldest commits first, each distinct
- * file once however many commits hold it, also those a restore has since taken out of main's tree;
- * fn gets the pane, the file name and its bytes, and its non-zero return stops the walk.  Cost: the
- * trees and files each turn changed, once.  -1 after an error (reported; the walk goes on past a file
+/* Call fn once for every message file in main's whole history, in no set order, each distinct file
+ * once however many commits hold it, also those a restore, a merge or a commit by hand has since taken
+ * out of main's tree; fn gets the pane, the file name and its bytes, and its non-zero return stops the
+ * walk.  Cost: main's files, plus the files before each commit that may have taken some out (commits
+ * by mlb tools other than restore only add).  -1 after an error (reported; the walk goes on past a file
  * that cannot be read). */
 int mlb_session_each_message_ever(struct mlb_session *s,
 				  int (*fn)(const char *pane, const char *name, const char *data, size_t len, void *ctx),
