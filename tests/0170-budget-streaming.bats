@@ -5,8 +5,8 @@
 
 load helpers/common
 
-# 3000 tokens, 2 ms apart: six seconds if nothing stops it
-LONG='openai:long+tokens=3000+delay=2'
+# 3000 tokens, 5 ms apart: fifteen seconds if nothing stops it
+LONG='openai:long+tokens=3000+delay=5'
 BUDGET=0.01
 PRICE=0.0001	# a completion token; the prompt is free, so that every path counts the same
 
