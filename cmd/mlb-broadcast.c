@@ -18,7 +18,8 @@
 static const char usage[] =
 	"usage: mlb-broadcast -m <model> [-m <model>]... [-g <group>] [-s <session>] [-S <system>]\n"
 	"                     [-o <key=value>]... [--panes <name,...>] [--first | --quorum <n>]\n"
-	"                     [--deadline <seconds>] [--budget <usd>] [--fallback <model>]... [--no-store] [--raw] [--json|--text] [<prompt>...]\n"
+	"                     [--deadline <seconds>] [--budget <usd>] [--fallback <model>]... [--project <name>]\n"
+	"                     [--no-store] [--raw] [--json|--text] [<prompt>...]\n"
 	"\n"
 	"Send one prompt to many models at once, one pane each, and store all replies in one commit.\n"
 	"\n"
@@ -35,6 +36,7 @@ static const char usage[] =
 	"      --budget <usd>       refuse to start when the prompt alone costs more; stop at the limit\n"
 	"      --fallback <model>   a model to ask for a pane whose model fails before its first token\n"
 	"                           (repeatable)\n"
+	"      --project <name>     put the session in this project ('' takes it out of its project)\n"
 	"      --no-store           do not store the turn\n"
 	"      --raw                on a terminal, the answers as sent (their markdown not drawn)\n"
 	MLB_POLICY_USAGE
@@ -44,14 +46,14 @@ static const char usage[] =
 	"      --text               write text for a person (default on a terminal)\n";
 
 enum { OPT_PANES = MLB_OPT_FIRST_TOOL_OPTION, OPT_FIRST, OPT_QUORUM, OPT_DEADLINE, OPT_BUDGET, OPT_NO_STORE,
-       OPT_FALLBACK, OPT_RAW };
+       OPT_FALLBACK, OPT_RAW, OPT_PROJECT };
 
 struct args {
 	char **models;
 	size_t nmodels;
 	char **fallbacks;
 	size_t nfallbacks;
-	const char *group, *session, *system, *panes;
+	const char *group, *session, *system, *panes, *project;
 	int first, quorum, no_store, raw;
 	double deadline, budget;
 	json_object *options;
@@ -81,6 +83,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "deadline", required_argument, NULL, OPT_DEADLINE },
 		{ "budget", required_argument, NULL, OPT_BUDGET },
 		{ "no-store", no_argument, NULL, OPT_NO_STORE },
+		{ "project", required_argument, NULL, OPT_PROJECT },
 		{ "fallback", required_argument, NULL, OPT_FALLBACK },
 		{ "raw", no_argument, NULL, OPT_RAW },
 		{ 0 }
@@ -120,6 +123,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 				mlb_usage_error("--budget takes an amount in USD, such as 0.05, not '%s'", optarg);
 			break;
 		case OPT_NO_STORE: a->no_store = 1; break;
+		case OPT_PROJECT: a->project = mlb_cli_project(optarg); break;
 		case OPT_RAW: a->raw = 1; break;
 		case OPT_FALLBACK:
 			mlb_strv_push(&a->fallbacks, &a->nfallbacks, optarg);
@@ -252,6 +256,7 @@ static int broadcast(const struct mlb_config *cfg, struct args *a, const struct 
 	if (!a->no_store && (a->session || (env && *env)))
 		o.session = mlb_xstrdup(a->session ? a->session : env);
 	o.store = !a->no_store;
+	o.project = a->project;
 	o.system = role->text;
 	o.role = role->name;
 	o.role_options = role->options;
@@ -296,6 +301,8 @@ int main(int argc, char **argv)
 	collect_models(cfg, &a, &role);
 	if (a.no_store && a.session)
 		mlb_usage_error("--no-store cannot continue a session; drop -s or --no-store");
+	if (a.no_store && a.project)
+		mlb_usage_error("--no-store stores no session to put in a project; drop --project or --no-store");
 	if (a.session && !mlb_session_id_valid(a.session))
 		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': " MLB_NAME_RULE,
 			a.session);

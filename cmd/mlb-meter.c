@@ -17,7 +17,8 @@
 
 static const char usage[] =
 	"usage: mlb-meter [--budget <usd>] [--warn <fraction>] [--by pane|model|session] [--interval <seconds>]\n"
-	"                 [--report] [--prices <file>] [-s <session>] [--json|--text]\n"
+	"                 [--report] [--prices <file>] [-s <session> | --project <name>]\n"
+	"                 [--json|--text]\n"
 	"\n"
 	"Add up tokens, cost and latency; enforce a budget.\n"
 	"\n"
@@ -28,6 +29,7 @@ static const char usage[] =
 	"      --report                 print a table at the end\n"
 	"      --prices <file>          an extra price table\n"
 	"  -s, --session <id>           the cost of a stored session\n"
+	"      --project <name>         the cost of every session of a project, together\n"
 	"  -h, --help                   show this help\n"
 	"      --version                show the version\n"
 	"      --json                   write events (default in a pipe)\n"
@@ -40,6 +42,7 @@ enum {
 	OPT_INTERVAL,
 	OPT_REPORT,
 	OPT_PRICES,
+	OPT_PROJECT,
 };
 
 /* A positive finite amount, or -1. */
@@ -64,6 +67,7 @@ int main(int argc, char **argv)
 		{ "report", no_argument, NULL, OPT_REPORT },
 		{ "prices", required_argument, NULL, OPT_PRICES },
 		{ "session", required_argument, NULL, 's' },
+		{ "project", required_argument, NULL, OPT_PROJECT },
 		{ 0 }
 	};
 	struct mlb_meter_opts o = { .by = MLB_METER_BY_MODEL };
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
 	struct mlb_meter *m;
 	struct mlb_view *view = NULL;
 	struct mlb_prices *prices = NULL;
-	const char *session = NULL;
+	const char *session = NULL, *project = NULL;
 	int c, report = 0, status;
 
 	mlb_cli_init(argc, argv, usage);
@@ -109,6 +113,11 @@ int main(int argc, char **argv)
 		case 's':
 			session = optarg;
 			break;
+		case OPT_PROJECT:
+			project = mlb_cli_project(optarg);
+			if (!*project)
+				mlb_usage_error("--project needs a project's name");
+			break;
 		default:
 			mlb_cli_option(c);
 		}
@@ -117,9 +126,13 @@ int main(int argc, char **argv)
 		mlb_usage_error("unexpected argument '%s': events come on stdin, a stored session with -s", argv[optind]);
 	if (o.warn > 0 && o.budget <= 0)
 		mlb_usage_error("--warn needs --budget");
+	if (session && project)
+		mlb_usage_error("-s meters one session, --project the sessions of a project; give one");
+	if (project && o.interval > 0)
+		mlb_usage_error("--interval is for a stream of events, not a project's sessions (--project)");
 	if (session && o.interval > 0)
 		mlb_usage_error("--interval is for a stream of events, not a stored session (-s)");
-	if (!session && isatty(STDIN_FILENO))
+	if (!session && !project && isatty(STDIN_FILENO))
 		mlb_usage_error("no events on stdin: pipe them in (mlb-send ... | mlb-meter) or name a session with -s");
 
 	/* Events in a pipe, the table on a terminal; --report adds the table on stderr to the events. */
@@ -135,7 +148,7 @@ int main(int argc, char **argv)
 	if (!cfg)
 		return MLB_EXIT_FAIL;
 	o.cfg = cfg;
-	if (!session && !o.events && mlb_cli_tty()) {
+	if (!session && !project && !o.events && mlb_cli_tty()) {
 		/* The end of a pipeline owns the terminal: it draws the replies it reads (doc/decisions.md). */
 		view = mlb_view_new(0, NULL, NULL, o.color);
 		prices = mlb_prices_default(cfg);
@@ -150,7 +163,8 @@ int main(int argc, char **argv)
 		mlb_config_free(cfg);
 		return MLB_EXIT_FAIL;
 	}
-	status = session ? mlb_meter_from_session(m, session) : mlb_meter_filter(m, STDIN_FILENO);
+	status = session ? mlb_meter_from_session(m, session) : project ? mlb_meter_from_project(m, project)
+		: mlb_meter_filter(m, STDIN_FILENO);
 	if (view) {
 		if (mlb_view_finish(view, NULL))
 			putchar('\n');

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: mlb-pipeline run <file|name> [--var <k=v>]... [-s <session>] [--budget <usd>] [--dry-run]\n"
-	"                     [--lock] [--log <file>] [--rows <file>] [--jobs <n>] [--shard <i>/<n>]\n"
+	"usage: mlb-pipeline run <file|name> [--var <k=v>]... [-s <session>] [--project <name>]\n"
+	"                     [--budget <usd>] [--dry-run] [--lock] [--log <file>] [--rows <file>] [--jobs <n>] [--shard <i>/<n>]\n"
 	"                     [--junit <file>] [--record <dir> | --replay <dir>] [--json|--text]\n"
 	"       mlb-pipeline validate [--rows <file>] <file|name>\n"
 	"       mlb-pipeline show <file|name>\n"
@@ -32,6 +32,7 @@ static const char usage[] =
 	"\n"
 	"      --var <k=v>              set a template variable (over MLB_VAR_<k> and the template's vars)\n"
 	"  -s, --session <id>           the session to store in (default: MLB_SESSION, else a new one)\n"
+	"      --project <name>         put that session in this project ('' takes it out of its project)\n"
 	"      --budget <usd>           refuse or stop beyond this cost\n"
 	"      --dry-run                print prompts and order, send nothing\n"
 	"      --lock                   refuse to start while the template runs\n"
@@ -54,13 +55,13 @@ static const char usage[] =
 
 enum {
 	OPT_VAR = MLB_OPT_FIRST_TOOL_OPTION, OPT_BUDGET, OPT_DRY_RUN, OPT_LOCK, OPT_LOG, OPT_FROM_SESSION, OPT_NAME,
-	OPT_ROWS, OPT_JOBS, OPT_SHARD, OPT_JUNIT, OPT_RECORD, OPT_REPLAY, OPT_MIN_SIMILARITY
+	OPT_ROWS, OPT_JOBS, OPT_SHARD, OPT_JUNIT, OPT_RECORD, OPT_REPLAY, OPT_MIN_SIMILARITY, OPT_PROJECT
 };
 
 struct args {
 	char **vars;
 	size_t nvars;
-	const char *session, *log, *from_session, *name, *rows, *junit, *record, *replay;
+	const char *session, *project, *log, *from_session, *name, *rows, *junit, *record, *replay;
 	long jobs, shard_i, shard_n;
 	double budget, min_similarity;
 	int dry_run, lock, force;
@@ -105,6 +106,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "replay", required_argument, NULL, OPT_REPLAY },
 		{ "min-similarity", required_argument, NULL, OPT_MIN_SIMILARITY },
+		{ "project", required_argument, NULL, OPT_PROJECT },
 		{ 0 }
 	};
 	int c, ok;
@@ -122,6 +124,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->vars[a->nvars++] = optarg;
 			break;
 		case 's': a->session = optarg; a->run_only = 1; break;
+		case OPT_PROJECT: a->project = mlb_cli_project(optarg); a->run_only = 1; break;
 		case OPT_BUDGET:
 			a->budget = mlb_parse_seconds(optarg);
 			if (a->budget <= 0)
@@ -201,6 +204,7 @@ static int cmd_run(const struct mlb_config *cfg, const struct args *a, const cha
 	if (o.session && !mlb_session_id_valid(o.session))
 		mlb_die(MLB_EXIT_USAGE, "invalid session id '%s': " MLB_NAME_RULE,
 			o.session);
+	o.project = a->project;
 	if (a->record && a->replay)
 		mlb_usage_error("--record and --replay exclude each other: record a run live, then replay it");
 	if (a->replay && access(a->replay, R_OK | X_OK) < 0)

@@ -15,7 +15,8 @@
 
 static const char usage[] =
 	"usage: mlb-send [-m <provider:model>] [-s <session>] [-c] [-p <pane>] [-S <system>]\n"
-	"                [-o <key=value>]... [--from <pane>[:<n>]] [--fallback <model>]... [--no-store] [--json|--text] [<prompt>...]\n"
+	"                [-o <key=value>]... [--from <pane>[:<n>]] [--fallback <model>]... [--project <name>]\n"
+	"                [--no-store] [--json|--text] [<prompt>...]\n"
 	"       mlb-send --list-roles | --show-role <name>\n"
 	"\n"
 	"Send a prompt to one model, stream the reply, and store both in the session.\n"
@@ -32,6 +33,7 @@ static const char usage[] =
 	"      --from <src>         send another pane's message: <pane>[:<n>], <session>/<pane>[:<n>],\n"
 	"                           or - for the last final or message event on stdin\n"
 	"      --fallback <model>   a model to ask if the first fails before its first token (repeatable)\n"
+	"      --project <name>     put the session in this project ('' takes it out of its project)\n"
 	"      --no-store           do not store the turn in a session\n"
 	"      --list-roles         list the roles -S @<name> can name\n"
 	"      --show-role <name>   show a role: its defaults and its text\n"
@@ -41,10 +43,10 @@ static const char usage[] =
 	"      --json               write events (default in a pipe)\n"
 	"      --text               write the reply as text (default on a terminal)\n";
 
-enum { OPT_FROM = MLB_OPT_FIRST_TOOL_OPTION, OPT_NO_STORE, OPT_FALLBACK, OPT_LIST_ROLES, OPT_SHOW_ROLE };
+enum { OPT_FROM = MLB_OPT_FIRST_TOOL_OPTION, OPT_NO_STORE, OPT_FALLBACK, OPT_LIST_ROLES, OPT_SHOW_ROLE, OPT_PROJECT };
 
 struct send_args {
-	const char *model, *session, *pane, *system, *from, *show_role;
+	const char *model, *session, *pane, *system, *from, *show_role, *project;
 	int cont, no_store, list_roles;
 	char **fallbacks;
 	size_t nfallbacks;
@@ -68,6 +70,7 @@ static void parse_args(int argc, char **argv, struct send_args *a)
 		{ "fallback", required_argument, NULL, OPT_FALLBACK },
 		{ "list-roles", no_argument, NULL, OPT_LIST_ROLES },
 		{ "show-role", required_argument, NULL, OPT_SHOW_ROLE },
+		{ "project", required_argument, NULL, OPT_PROJECT },
 		{ 0 }
 	};
 	int c;
@@ -95,6 +98,7 @@ static void parse_args(int argc, char **argv, struct send_args *a)
 			break;
 		case OPT_LIST_ROLES: a->list_roles = 1; break;
 		case OPT_SHOW_ROLE: a->show_role = optarg; break;
+		case OPT_PROJECT: a->project = mlb_cli_project(optarg); break;
 		default: mlb_cli_option(c);
 		}
 	}
@@ -223,6 +227,9 @@ int main(int argc, char **argv)
 		mlb_usage_error("-s and -c both name a session; give one");
 	if (a.no_store && (a.session || a.cont))
 		mlb_usage_error("--no-store cannot continue a session; drop -s/-c or --no-store");
+	if (a.no_store && a.project)
+		mlb_usage_error("--no-store stores no session to put in a project; drop --project or --no-store");
+	o.project = a.project;
 	if (a.pane && !mlb_pane_name_valid(a.pane))
 		mlb_die(MLB_EXIT_USAGE, "invalid pane name '%s': " MLB_NAME_RULE, a.pane);
 	o.session = a.no_store ? NULL : pick_session(&a);

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: mlb-session ls|list [--json]\n"
+	"usage: mlb-session ls|list [--project <name>] [--archived | --all] [--json]\n"
 	"       mlb-session show <id> [--raw] [--json|--text]\n"
 	"       mlb-session log <id> [--json]\n"
 	"       mlb-session grep|search [-i] <pattern> [<id>...]\n"
@@ -34,10 +34,15 @@ static const char usage[] =
 	"       mlb-session import <file> [<id>]\n"
 	"       mlb-session rm|remove [-f] <id>\n"
 	"       mlb-session name <id> <text>\n"
+	"       mlb-session project <id> <name|none>\n"
+	"       mlb-session archive|complete|reopen <id>\n"
 	"\n"
 	"List, show, search and manage sessions.\n"
 	"\n"
 	"      --at <commit>            fork from this commit\n"
+	"      --project <name>         ls: only the sessions of this project ('' or none: of no project)\n"
+	"      --archived               ls: only the archived sessions\n"
+	"      --all                    ls: the archived sessions too\n"
 	"  -f, --force                  rm: do not ask; export: overwrite the file\n"
 	"      --raw                    show: the text as sent (on a terminal its markdown is drawn)\n"
 	"  -i, --ignore-case            grep without regard to case\n"
@@ -46,10 +51,12 @@ static const char usage[] =
 	"      --json                   write events (default in a pipe)\n"
 	"      --text                   write text for a person (default on a terminal)\n";
 
-enum { OPT_AT = MLB_OPT_FIRST_TOOL_OPTION, OPT_RAW };
+enum { OPT_AT = MLB_OPT_FIRST_TOOL_OPTION, OPT_RAW, OPT_PROJECT, OPT_ARCHIVED, OPT_ALL };
 
 static struct {
 	const char *at;
+	const char *project;	/* ls --project: "" for the sessions of no project */
+	int archived, all;	/* ls: only the archived ones; every one */
 	int force;
 	int icase;
 	int raw;	/* --raw: markdown as sent */
@@ -99,7 +106,7 @@ static char *one_field(const char *s)
 
 /* One session as ls shows it. */
 struct ls_row {
-	char *id, *name, *title, *created, *head, *status, **panes;
+	char *id, *name, *title, *created, *head, *status, *project, **panes;
 	size_t npanes, turns;
 	int64_t last_ms;
 	double cost;		/* the stored replies' Cost-Usd, summed */
@@ -159,6 +166,7 @@ static void ls_row_free(struct ls_row *r)
 	free(r->created);
 	free(r->head);
 	free(r->status);
+	free(r->project);
 	mlb_strv_free(r->panes);
 }
 
@@ -176,6 +184,7 @@ static void ls_event(const struct ls_row *r)
 	mlb_json_set_str(ev, "title", r->name && *r->name ? r->name : r->title ? r->title : "");
 	mlb_json_set_str(ev, "created", r->created);
 	mlb_json_set_str(ev, "status", r->status);
+	json_object_object_add(ev, "project", r->project ? json_object_new_string(r->project) : NULL);
 	json_object_object_add(ev, "panes", arr);
 	mlb_json_set_int(ev, "turns", (long long)r->turns);
 	mlb_json_set_str(ev, "last_activity", last);
@@ -231,6 +240,18 @@ static void ls_text(const struct ls_row *r, size_t n)
 	mlb_buf_free(&line);
 }
 
+/* Whether ls shows a session: of the project asked for, and archived only when asked. */
+static int ls_wanted(json_object *info)
+{
+	const char *project = mlb_json_str(info, "project") ? mlb_json_str(info, "project") : "";
+	const char *status = mlb_json_str(info, "status");
+	int archived = status && !strcmp(status, "archived");
+
+	if (opt.project && strcmp(project, opt.project) != 0)
+		return 0;
+	return opt.all || archived == opt.archived;
+}
+
 static int cmd_ls(int argc, char **argv)
 {
 	char **ids;
@@ -254,6 +275,11 @@ static int cmd_ls(int argc, char **argv)
 			continue;
 		}
 		info = mlb_session_info(s);
+		if (info && !ls_wanted(info)) {
+			json_object_put(info);
+			mlb_session_close(s);
+			continue;
+		}
 		if (!info || mlb_session_stats(s, &st) < 0 || mlb_session_panes(s, &r->panes, &r->npanes) < 0) {
 			json_object_put(info);
 			mlb_session_close(s);
@@ -264,6 +290,7 @@ static int cmd_ls(int argc, char **argv)
 		r->name = mlb_xstrdup(mlb_json_str(info, "name") ? mlb_json_str(info, "name") : "");
 		r->created = mlb_json_str(info, "created") ? mlb_xstrdup(mlb_json_str(info, "created")) : NULL;
 		r->status = mlb_json_str(info, "status") ? mlb_xstrdup(mlb_json_str(info, "status")) : NULL;
+		r->project = mlb_json_str(info, "project") ? mlb_xstrdup(mlb_json_str(info, "project")) : NULL;
 		r->head = mlb_xstrdup(st.head);
 		r->turns = st.commits ? st.commits - 1 : 0;
 		r->last_ms = st.last_ms;
@@ -636,6 +663,58 @@ static int cmd_name(int argc, char **argv)
 	return rc < 0 ? MLB_EXIT_FAIL : MLB_EXIT_OK;
 }
 
+/* ---- projects and status ---- */
+
+static int cmd_project(int argc, char **argv)
+{
+	struct mlb_session *s;
+	const char *project;
+	int rc;
+
+	need_args(argc, 2, 2, "project");
+	project = !strcmp(argv[1], "none") ? "" : mlb_cli_project(argv[1]);
+	if (open_session(argv[0], &s) < 0)
+		return MLB_EXIT_FAIL;
+	rc = mlb_session_join_project(s, project);
+	mlb_session_close(s);
+	return rc < 0 ? MLB_EXIT_FAIL : MLB_EXIT_OK;
+}
+
+/* archive, complete and reopen: one commit that sets the status (none when it is that already). */
+static int set_status(int argc, char **argv, const char *cmd, const char *status)
+{
+	struct mlb_session *s;
+	json_object *info;
+	int rc = -1;
+
+	need_args(argc, 1, 1, cmd);
+	if (open_session(argv[0], &s) < 0)
+		return MLB_EXIT_FAIL;
+	if ((info = mlb_session_info(s))) {
+		const char *now = mlb_json_str(info, "status");
+
+		rc = now && !strcmp(now, status) ? 0 : mlb_session_set_status(s, status, NULL);
+		json_object_put(info);
+	}
+	mlb_session_close(s);
+	return rc < 0 ? MLB_EXIT_FAIL : MLB_EXIT_OK;
+}
+
+static int cmd_archive(int argc, char **argv)
+{
+	return set_status(argc, argv, "archive", "archived");
+}
+
+static int cmd_complete(int argc, char **argv)
+{
+	return set_status(argc, argv, "complete", "completed");
+}
+
+static int cmd_reopen(int argc, char **argv)
+{
+	return set_status(argc, argv, "reopen", "active");
+}
+
 /* ---- export, import ---- */
 
 /* Move the finished bundle at tmp to file.  Without -f, link(2) refuses a file that came
@@ -778,6 +857,9 @@ int main(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "ignore-case", no_argument, NULL, 'i' },
 		{ "raw", no_argument, NULL, OPT_RAW },
+		{ "project", required_argument, NULL, OPT_PROJECT },
+		{ "archived", no_argument, NULL, OPT_ARCHIVED },
+		{ "all", no_argument, NULL, OPT_ALL },
 		{ 0 }
 	};
 	static const struct {
@@ -787,6 +869,8 @@ int main(int argc, char **argv)
 		{ "ls", cmd_ls }, { "show", cmd_show }, { "log", cmd_log }, { "grep", cmd_grep },
 		{ "fork", cmd_fork }, { "restore", cmd_restore }, { "export", cmd_export },
 		{ "import", cmd_import }, { "rm", cmd_rm }, { "name", cmd_name },
+		{ "project", cmd_project }, { "archive", cmd_archive }, { "complete", cmd_complete },
+		{ "reopen", cmd_reopen },
 	};
 	static const char *const aliases[][2] = { { "list", "ls" }, { "search", "grep" }, { "remove", "rm" } };
 	const char *cmd, *names[sizeof(cmds) / sizeof(cmds[0]) + sizeof(aliases) / sizeof(aliases[0])];
@@ -807,6 +891,15 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RAW:
 			opt.raw = 1;
+			break;
+		case OPT_PROJECT:
+			opt.project = !strcmp(optarg, "none") ? "" : mlb_cli_project(optarg);
+			break;
+		case OPT_ARCHIVED:
+			opt.archived = 1;
+			break;
+		case OPT_ALL:
+			opt.all = 1;
 			break;
 		case MLB_OPT_JSON:
 			opt.json = 1;
@@ -835,6 +928,10 @@ int main(int argc, char **argv)
 		mlb_usage_error("option '-f' is for rm and export only");
 	if (opt.raw && strcmp(cmd, "show") != 0)
 		mlb_usage_error("option '--raw' is for show only");
+	if ((opt.project || opt.archived || opt.all) && strcmp(cmd, "ls") != 0)
+		mlb_usage_error("options '--project', '--archived' and '--all' are for ls only");
+	if (opt.archived && opt.all)
+		mlb_usage_error("--archived lists only the archived sessions, --all every one; give one");
 	if (opt.icase && strcmp(cmd, "grep") != 0)
 		mlb_usage_error("option '-i' is for grep only");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

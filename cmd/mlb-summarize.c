@@ -16,7 +16,7 @@
 
 static const char usage[] =
 	"usage: mlb-summarize [-m <model>] [--format executive|technical|bullet] [-s <session>]\n"
-	"                     [-S <system>] [--no-store] [--json|--text] [<pane>...]\n"
+	"                     [-S <system>] [--project <name>] [--no-store] [--json|--text] [<pane>...]\n"
 	"\n"
 	"Summarize the last answers of the panes named (default: every pane of the session),\n"
 	"or the final events on stdin, with one model; store the summary in a new pane summary-<n>.\n"
@@ -26,6 +26,7 @@ static const char usage[] =
 	"  -S, --system <text|@role> a system prompt for the summarizing model, or a saved one (a role)\n"
 	"      --format <format>    executive (default), technical or bullet\n"
 	"  -s, --session <id>       the session to read and store in (default: MLB_SESSION)\n"
+	"      --project <name>     put the session in this project ('' takes it out of its project)\n"
 	"      --no-store           do not store the summary\n"
 	MLB_POLICY_USAGE
 	"  -h, --help               show this help\n"
@@ -33,7 +34,7 @@ static const char usage[] =
 	"      --json               write events (default in a pipe)\n"
 	"      --text               write the summary as text (default on a terminal)\n";
 
-enum { OPT_FORMAT = MLB_OPT_FIRST_TOOL_OPTION, OPT_NO_STORE };
+enum { OPT_FORMAT = MLB_OPT_FIRST_TOOL_OPTION, OPT_NO_STORE, OPT_PROJECT };
 
 struct sources {
 	struct mlb_summary_source *v;
@@ -202,9 +203,11 @@ int main(int argc, char **argv)
 		{ "session", required_argument, NULL, 's' },
 		{ "system", required_argument, NULL, 'S' },
 		{ "no-store", no_argument, NULL, OPT_NO_STORE },
+		{ "project", required_argument, NULL, OPT_PROJECT },
 		{ 0 }
 	};
-	const char *model = NULL, *format = "executive", *session = getenv("MLB_SESSION"), *system = NULL;
+	const char *model = NULL, *format = "executive", *session = getenv("MLB_SESSION"), *system = NULL,
+		   *project = NULL;
 	struct mlb_role role;
 	struct mlb_policy policy;
 	struct sources src = { 0 };
@@ -235,6 +238,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FORMAT: format = optarg; break;
 		case OPT_NO_STORE: no_store = 1; break;
+		case OPT_PROJECT: project = mlb_cli_project(optarg); break;
 		default: mlb_cli_option(c);
 		}
 	}
@@ -242,6 +246,8 @@ int main(int argc, char **argv)
 		mlb_config_free(cfg);
 		return MLB_EXIT_USAGE;
 	}
+	if (no_store && project)
+		mlb_usage_error("--no-store stores no session to put in a project; drop --project or --no-store");
 	if (!mlb_summary_format_valid(format))
 		mlb_usage_error("unknown format '%s'; use executive, technical or bullet", format);
 	if (session && *session && !mlb_session_id_valid(session))
@@ -276,6 +282,7 @@ int main(int argc, char **argv)
 	o.tool = mlb_progname;
 	o.session = no_store || !src.session ? NULL : mlb_xstrdup(src.session);
 	o.store = !no_store;
+	o.project = project;
 	o.policy = policy;
 	o.prices = prices;
 	o.system = role.text;

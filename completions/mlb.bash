@@ -23,14 +23,14 @@ _mlb_tool_opts()
 		args=''
 		;;
 	mlb-send)
-		long="--model --session --continue --pane --system --option --from --fallback --no-store --list-roles --show-role $policy $common"
+		long="--model --session --continue --pane --system --option --from --fallback --project --no-store --list-roles --show-role $policy $common"
 		short='-m -s -c -p -S -o -h'
-		args="-m --model -s --session -p --pane -S --system -o --option --from --fallback --show-role $policy_args"
+		args="-m --model -s --session -p --pane -S --system -o --option --from --fallback --project --show-role $policy_args"
 		;;
 	mlb-broadcast)
-		long="--model --group --session --system --option --panes --first --quorum --deadline --budget --fallback --no-store --raw $policy $common"
+		long="--model --group --session --system --option --panes --first --quorum --deadline --budget --fallback --project --no-store --raw $policy $common"
 		short='-m -g -s -S -o -h'
-		args="-m --model -g --group -s --session -S --system -o --option --panes --quorum --deadline --budget --fallback $policy_args"
+		args="-m --model -g --group -s --session -S --system -o --option --panes --quorum --deadline --budget --fallback --project $policy_args"
 		;;
 	mlb-diff)
 		long="--session --words --lines --chars --all --against --follow --unified $common"
@@ -38,24 +38,24 @@ _mlb_tool_opts()
 		args='-s --session --against'
 		;;
 	mlb-summarize)
-		long="--model --format --session --system --no-store $policy $common"
+		long="--model --format --session --system --project --no-store $policy $common"
 		short='-m -s -S -h'
-		args="-m --model --format -s --session -S --system $policy_args"
+		args="-m --model --format -s --session -S --system --project $policy_args"
 		;;
 	mlb-meter)
-		long="--budget --warn --by --interval --report --prices --session $common"
+		long="--budget --warn --by --interval --report --prices --session --project $common"
 		short='-s -h'
-		args='--budget --warn --by --interval --prices -s --session'
+		args='--budget --warn --by --interval --prices -s --session --project'
 		;;
 	mlb-pipeline)
-		long="--var --session --budget --dry-run --lock --log --rows --jobs --shard --junit --record --replay --min-similarity --from-session --name --force $policy $common"
+		long="--var --session --project --budget --dry-run --lock --log --rows --jobs --shard --junit --record --replay --min-similarity --from-session --name --force $policy $common"
 		short='-s -f -h'
-		args="--var -s --session --budget --log --rows --jobs --shard --junit --record --replay --min-similarity --from-session --name $policy_args"
+		args="--var -s --session --project --budget --log --rows --jobs --shard --junit --record --replay --min-similarity --from-session --name $policy_args"
 		;;
 	mlb-session)
-		long="--at --force --ignore-case --raw $common"
+		long="--at --force --ignore-case --raw --project --archived --all $common"
 		short='-f -i -h'
-		args='--at'
+		args='--at --project'
 		;;
 	mlb-models)
 		long="--timeout $common"
@@ -280,10 +280,10 @@ _mlb_complete()
 	case $tool in
 	mlb-session)
 		if ((${#operands[@]} == 0)); then
-			_mlb_reply ls list show log grep search fork restore export import rm remove name
+			_mlb_reply ls list show log grep search fork restore export import rm remove name project archive complete reopen
 		else
 			case ${operands[0]}:${#operands[@]} in
-			show:1|log:1|fork:1|restore:1|export:1|rm:1|name:1|grep:[2-9]*)
+			show:1|log:1|fork:1|restore:1|export:1|rm:1|name:1|project:1|archive:1|complete:1|reopen:1|grep:[2-9]*)
 				_mlb_reply "$(_mlb_sessions)" ;;
 			export:2|import:1)
 				_mlb_reply_files ;;

@@ -153,6 +153,7 @@ __mlb_opt send -s S -l system -x -a '(__mlb_system_roles)' -d 'a system prompt f
 __mlb_opt send -s o -l option -x -a 'temperature= max_tokens= top_p= top_k= stop= seed= stream=' -d 'a request option'
 __mlb_opt send -l from -x -a '(__mlb_from)' -d "send another pane's message"
 __mlb_opt send -l fallback -x -a '(__mlb_model_specs)' -d 'a model to ask if the first fails'
+__mlb_opt send -l project -x -d 'put the session in this project'
 __mlb_opt send -l no-store -d 'do not store the turn'
 __mlb_opt send -l list-roles -d 'list the roles'
 __mlb_opt send -l show-role -x -a '(__mlb_roles)' -d 'show a role'
@@ -180,6 +181,7 @@ __mlb_opt broadcast -l quorum -x -d 'stop when n models finished'
 __mlb_opt broadcast -l deadline -x -d 'cancel what still runs after this'
 __mlb_opt broadcast -l budget -x -d 'refuse or stop beyond this cost'
 __mlb_opt broadcast -l fallback -x -a '(__mlb_model_specs)' -d 'a model to ask if one fails'
+__mlb_opt broadcast -l project -x -d 'put the session in this project'
 __mlb_opt broadcast -l no-store -d 'do not store the turn'
 __mlb_opt broadcast -l raw -d 'the answers as sent, markdown not drawn'
 __mlb_opt broadcast -l retries -x -d 'retries after a failed attempt'
@@ -216,6 +218,7 @@ __mlb_opt summarize -s m -l model -x -a '(__mlb_model_specs)' -d 'the model that
 __mlb_opt summarize -l format -x -a 'executive technical bullet' -d 'the form of the summary'
 __mlb_opt summarize -s s -l session -x -a '(__mlb_sessions)' -d 'the session to read and store in'
 __mlb_opt summarize -s S -l system -x -a '(__mlb_system_roles)' -d 'a system prompt, or @role'
+__mlb_opt summarize -l project -x -d 'put the session in this project'
 __mlb_opt summarize -l no-store -d 'do not store the summary'
 __mlb_opt summarize -l retries -x -d 'retries after a failed attempt'
 __mlb_opt summarize -l connect-timeout -x -d 'seconds to connect'
@@ -266,6 +269,11 @@ __mlb_opt pipeline -l replay -r -F -d 'answer every request from a directory, wi
 __mlb_opt pipeline -l min-similarity -x -d 'drift: the least similarity to the recording'
 __mlb_opt pipeline -l from-session -x -a '(__mlb_sessions)' -d 'the session to turn into a template'
 __mlb_opt pipeline -l name -x -d 'the name of the saved template'
+__mlb_opt pipeline -l project -x -d 'put the session in this project'
+__mlb_opt meter -l project -x -d 'the cost of the sessions of a project'
+__mlb_opt session -l project -x -d 'ls: only the sessions of this project'
+__mlb_opt session -l archived -d 'ls: only the archived sessions'
+__mlb_opt session -l all -d 'ls: the archived sessions too'
 __mlb_opt pipeline -s f -l force -d 'let save and import replace a template of that name'
 __mlb_opt pipeline -l retries -x -d 'retries after a failed attempt'
 __mlb_opt pipeline -l connect-timeout -x -d 'seconds to connect'
@@ -279,13 +287,13 @@ __mlb_opt pipeline -l json -d 'write events'
 __mlb_opt pipeline -l text -d 'write text'
 
 # mlb-session
-set -l __mlb_session_cmds ls list show log grep search fork restore export import rm remove name
+set -l __mlb_session_cmds ls list show log grep search fork restore export import rm remove name project archive complete reopen
 complete -c mlb-session -f
 complete -c mlb-session -n "not __fish_seen_subcommand_from $__mlb_session_cmds" -a "$__mlb_session_cmds"
-complete -c mlb-session -n '__fish_seen_subcommand_from show log fork restore export rm remove name' -a '(__mlb_sessions)'
+complete -c mlb-session -n '__fish_seen_subcommand_from show log fork restore export rm remove name project archive complete reopen' -a '(__mlb_sessions)'
 complete -c mlb-session -n '__fish_seen_subcommand_from import' -F
 complete -c mlb -n "__fish_seen_subcommand_from session; and not __fish_seen_subcommand_from $__mlb_session_cmds" -a "$__mlb_session_cmds"
-complete -c mlb -n '__fish_seen_subcommand_from session; and __fish_seen_subcommand_from show log fork restore export rm remove name' -a '(__mlb_sessions)'
+complete -c mlb -n '__fish_seen_subcommand_from session; and __fish_seen_subcommand_from show log fork restore export rm remove name project archive complete reopen' -a '(__mlb_sessions)'
 __mlb_opt session -l at -x -d 'fork from this commit'
 __mlb_opt session -s f -l force -d 'rm: do not ask; export: overwrite the file'
 __mlb_opt session -s i -l ignore-case -d 'grep without regard to case'

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "store.h"
 
 #ifndef MLB_VERSION
 #define MLB_VERSION "0.0.0"
@@ -222,4 +223,11 @@ long mlb_parse_long(const char *s, long min, long max, int *ok)
 	v = strtol(s, &end, 10);
 	*ok = !(errno || end == s || *end || v < min || v > max);
 	return *ok ? v : -1;
+}
+
+const char *mlb_cli_project(const char *arg)
+{
+	if (*arg && !mlb_session_id_valid(arg))
+		mlb_usage_error("invalid project name '%s': %s", arg, MLB_NAME_RULE);
+	return arg;
 }

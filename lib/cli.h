@@ -65,6 +65,9 @@ int mlb_cli_tty(void);
 /* Flush and check stdout: status, or 1 if writing failed (a full disk, a closed pipe is 0 for events). */
 int mlb_cli_finish(int status);
 
+/* The value of --project: a project name (the rules of session ids) or "" for none; a usage error otherwise. */
+const char *mlb_cli_project(const char *arg);
+
 /* Parse a non-negative number of seconds ("2", "0.5"); -1 if malformed. */
 double mlb_parse_seconds(const char *s);
 

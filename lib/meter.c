@@ -88,6 +88,7 @@ struct mlb_meter {
 	int track;		/* follow replies in flight (a budget or an interval) */
 	struct flight *flights[NBUCKETS];
 	const char *session;	/* while reading a stored session: the total is that session */
+	const char *project;	/* while reading a project's sessions: the total is the project */
 };
 
 /* ---- prices ---- */
@@ -581,7 +582,9 @@ int mlb_meter_emit_aggregates(struct mlb_meter *m)
 		qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
 	for (size_t i = 0; i < m->ngroups; i++)
 		ret |= mlb_event_write(aggregate(m, m->groups[i], m->keyname, m->keyname, m->groups[i]->key));
-	if (m->session)
+	if (m->project)
+		ret |= mlb_event_write(aggregate(m, &t, "project", "project", m->project));
+	else if (m->session)
 		ret |= mlb_event_write(aggregate(m, &t, "session", "session", m->session));
 	else
 		ret |= mlb_event_write(aggregate(m, &t, "run", NULL, NULL));
@@ -696,7 +699,9 @@ void mlb_meter_report(struct mlb_meter *m, FILE *f, int color)
 	double max_cost = 0, max_p50 = 0;
 	int w = (int)strlen(m->keyname), show_bars = 1;
 
-	if (m->session)
+	if (m->project)
+		fprintf(f, "%sproject %s%s\n", col(color, C_BOLD), m->project, col(color, C_OFF));
+	else if (m->session)
 		fprintf(f, "%ssession %s%s\n", col(color, C_BOLD), m->session, col(color, C_OFF));
 	if (!m->ngroups) {
 		fprintf(f, "no replies were metered");
@@ -936,27 +941,71 @@ static int count_file(const char *pane, const char *name, const char *data, size
 	return 0;
 }
 
+/* Count every reply ever stored in an open session, also those a restore has since taken out of
+ * main's tree: they were paid for. */
+static int count_session(struct mlb_meter *m, struct mlb_session *s)
+{
+	int status = MLB_EXIT_OK;
+
+	m->session = mlb_session_id(s);
+	if (mlb_session_each_message_ever(s, count_file, m) != 0)
+		status = MLB_EXIT_FAIL;
+	return status;
+}
+
+/* The budget applies to everything read at once; then the aggregates.  The exit status. */
+static int finish_stored(struct mlb_meter *m, int status)
+{
+	int res = MLB_METER_GO;
+
+	if (m->budget.limit > 0 && m->total.priced)
+		res = spend(m, m->total.cost);
+	finish(m);
+	m->session = m->project = NULL;
+	return res == MLB_METER_OVER_BUDGET ? MLB_EXIT_BUDGET : status;
+}
+
 int mlb_meter_from_session(struct mlb_meter *m, const char *id)
 {
 	struct mlb_session *s = NULL;
-	int status = MLB_EXIT_OK, res = MLB_METER_GO;
+	int status;
 
 	if (mlb_session_id_check(id) < 0)
 		return MLB_EXIT_USAGE;
 	if (mlb_session_open(id, 0, &s) < 0)
 		return MLB_EXIT_FAIL;
-	m->session = id;
-	/* Every reply ever stored counts, also those a restore has since taken out of main's tree:
-	 * they were paid for. */
-	if (mlb_session_each_message_ever(s, count_file, m) != 0)
-		status = MLB_EXIT_FAIL;
-	/* The budget applies to the whole conversation at once. */
-	if (m->budget.limit > 0 && m->total.priced)
-		res = spend(m, m->total.cost);
-	finish(m);
-	m->session = NULL;
-	if (res == MLB_METER_OVER_BUDGET)
-		status = MLB_EXIT_BUDGET;
+	status = finish_stored(m, count_session(m, s));
 	mlb_session_close(s);
 	return status;
+}
+
+int mlb_meter_from_project(struct mlb_meter *m, const char *project)
+{
+	char **ids;
+	size_t n;
+	int status = MLB_EXIT_OK;
+
+	if (mlb_session_list(&ids, &n) < 0)
+		return MLB_EXIT_FAIL;
+	for (size_t i = 0; i < n; i++) {
+		struct mlb_session *s;
+		json_object *info;
+		const char *in;
+
+		if (mlb_session_open(ids[i], 0, &s) < 0) {
+			status = MLB_EXIT_FAIL;	/* reported; the others still count */
+			continue;
+		}
+		if (!(info = mlb_session_info(s)))
+			status = MLB_EXIT_FAIL;
+		else if ((in = mlb_json_str(info, "project")) && !strcmp(in, project) &&
+			 count_session(m, s) != MLB_EXIT_OK)
+			status = MLB_EXIT_FAIL;
+		json_object_put(info);
+		mlb_session_close(s);
+	}
+	mlb_strv_free(ids);
+	m->session = NULL;
+	m->project = project;
+	return finish_stored(m, status);
 }

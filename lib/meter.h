@@ -84,6 +84,8 @@ int mlb_meter_filter(struct mlb_meter *m, int fd);
 
 /* Add up the replies stored in session id across all its commits; the exit status. */
 int mlb_meter_from_session(struct mlb_meter *m, const char *id);
+/* Add up the replies stored in every session of a project (archived and completed ones too); the exit status. */
+int mlb_meter_from_project(struct mlb_meter *m, const char *project);
 
 /* The pct-th percentile of v by nearest rank (v is sorted in place); n must be > 0. */
 double mlb_meter_percentile(double *v, size_t n, int pct);

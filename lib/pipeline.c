@@ -1255,6 +1255,10 @@ static int open_run_session(struct run *run)
 	run->session = fresh ? mlb_session_new_id() : mlb_xstrdup(run->po->session);
 	if (mlb_session_open(run->session, 1, &s) < 0)
 		return -1;
+	if (run->po->project && mlb_session_join_project(s, run->po->project) < 0) {
+		mlb_session_close(s);
+		return -1;
+	}
 	mlb_session_close(s);
 	if (fresh)
 		mlb_note("session %s", run->session);

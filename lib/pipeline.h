@@ -31,6 +31,7 @@
 
 struct mlb_pipeline_opts {
 	const char *session;	/* the session to store in; NULL: a new one */
+	const char *project;	/* put that session in this project ("": in none), or NULL to leave it */
 	double budget;		/* USD; 0: none */
 	FILE *log;		/* where every event is appended as well, or NULL */
 	struct mlb_policy policy;

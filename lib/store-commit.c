@@ -542,6 +542,49 @@ int mlb_session_set_name(struct mlb_session *s, const char *name, char commit_he
 	return ret;
 }
 
+/* One member of session.json to set, or to take out when value is "". */
+struct info_member {
+	const char *key, *value;
+};
+
+static void edit_member(json_object *info, void *arg)
+{
+	const struct info_member *m = arg;
+
+	if (*m->value)
+		mlb_json_set_str(info, m->key, m->value);
+	else
+		json_object_object_del(info, m->key);
+}
+
+static int set_member(struct mlb_session *s, const char *key, const char *value, const char *msg,
+		      char commit_hex_out[41])
+{
+	struct info_member m = { key, value };
+	struct store_info_job job = { edit_member, &m, NULL };
+
+	return store_commit(s, store_build_info, &job, msg, commit_hex_out);
+}
+
+int mlb_session_set_project(struct mlb_session *s, const char *project, char commit_hex_out[41])
+{
+	char *msg = *project ? mlb_xasprintf("mlb: move the session to project '%s'", project)
+			     : mlb_xstrdup("mlb: take the session out of its project");
+	int ret = set_member(s, "project", project, msg, commit_hex_out);
+
+	free(msg);
+	return ret;
+}
+
+int mlb_session_set_status(struct mlb_session *s, const char *status, char commit_hex_out[41])
+{
+	char *msg = mlb_xasprintf("mlb: mark the session %s", status);
+	int ret = set_member(s, "status", status, msg, commit_hex_out);
+
+	free(msg);
+	return ret;
+}
+
 
 struct restore_job {
 	git_tree *tree;
@@ -582,3 +625,17 @@ int mlb_session_restore(struct mlb_session *s, const char *rev, char commit_hex_
 	return ret;
 }
 
+
+int mlb_session_join_project(struct mlb_session *s, const char *project)
+{
+	json_object *info = mlb_session_info(s);
+	const char *now;
+	int same;
+
+	if (!info)
+		return -1;
+	now = mlb_json_str(info, "project");
+	same = now ? !strcmp(now, project) : !*project;
+	json_object_put(info);
+	return same ? 0 : mlb_session_set_project(s, project, NULL);
+}

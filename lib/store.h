@@ -4,7 +4,9 @@
  * $MLB_HOME/sessions/<id>/ is an ordinary git repository with a work tree,
  * written through libgit2, whose branch main holds:
  *
- *     session.json            {"id", "name", "created", "status"}
+ *     session.json            {"id", "name", "created", "status", "project"}
+ *                             status: "active", "archived" or "completed";
+ *                             project: absent when the session is in none
  *     panes/<pane>/pane.json  {"pane", "model", "options"}
  *     panes/<pane>/<name>.msg one message file per message (msgfile.h), named
  *                             by the time and a random part, as
@@ -117,6 +119,12 @@ int mlb_session_commit(struct mlb_session *s, struct mlb_pane_append *appends, s
 		       const char *commit_message, char commit_hex_out[41]);
 /* Set session.json's "name" in a new commit. */
 int mlb_session_set_name(struct mlb_session *s, const char *name, char commit_hex_out[41]);
+/* Put the session in project (a name as mlb_session_id_valid), or take it out of its project with "", in a new commit. */
+int mlb_session_set_project(struct mlb_session *s, const char *project, char commit_hex_out[41]);
+/* Set session.json's "status" ("active", "archived", "completed") in a new commit. */
+int mlb_session_set_status(struct mlb_session *s, const char *status, char commit_hex_out[41]);
+/* Put the session in project unless it is there already (one commit when it moves); -1 after an error. */
+int mlb_session_join_project(struct mlb_session *s, const char *project);
 /* A new commit whose panes are as they were at rev (a commit id or any git revision); session.json stays. */
 int mlb_session_restore(struct mlb_session *s, const char *rev, char commit_hex_out[41]);
 /* A new session new_id whose history is s's up to rev (NULL: main), with "forked_from" in session.json. */

@@ -746,6 +746,11 @@ static int open_session(struct mlb_turn_opts *o, struct mlb_session **s)
 	}
 	if (mlb_session_open(o->session, 1, s) < 0)
 		return -1;
+	if (o->project && mlb_session_join_project(*s, o->project) < 0) {
+		mlb_session_close(*s);
+		*s = NULL;
+		return -1;
+	}
 	if (created && !o->quiet)
 		fprintf(stderr, "%s: session %s\n", mlb_progname, o->session);
 	return 0;

@@ -47,6 +47,7 @@ struct mlb_pane_turn {
 struct mlb_turn_opts {
 	const char *tool;		/* names the commit */
 	char *session;			/* id; NULL makes a new one when storing */
+	const char *project;		/* put the session in this project ("": in none), or NULL to leave it */
 	int store;			/* write the turn to the session */
 	const char *system;		/* a system prompt for every pane, or NULL */
 	const char *role;		/* the role it came from (-S @name), or NULL */
