@@ -347,7 +347,7 @@ s2/$(m s2 b 3):6:And a forest?"
 	assert_failure 1
 	run mlb-session --help
 	assert_success
-	assert_line --index 0 "usage: mlb-session ls|list [--json]"
+	assert_line --index 0 "usage: mlb-session ls|list [--project <name>] [--archived | --all] [--json]"
 	run mlb-session --bogus
 	assert_failure 2
 	assert_line --index 0 "mlb-session: unknown option '--bogus'"
