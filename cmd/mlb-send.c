@@ -15,8 +15,9 @@
 
 static const char usage[] =
 	"usage: mlb-send [-m <provider:model>] [-s <session>] [-c] [-p <pane>] [-S <system>]\n"
-	"                [-o <key=value>]... [--from <pane>[:<n>]] [--fallback <model>]... [--project <name>]\n"
-	"                [--no-store] [--json|--text] [<prompt>...]\n"
+	"                [-o <key=value>]... [--from <pane>[:<n>|:<a>-<b>|:all]]\n"
+	"                [--fallback <model>]... [--project <name>] [--no-store] [--json|--text]\n"
+	"                [<prompt>...]\n"
 	"       mlb-send --list-roles | --show-role <name>\n"
 	"\n"
 	"Send a prompt to one model, stream the reply, and store both in the session.\n"
@@ -30,8 +31,9 @@ static const char usage[] =
 	"  -p, --pane <pane>        the pane (default: named after the model)\n"
 	"  -S, --system <text|@role> a system prompt for this pane, or a saved one (a role)\n"
 	"  -o, --option <key=value> a request option, e.g. temperature=0.2, max_tokens=100\n"
-	"      --from <src>         send another pane's message: <pane>[:<n>], <session>/<pane>[:<n>],\n"
-	"                           or - for the last final or message event on stdin\n"
+	"      --from <src>         send another pane's messages: <pane>[:<n>|:<a>-<b>|:all],\n"
+	"                           <session>/<pane>[:...], or - for the last final or message\n"
+	"                           event on stdin\n"
 	"      --fallback <model>   a model to ask if the first fails before its first token (repeatable)\n"
 	"      --project <name>     put the session in this project ('' takes it out of its project)\n"
 	"      --no-store           do not store the turn in a session\n"

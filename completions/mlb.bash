@@ -214,7 +214,10 @@ _mlb_value()
 		else
 			COMPREPLY=($(compgen -W "-" -- "$cur"))
 			COMPREPLY+=($(compgen -S / -W "$(_mlb_sessions)" -- "$cur"))
-			[[ -n $session ]] && COMPREPLY+=($(compgen -W "$(_mlb_panes "$session")" -- "$cur"))
+			if [[ -n $session ]]; then
+				COMPREPLY+=($(compgen -W "$(_mlb_panes "$session")" -- "$cur"))
+				COMPREPLY+=($(compgen -S :all -W "$(_mlb_panes "$session")" -- "$cur"))
+			fi
 		fi
 		;;
 	--format)

@@ -92,7 +92,10 @@ end
 
 function __mlb_from
     echo -
-    __mlb_panes
+    for p in (__mlb_panes)
+        echo $p
+        echo $p:all
+    end
     for s in (__mlb_sessions)
         for d in (__mlb_home)/sessions/$s/panes/*/
             echo $s/(basename $d)

@@ -69,14 +69,35 @@ static struct mlb_provenance *from_stdin(void)
 	return p ? finish(p) : NULL;
 }
 
-static struct mlb_provenance *from_session(const char *session, const char *pane, long number)
+/* One stored message of a pane as a moved message, with its provenance. */
+static struct mlb_provenance *moved(struct mlb_session *s, const char *session, const char *pane,
+				    const struct mlb_msgfile *m)
+{
+	struct mlb_provenance *p = mlb_xcalloc(1, sizeof(*p));
+
+	p->content = mlb_xstrndup(m->content ? m->content : "", m->content_len);
+	p->session = mlb_xstrdup(session);
+	p->pane = mlb_xstrdup(pane);
+	if (mlb_msgfile_get(m, "Model")) {
+		p->model = mlb_xstrdup(mlb_msgfile_get(m, "Model"));
+	} else {
+		json_object *info = mlb_session_pane_info(s, pane);
+
+		if (mlb_json_str(info, "model"))
+			p->model = mlb_xstrdup(mlb_json_str(info, "model"));
+		json_object_put(info);
+	}
+	return finish(p);
+}
+
+/* Messages first..last (1-based) of a pane; first 0: its last answer; last -1: every
+ * message but the system prompts.  A chain in the pane's order. */
+static struct mlb_provenance *from_session(const char *session, const char *pane, long first, long last)
 {
 	struct mlb_session *s;
 	struct mlb_msgfile *msgs;
 	size_t n;
-	long pick = -1;
-	struct mlb_provenance *p;
-	json_object *info;
+	struct mlb_provenance *head = NULL, **tail = &head;
 
 	if (mlb_session_open(session, 0, &s) < 0)
 		return NULL;
@@ -84,49 +105,67 @@ static struct mlb_provenance *from_session(const char *session, const char *pane
 		mlb_session_close(s);
 		return NULL;
 	}
-	if (number > 0) {
-		pick = number <= (long)n ? number - 1 : -1;
-	} else {
+	if (first == 0) {
 		for (size_t i = n; i-- > 0;) {
 			const char *role = mlb_msgfile_get(&msgs[i], "Role");
 
 			if (role && !strcmp(role, "assistant")) {
-				pick = (long)i;
+				first = last = (long)i + 1;
 				break;
 			}
 		}
-	}
-	if (pick < 0) {
-		if (number > 0)
-			mlb_error("pane '%s' of session '%s' has no message %ld (it has %zu)", pane, session, number, n);
-		else
+		if (first == 0)
 			mlb_error("pane '%s' of session '%s' has no answer to take; 'mlb-session show %s' lists its messages",
 				  pane, session, session);
-		mlb_msgfiles_free(msgs, n);
-		mlb_session_close(s);
-		return NULL;
+	} else if (last > (long)n) {
+		mlb_error("pane '%s' of session '%s' has no message %ld (it has %zu)", pane, session, last, n);
+		first = 0;
 	}
-	p = mlb_xcalloc(1, sizeof(*p));
-	p->content = mlb_xstrndup(msgs[pick].content ? msgs[pick].content : "", msgs[pick].content_len);
-	p->session = mlb_xstrdup(session);
-	p->pane = mlb_xstrdup(pane);
-	if (mlb_msgfile_get(&msgs[pick], "Model")) {
-		p->model = mlb_xstrdup(mlb_msgfile_get(&msgs[pick], "Model"));
-	} else {
-		info = mlb_session_pane_info(s, pane);
-		if (mlb_json_str(info, "model"))
-			p->model = mlb_xstrdup(mlb_json_str(info, "model"));
-		json_object_put(info);
+	for (long i = first; first > 0 && i <= (last < 0 ? (long)n : last); i++) {
+		const char *role = mlb_msgfile_get(&msgs[i - 1], "Role");
+
+		if (last < 0 && role && !strcmp(role, "system"))
+			continue;
+		*tail = moved(s, session, pane, &msgs[i - 1]);
+		tail = &(*tail)->next;
 	}
+	if (first > 0 && !head)
+		mlb_error("pane '%s' of session '%s' has no message to take; 'mlb-session show %s' lists its messages",
+			  pane, session, session);
 	mlb_msgfiles_free(msgs, n);
 	mlb_session_close(s);
-	return finish(p);
+	return head;
+}
+
+/* "<n>", "<a>-<b>" or "all" after the ':' of --from: 0 after a one-line error. */
+static int parse_numbers(const char *spec, const char *what, long *first, long *last)
+{
+	char *end;
+
+	if (!strcmp(what, "all")) {
+		*first = 1;
+		*last = -1;
+		return 1;
+	}
+	*first = strtol(what, &end, 10);
+	*last = *first;
+	if (end != what && *end == '-' && end[1] >= '0' && end[1] <= '9') {
+		const char *b = end + 1;
+
+		*last = strtol(b, &end, 10);
+	}
+	if (end == what || *end || *first < 1 || *last < *first) {
+		mlb_error("--from '%s': after ':' give a message number (1 or more), a range <a>-<b> with a <= b, or 'all'",
+			  spec);
+		return 0;
+	}
+	return 1;
 }
 
 struct mlb_provenance *mlb_transfer_resolve(const char *spec, const char *current_session, int *usage)
 {
 	char *copy, *slash, *colon, *session, *pane;
-	long number = 0;
+	long first = 0, last = 0;
 	struct mlb_provenance *p;
 
 	*usage = 0;
@@ -140,12 +179,8 @@ struct mlb_provenance *mlb_transfer_resolve(const char *spec, const char *curren
 		*slash = '\0';
 	colon = strchr(pane, ':');
 	if (colon) {
-		char *end;
-
 		*colon = '\0';
-		number = strtol(colon + 1, &end, 10);
-		if (end == colon + 1 || *end || number < 1) {
-			mlb_error("--from '%s': the message number after ':' must be 1 or more", spec);
+		if (!parse_numbers(spec, colon + 1, &first, &last)) {
 			*usage = 1;
 			free(copy);
 			return NULL;
@@ -163,7 +198,7 @@ struct mlb_provenance *mlb_transfer_resolve(const char *spec, const char *curren
 		free(copy);
 		return NULL;
 	}
-	p = from_session(session, pane, number);
+	p = from_session(session, pane, first, last);
 	free(copy);
 	return p;
 }

@@ -173,15 +173,18 @@ struct mlb_prices *mlb_prices_default(const struct mlb_config *cfg)
 
 void mlb_provenance_free(struct mlb_provenance *p)
 {
-	if (!p)
-		return;
-	free(p->session);
-	free(p->pane);
-	free(p->model);
-	free(p->ts);
-	free(p->hash);
-	free(p->content);
-	free(p);
+	while (p) {
+		struct mlb_provenance *next = p->next;
+
+		free(p->session);
+		free(p->pane);
+		free(p->model);
+		free(p->ts);
+		free(p->hash);
+		free(p->content);
+		free(p);
+		p = next;
+	}
 }
 
 void mlb_pane_turn_clear(struct mlb_pane_turn *p)
@@ -501,7 +504,10 @@ static void set_long(struct mlb_msgfile *m, const char *name, long long v)
 	mlb_msgfile_set(m, name, num);
 }
 
-static void user_message(struct mlb_turn_opts *o, struct mlb_pane_turn *p, struct mlb_msgfile *m)
+/* A user message of pane p: its prompt with the first moved message (from == p->from), or
+ * a further moved message (from, content); each carries its own provenance headers. */
+static void user_message(struct mlb_turn_opts *o, struct mlb_pane_turn *p, const struct mlb_provenance *from,
+			 const char *content, struct mlb_msgfile *m)
 {
 	char ts[32], *id = message_id();
 
@@ -513,17 +519,17 @@ static void user_message(struct mlb_turn_opts *o, struct mlb_pane_turn *p, struc
 	mlb_msgfile_set(m, "Tool", o->tool);
 	if (o->run)
 		mlb_msgfile_set(m, "Run", o->run);
-	if (p->from) {
-		if (p->from->session)
-			mlb_msgfile_set(m, "Source-Session", p->from->session);
-		if (p->from->pane)
-			mlb_msgfile_set(m, "Source-Pane", p->from->pane);
-		if (p->from->model)
-			mlb_msgfile_set(m, "Source-Model", p->from->model);
-		if (p->from->ts)
-			mlb_msgfile_set(m, "Transfer-Ts", p->from->ts);
-		if (p->from->hash)
-			mlb_msgfile_set(m, "Source-Hash", p->from->hash);
+	if (from) {
+		if (from->session)
+			mlb_msgfile_set(m, "Source-Session", from->session);
+		if (from->pane)
+			mlb_msgfile_set(m, "Source-Pane", from->pane);
+		if (from->model)
+			mlb_msgfile_set(m, "Source-Model", from->model);
+		if (from->ts)
+			mlb_msgfile_set(m, "Transfer-Ts", from->ts);
+		if (from->hash)
+			mlb_msgfile_set(m, "Source-Hash", from->hash);
 	}
 	for (char *h = p->extra_headers, *nl; h && *h; h = nl + 1) {
 		char *colon = strchr(h, ':'), *name, *value;
@@ -539,7 +545,7 @@ static void user_message(struct mlb_turn_opts *o, struct mlb_pane_turn *p, struc
 		free(name);
 		free(value);
 	}
-	mlb_msgfile_set_content(m, p->prompt, strlen(p->prompt));
+	mlb_msgfile_set_content(m, content, strlen(content));
 	free(id);
 }
 
@@ -620,6 +626,8 @@ static int build_chat(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 	if (p->system || o->system)
 		mlb_chat_add(chat, "system", p->system ? p->system : o->system);
 	mlb_chat_add(chat, "user", p->prompt);
+	for (const struct mlb_provenance *f = p->from ? p->from->next : NULL; f; f = f->next)
+		mlb_chat_add(chat, "user", f->content);
 	return 0;
 }
 
@@ -668,7 +676,11 @@ static int store_turn(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 		 * that it is not sent as history: a question with no answer would confuse. */
 		int unanswered = p->job.outcome != MLB_JOB_OK && !p->job.reply.content.len;
 
-		m = mlb_xcalloc(3, sizeof(*m));
+		size_t nmoved = 0;
+
+		for (const struct mlb_provenance *f = p->from ? p->from->next : NULL; f; f = f->next)
+			nmoved++;
+		m = mlb_xcalloc(3 + nmoved, sizeof(*m));
 		if (p->system || o->system) {
 			const char *system = p->system ? p->system : o->system;
 			const char *role = p->system ? p->role : o->role;
@@ -683,13 +695,18 @@ static int store_turn(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 			mlb_msgfile_set_content(&m[k], system, strlen(system));
 			k++;
 		}
-		user_message(o, p, &m[k]);
-		if (unanswered) {
-			mlb_msgfile_set(&m[k], "Unanswered", "true");
-			mlb_msgfile_set(&m[k], "Error", p->job.error_message ? p->job.error_message :
-					p->job.outcome == MLB_JOB_CANCELLED ? "cancelled before the first token" : "failed");
+		/* the prompt (with the first moved message), then each further moved message */
+		for (const struct mlb_provenance *f = p->from, *first = p->from;; first = NULL) {
+			user_message(o, p, f, f == first ? p->prompt : f->content, &m[k]);
+			if (unanswered) {
+				mlb_msgfile_set(&m[k], "Unanswered", "true");
+				mlb_msgfile_set(&m[k], "Error", p->job.error_message ? p->job.error_message :
+						p->job.outcome == MLB_JOB_CANCELLED ? "cancelled before the first token" : "failed");
+			}
+			k++;
+			if (!f || !(f = f->next))
+				break;
 		}
-		k++;
 		if (!unanswered)
 			reply_message(o, p, &m[k++]);
 		app[napp].pane = p->pane;
@@ -900,16 +917,16 @@ void mlb_turn_start(struct mlb_turn_state *t, struct mlb_runner *r)
 			next_fallback(t, p, "circuit_open");
 		}
 
-		if (p->from) {
+		for (const struct mlb_provenance *f = p->from; f; f = f->next) {
 			json_object *ev = mlb_event_new("message", &p->job.tag), *prov = json_object_new_object();
 
 			mlb_json_set_str(ev, "role", "user");
-			mlb_json_set_str(ev, "content", p->prompt);
-			mlb_json_set_str(prov, "source_session", p->from->session);
-			mlb_json_set_str(prov, "source_pane", p->from->pane);
-			mlb_json_set_str(prov, "source_model", p->from->model);
-			mlb_json_set_str(prov, "transfer_ts", p->from->ts);
-			mlb_json_set_str(prov, "content_hash", p->from->hash);
+			mlb_json_set_str(ev, "content", f == p->from ? p->prompt : f->content);
+			mlb_json_set_str(prov, "source_session", f->session);
+			mlb_json_set_str(prov, "source_pane", f->pane);
+			mlb_json_set_str(prov, "source_model", f->model);
+			mlb_json_set_str(prov, "transfer_ts", f->ts);
+			mlb_json_set_str(prov, "content_hash", f->hash);
 			json_object_object_add(ev, "provenance", prov);
 			emit(t, &p->job, ev);
 		}

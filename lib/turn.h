@@ -20,6 +20,7 @@ struct mlb_provenance {
 	char *session, *pane, *model, *ts, *hash;
 	char *content;		/* the moved text */
 	long bad_lines;		/* malformed lines read on the way (--from -) */
+	struct mlb_provenance *next;	/* the next moved message (--from <pane>:2-5, :all), or NULL */
 };
 
 struct mlb_turn_state;
@@ -29,7 +30,8 @@ struct mlb_pane_turn {
 	char *pane;		/* the pane's name */
 	char *model;		/* provider:model */
 	char *prompt;		/* the new user message */
-	struct mlb_provenance *from;	/* set for send-to: headers on the user message */
+	struct mlb_provenance *from;	/* set for send-to: headers on the user message; the
+					 * further moved messages (from->next) are user messages of their own */
 	char *extra_headers;	/* "Name: value\n" lines added to the user message, or NULL */
 	/* Set by mlb_turn_prepare from the model as named: */
 	json_object *options;	/* the request options of this pane */
