@@ -18,12 +18,12 @@
 static const char usage[] =
 	"usage: mlb-pipeline run <file|name> [--var <k=v>]... [-s <session>] [--project <name>]\n"
 	"                     [--budget <usd>] [--dry-run] [--lock] [--log <file>] [--rows <file>] [--jobs <n>] [--shard <i>/<n>]\n"
-	"                     [--junit <file>] [--record <dir> | --replay <dir>] [--json|--text]\n"
+	"                     [--junit <file>] [--html <file>] [--record <dir> | --replay <dir>] [--json|--text]\n"
 	"       mlb-pipeline validate [--rows <file>] <file|name>\n"
 	"       mlb-pipeline show <file|name>\n"
 	"       mlb-pipeline drift <recorded-session> <live-session> [--min-similarity <x>]\n"
 	"       mlb-pipeline merge <session> <shard-session>...\n"
-	"       mlb-pipeline report --junit <file> [<log>...]\n"
+	"       mlb-pipeline report [--junit <file>] [--html <file>] [<log>...]\n"
 	"       mlb-pipeline list\n"
 	"       mlb-pipeline save --from-session <id> --name <name>\n"
 	"       mlb-pipeline export <name> | import <file>\n"
@@ -41,6 +41,7 @@ static const char usage[] =
 	"      --jobs <n>               rows at once (4)\n"
 	"      --shard <i>/<n>          run only the rows whose number - 1 modulo n is i\n"
 	"      --junit <file>           write a JUnit XML report: a test case an answer, the failed checks\n"
+	"      --html <file>            write an HTML report: verdicts, answers side by side, cost and latency\n"
 	"      --record <dir>           keep every provider exchange in dir (no keys)\n"
 	"      --replay <dir>           answer every request from dir, without network\n"
 	"      --min-similarity <x>     drift: the least word similarity to the recording, 0 to 1 (0.8)\n"
@@ -55,13 +56,13 @@ static const char usage[] =
 
 enum {
 	OPT_VAR = MLB_OPT_FIRST_TOOL_OPTION, OPT_BUDGET, OPT_DRY_RUN, OPT_LOCK, OPT_LOG, OPT_FROM_SESSION, OPT_NAME,
-	OPT_ROWS, OPT_JOBS, OPT_SHARD, OPT_JUNIT, OPT_RECORD, OPT_REPLAY, OPT_MIN_SIMILARITY, OPT_PROJECT
+	OPT_ROWS, OPT_JOBS, OPT_SHARD, OPT_JUNIT, OPT_HTML, OPT_RECORD, OPT_REPLAY, OPT_MIN_SIMILARITY, OPT_PROJECT
 };
 
 struct args {
 	char **vars;
 	size_t nvars;
-	const char *session, *project, *log, *from_session, *name, *rows, *junit, *record, *replay;
+	const char *session, *project, *log, *from_session, *name, *rows, *junit, *html, *record, *replay;
 	long jobs, shard_i, shard_n;
 	double budget, min_similarity;
 	int dry_run, lock, force;
@@ -103,6 +104,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "shard", required_argument, NULL, OPT_SHARD },
 		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "replay", required_argument, NULL, OPT_REPLAY },
 		{ "min-similarity", required_argument, NULL, OPT_MIN_SIMILARITY },
@@ -150,6 +152,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->run_only = 1;
 			break;
 		case OPT_JUNIT: a->junit = optarg; a->run_only = 1; break;
+		case OPT_HTML: a->html = optarg; a->run_only = 1; break;
 		case OPT_RECORD: a->record = optarg; a->run_only = 1; break;
 		case OPT_REPLAY: a->replay = optarg; a->run_only = 1; break;
 		case OPT_MIN_SIMILARITY: {
@@ -243,6 +246,7 @@ static int cmd_run(const struct mlb_config *cfg, const struct args *a, const cha
 	o.shard_i = a->shard_i;
 	o.shard_n = a->shard_n;
 	o.junit = a->junit;
+	o.html = a->html;
 	o.record = a->record;
 	o.replay = a->replay;
 	status = mlb_pipeline_run(cfg, t, &o);
@@ -320,10 +324,10 @@ static int dispatch(const struct mlb_config *cfg, const struct args *a, char **o
 
 	if (!cmd)
 		mlb_usage_error("no command: give run, validate, show, list, save, export, import, drift, merge or report");
-	if (a->junit && !strcmp(cmd, "report"))
-		return mlb_shard_report(ops + 1, (size_t)nops - 1, a->junit);
+	if ((a->junit || a->html) && !strcmp(cmd, "report"))
+		return mlb_shard_report(ops + 1, (size_t)nops - 1, a->junit, a->html);
 	if (!strcmp(cmd, "report"))
-		mlb_usage_error("report needs --junit <file>, then the event logs (--log) to read, or none for stdin");
+		mlb_usage_error("report needs --junit <file> or --html <file>, then the event logs (--log) to read, or none for stdin");
 	if (!strcmp(cmd, "merge") && nops >= 3 && !a->run_only && !a->nvars && !a->rows)
 		return mlb_shard_merge(ops[1], ops + 2, (size_t)nops - 2);
 	if (!strcmp(cmd, "merge"))
@@ -342,7 +346,7 @@ static int dispatch(const struct mlb_config *cfg, const struct args *a, char **o
 		mlb_usage_error("'%s' takes %s", cmd, want == 1 ? "no operand" : want == 3 ? "two sessions, the recorded and the live" :
 				!strcmp(cmd, "import") ? "one template file" : "one template, a file or a name");
 	if (a->run_only && strcmp(cmd, "run"))
-		mlb_usage_error("-s, --budget, --dry-run, --lock, --log, --jobs, --shard, --junit, --record, --replay and the request options are for 'run' only");
+		mlb_usage_error("-s, --budget, --dry-run, --lock, --log, --jobs, --shard, --junit, --html, --record, --replay and the request options are for 'run' only");
 	if (a->nvars && strcmp(cmd, "run") && strcmp(cmd, "validate"))
 		mlb_usage_error("--var is for 'run' and 'validate' only");
 	if (a->rows && strcmp(cmd, "run") && strcmp(cmd, "validate"))

@@ -11,6 +11,7 @@
 #include "markdown.h"
 #include "msg.h"
 #include "msgfile.h"
+#include "report-html.h"
 #include "store.h"
 #include "term.h"
 
@@ -31,6 +32,7 @@ static const char usage[] =
 	"       mlb-session fork <id> <new-id> [--at <commit>]\n"
 	"       mlb-session restore <id> <commit>\n"
 	"       mlb-session export [-f] <id> [<file>]\n"
+	"       mlb-session export [-f] --html <file> <id>\n"
 	"       mlb-session import <file> [<id>]\n"
 	"       mlb-session rm|remove [-f] <id>\n"
 	"       mlb-session name <id> <text>\n"
@@ -44,6 +46,7 @@ static const char usage[] =
 	"      --archived               ls: only the archived sessions\n"
 	"      --all                    ls: the archived sessions too\n"
 	"  -f, --force                  rm: do not ask; export: overwrite the file\n"
+	"      --html <file>            export: an HTML report of the answers, not a bundle\n"
 	"      --raw                    show: the text as sent (on a terminal its markdown is drawn)\n"
 	"  -i, --ignore-case            grep without regard to case\n"
 	"  -h, --help                   show this help\n"
@@ -51,10 +54,11 @@ static const char usage[] =
 	"      --json                   write events (default in a pipe)\n"
 	"      --text                   write text for a person (default on a terminal)\n";
 
-enum { OPT_AT = MLB_OPT_FIRST_TOOL_OPTION, OPT_RAW, OPT_PROJECT, OPT_ARCHIVED, OPT_ALL };
+enum { OPT_AT = MLB_OPT_FIRST_TOOL_OPTION, OPT_RAW, OPT_PROJECT, OPT_ARCHIVED, OPT_ALL, OPT_HTML };
 
 static struct {
 	const char *at;
+	const char *html;	/* export --html: the page to write */
 	const char *project;	/* ls --project: "" for the sessions of no project */
 	int archived, all;	/* ls: only the archived ones; every one */
 	int force;
@@ -736,6 +740,29 @@ static int put_in_place(const char *tmp, const char *file)
 	return 0;
 }
 
+/* export --html: the session's answers as one page (report-html.h). */
+static int export_html(const char *id)
+{
+	struct mlb_report *r;
+	struct mlb_session *s;
+	int rc;
+
+	if (!opt.force && access(opt.html, F_OK) == 0) {
+		mlb_error("export: '%s' exists; give -f to overwrite it", opt.html);
+		return MLB_EXIT_FAIL;
+	}
+	if (open_session(id, &s) < 0)
+		return MLB_EXIT_FAIL;
+	r = mlb_report_new(id);
+	mlb_report_keep_answers(r);
+	rc = mlb_report_read_session(r, s);
+	if (rc == 0)
+		rc = mlb_report_html(r, opt.html);
+	mlb_report_free(r);
+	mlb_session_close(s);
+	return rc < 0 ? MLB_EXIT_FAIL : MLB_EXIT_OK;
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	struct mlb_session *s;
@@ -744,6 +771,10 @@ static int cmd_export(int argc, char **argv)
 	FILE *f;
 	int rc, fd;
 
+	if (opt.html) {
+		need_args(argc, 1, 1, "export --html");
+		return export_html(argv[0]);
+	}
 	need_args(argc, 1, 2, "export");
 	need_id(argv[0]);
 	file = argc > 1 ? argv[1] : (def = mlb_xasprintf("%s.bundle", argv[0]));
@@ -860,6 +891,7 @@ int main(int argc, char **argv)
 		{ "project", required_argument, NULL, OPT_PROJECT },
 		{ "archived", no_argument, NULL, OPT_ARCHIVED },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ 0 }
 	};
 	static const struct {
@@ -888,6 +920,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			opt.icase = 1;
+			break;
+		case OPT_HTML:
+			opt.html = optarg;
 			break;
 		case OPT_RAW:
 			opt.raw = 1;
@@ -926,6 +961,8 @@ int main(int argc, char **argv)
 		mlb_usage_error("option '--at' is for fork only");
 	if (opt.force && strcmp(cmd, "rm") != 0 && strcmp(cmd, "export") != 0)
 		mlb_usage_error("option '-f' is for rm and export only");
+	if (opt.html && strcmp(cmd, "export") != 0)
+		mlb_usage_error("option '--html' is for export only");
 	if (opt.raw && strcmp(cmd, "show") != 0)
 		mlb_usage_error("option '--raw' is for show only");
 	if ((opt.project || opt.archived || opt.all) && strcmp(cmd, "ls") != 0)

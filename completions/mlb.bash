@@ -48,14 +48,14 @@ _mlb_tool_opts()
 		args='--budget --warn --by --interval --prices -s --session --project'
 		;;
 	mlb-pipeline)
-		long="--var --session --project --budget --dry-run --lock --log --rows --jobs --shard --junit --record --replay --min-similarity --from-session --name --force $policy $common"
+		long="--var --session --project --budget --dry-run --lock --log --rows --jobs --shard --junit --html --record --replay --min-similarity --from-session --name --force $policy $common"
 		short='-s -f -h'
-		args="--var -s --session --project --budget --log --rows --jobs --shard --junit --record --replay --min-similarity --from-session --name $policy_args"
+		args="--var -s --session --project --budget --log --rows --jobs --shard --junit --html --record --replay --min-similarity --from-session --name $policy_args"
 		;;
 	mlb-session)
-		long="--at --force --ignore-case --raw --project --archived --all $common"
+		long="--at --force --ignore-case --raw --project --archived --all --html $common"
 		short='-f -i -h'
-		args='--at --project'
+		args='--at --project --html'
 		;;
 	mlb-models)
 		long="--timeout $common"
@@ -226,7 +226,7 @@ _mlb_value()
 	--by)
 		_mlb_reply pane model session
 		;;
-	--prices|--log|--rows|--junit|--record|--replay)
+	--prices|--log|--rows|--junit|--html|--record|--replay)
 		_mlb_reply_files
 		;;
 	esac

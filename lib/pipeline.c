@@ -11,6 +11,7 @@
 #include "modelspec.h"
 #include "msg.h"
 #include "report.h"
+#include "report-html.h"
 #include "role.h"
 #include "sha256.h"
 #include "store.h"
@@ -850,11 +851,12 @@ static void check_answers(struct run *run, struct step *st)
 					 job->error_message ? job->error_message : "no answer");
 			continue;
 		}
-		if (!nexpect)
-			continue;
 		a.text = mlb_buf_str(&job->reply.content);
 		a.len = job->reply.content.len;
 		a.priced = mlb_job_cost(job, run->po->prices, &a.cost_usd);
+		mlb_report_answer(run->report, st->cases[i], a.text, a.len, a.priced, a.cost_usd);
+		if (!nexpect)
+			continue;
 		mlb_job_usage(job, &prompt, &a.completion_tokens);
 		mlb_expect_run(st->def->expect, st->in->t, &a, checked, &about);
 		for (size_t k = 0; k < nexpect; k++) {
@@ -1454,6 +1456,8 @@ int mlb_pipeline_run(const struct mlb_config *cfg, struct mlb_template *t, const
 	mlb_pipeline_count_use(t->name);
 	run.id = mlb_session_new_id();
 	run.report = mlb_report_new(t->name);
+	if (o->html)
+		mlb_report_keep_answers(run.report);
 	run.t0 = mlb_mono_ms();
 	run.r = mlb_runner_new(&o->policy, mlb_turn_event, run_done, &run);
 	mlb_runner_exchanges(run.r, o->record, o->replay);
@@ -1477,6 +1481,8 @@ int mlb_pipeline_run(const struct mlb_config *cfg, struct mlb_template *t, const
 	if (status != MLB_EXIT_OK || !mlb_cli_json())
 		account(&run, status != MLB_EXIT_OK);
 	if (o->junit && mlb_report_junit(run.report, o->junit) < 0 && status == MLB_EXIT_OK)
+		status = MLB_EXIT_FAIL;
+	if (o->html && mlb_report_html(run.report, o->html) < 0 && status == MLB_EXIT_OK)
 		status = MLB_EXIT_FAIL;
 	mlb_runner_free(run.r);
 	free_run(&run);

@@ -40,6 +40,7 @@ struct mlb_pipeline_opts {
 	int jobs;		/* rows at once */
 	long shard_i, shard_n;	/* run the rows whose index - 1 modulo shard_n is shard_i; shard_n 0: all */
 	const char *junit;	/* write a JUnit report there, or NULL */
+	const char *html;	/* write the HTML report there (report-html.h), or NULL */
 	const char *record, *replay;	/* keep exchanges there, answer from there (replay.h), or NULL */
 };
 

@@ -1,32 +1,17 @@
-#include "report.h"
+#include "report-internal.h"
 #include "buf.h"
+#include "config.h"
 #include "event.h"
 #include "file.h"
 #include "msg.h"
+#include "msgfile.h"
+#include "store.h"
 #include "utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct failure {
-	char *check, *why;
-};
-
-struct tcase {
-	long row;
-	char *step, *pane, *model;
-	double seconds;
-	char *error_code, *error;
-	struct failure *fails;
-	size_t nfails, nchecks;
-};
-
-struct mlb_report {
-	char *name;
-	struct tcase *v;
-	size_t n;
-};
+#include <strings.h>
 
 struct mlb_report *mlb_report_new(const char *name)
 {
@@ -39,7 +24,7 @@ struct mlb_report *mlb_report_new(const char *name)
 size_t mlb_report_case(struct mlb_report *r, long row, const char *step, const char *pane, const char *model,
 		       double seconds)
 {
-	struct tcase *c;
+	struct mlb_report_case *c;
 
 	r->v = mlb_xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
 	c = &r->v[r->n];
@@ -52,9 +37,29 @@ size_t mlb_report_case(struct mlb_report *r, long row, const char *step, const c
 	return r->n++;
 }
 
+void mlb_report_keep_answers(struct mlb_report *r)
+{
+	r->keep_answers = 1;
+}
+
+void mlb_report_answer(struct mlb_report *r, size_t i, const char *text, size_t len, int priced, double cost_usd)
+{
+	struct mlb_report_case *c = &r->v[i];
+
+	c->priced = priced;
+	c->cost_usd = priced ? cost_usd : 0;
+	if (!r->keep_answers || !text)
+		return;
+	free(c->text);
+	c->text = mlb_xmalloc(len + 1);
+	memcpy(c->text, text, len);
+	c->text[len] = '\0';
+	c->text_len = len;
+}
+
 void mlb_report_error(struct mlb_report *r, size_t i, const char *code, const char *message)
 {
-	struct tcase *c = &r->v[i];
+	struct mlb_report_case *c = &r->v[i];
 
 	free(c->error_code);
 	free(c->error);
@@ -64,7 +69,7 @@ void mlb_report_error(struct mlb_report *r, size_t i, const char *code, const ch
 
 void mlb_report_check(struct mlb_report *r, size_t i, const char *check, int pass, const char *why)
 {
-	struct tcase *c = &r->v[i];
+	struct mlb_report_case *c = &r->v[i];
 
 	c->nchecks++;
 	if (pass)
@@ -75,10 +80,9 @@ void mlb_report_check(struct mlb_report *r, size_t i, const char *check, int pas
 	c->nfails++;
 }
 
-/* s as XML text or attribute: the five entities; characters XML 1.0 cannot hold, and bytes that are not UTF-8, as '?'. */
-static void xml(struct mlb_buf *b, const char *s)
+void mlb_report_escape(struct mlb_buf *b, const char *s, size_t len, const char *newline)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
 	while (p < end) {
 		size_t n;
@@ -88,8 +92,8 @@ static void xml(struct mlb_buf *b, const char *s)
 		case '<': mlb_buf_adds(b, "&lt;"); p++; continue;
 		case '>': mlb_buf_adds(b, "&gt;"); p++; continue;
 		case '"': mlb_buf_adds(b, "&quot;"); p++; continue;
-		case '\'': mlb_buf_adds(b, "&apos;"); p++; continue;
-		case '\n': mlb_buf_adds(b, "&#10;"); p++; continue;
+		case '\'': mlb_buf_adds(b, "&#39;"); p++; continue;
+		case '\n': mlb_buf_adds(b, newline); p++; continue;
 		case '\t': mlb_buf_adds(b, "&#9;"); p++; continue;
 		}
 		if (*p < 0x20 || *p == 0x7f) {
@@ -107,6 +111,11 @@ static void xml(struct mlb_buf *b, const char *s)
 		mlb_buf_add(b, p, n);
 		p += n;
 	}
+}
+
+static void xml(struct mlb_buf *b, const char *s)
+{
+	mlb_report_escape(b, s, strlen(s), "&#10;");
 }
 
 /* The case of a pane, made when there is none yet. */
@@ -148,11 +157,21 @@ long mlb_report_read(struct mlb_report *r, FILE *f, const char *label)
 			continue;
 		}
 		if (!strcmp(type, "final")) {
-			case_of(r, ev);
+			size_t c = case_of(r, ev);
+			const char *text = mlb_json_str(ev, "content");
+
+			if (text)
+				mlb_report_answer(r, c, text, strlen(text), r->v[c].priced, r->v[c].cost_usd);
 		} else if (!strcmp(type, "meter")) {
 			size_t c = case_of(r, ev);	/* it may move r->v */
+			json_object *cost;
 
 			r->v[c].seconds = mlb_json_int(ev, "latency_ms", 0) / 1000.0;
+			cost = json_object_object_get(ev, "cost_usd");
+			if (json_object_is_type(cost, json_type_double) || json_object_is_type(cost, json_type_int)) {
+				r->v[c].priced = 1;
+				r->v[c].cost_usd = json_object_get_double(cost);
+			}
 		} else if (!strcmp(type, "error") && mlb_json_str(ev, "code")) {
 			mlb_report_error(r, case_of(r, ev), mlb_json_str(ev, "code"), mlb_json_str(ev, "message"));
 		} else if (!strcmp(type, "assert")) {
@@ -165,13 +184,60 @@ long mlb_report_read(struct mlb_report *r, FILE *f, const char *label)
 	return bad;
 }
 
+int mlb_report_read_session(struct mlb_report *r, struct mlb_session *s)
+{
+	char **panes;
+	size_t np;
+
+	if (mlb_session_panes(s, &panes, &np) < 0)
+		return -1;
+	for (size_t i = 0; i < np; i++) {
+		struct mlb_msgfile *msgs;
+		size_t n, turn = 0;
+
+		if (!strncmp(panes[i], "summary-", 8))
+			continue;	/* a summary is not one of the answers */
+		if (mlb_session_messages(s, panes[i], &msgs, &n) < 0) {
+			mlb_strv_free(panes);
+			return -1;
+		}
+		for (size_t k = 0; k < n; k++) {
+			const struct mlb_msgfile *m = &msgs[k];
+			const char *role = mlb_msgfile_get(m, "Role"), *model = mlb_msgfile_get(m, "Model");
+			const char *latency = mlb_msgfile_get(m, "Latency-Ms"), *cost = mlb_msgfile_get(m, "Cost-Usd");
+			char step[32];
+			size_t c;
+
+			if (!role || strcasecmp(role, "assistant"))
+				continue;
+			snprintf(step, sizeof(step), "turn %zu", ++turn);
+			c = mlb_report_case(r, 0, step, panes[i], model ? model : panes[i],
+					    latency ? strtod(latency, NULL) / 1000.0 : 0);
+			mlb_report_answer(r, c, m->content, m->content_len, cost != NULL, cost ? strtod(cost, NULL) : 0);
+		}
+		mlb_msgfiles_free(msgs, n);
+	}
+	mlb_strv_free(panes);
+	return 0;
+}
+
 static int case_cmp(const void *a, const void *b)
 {
-	const struct tcase *x = *(const struct tcase *const *)a, *y = *(const struct tcase *const *)b;
+	const struct mlb_report_case *x = *(const struct mlb_report_case *const *)a, *y = *(const struct mlb_report_case *const *)b;
 
 	if (x->row != y->row)
 		return x->row < y->row ? -1 : 1;
 	return strcmp(x->pane, y->pane);
+}
+
+const struct mlb_report_case **mlb_report_sorted(const struct mlb_report *r)
+{
+	const struct mlb_report_case **order = mlb_xcalloc(r->n + 1, sizeof(*order));
+
+	for (size_t i = 0; i < r->n; i++)
+		order[i] = &r->v[i];
+	qsort(order, r->n, sizeof(*order), case_cmp);
+	return order;
 }
 
 int mlb_report_junit(const struct mlb_report *r, const char *path)
@@ -193,13 +259,10 @@ int mlb_report_junit(const struct mlb_report *r, const char *path)
 	xml(&b, r->name);
 	mlb_buf_addf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\">\n",
 		     r->n, failures, errors, seconds);
-	const struct tcase **order = mlb_xcalloc(r->n + 1, sizeof(*order));
+	const struct mlb_report_case **order = mlb_report_sorted(r);
 
-	for (size_t i = 0; i < r->n; i++)
-		order[i] = &r->v[i];
-	qsort(order, r->n, sizeof(*order), case_cmp);
 	for (size_t i = 0; i < r->n; i++) {
-		const struct tcase *c = order[i];
+		const struct mlb_report_case *c = order[i];
 		char *name = c->row ? mlb_xasprintf("row %ld, %s, %s (%s)", c->row, c->step, c->model, c->pane) :
 				      mlb_xasprintf("%s, %s (%s)", c->step, c->model, c->pane);
 
@@ -254,13 +317,14 @@ void mlb_report_free(struct mlb_report *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n; i++) {
-		struct tcase *c = &r->v[i];
+		struct mlb_report_case *c = &r->v[i];
 
 		free(c->step);
 		free(c->pane);
 		free(c->model);
 		free(c->error_code);
 		free(c->error);
+		free(c->text);
 		for (size_t k = 0; k < c->nfails; k++) {
 			free(c->fails[k].check);
 			free(c->fails[k].why);

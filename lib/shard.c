@@ -1,6 +1,7 @@
 #include "shard.h"
 #include "msg.h"
 #include "report.h"
+#include "report-html.h"
 #include "store.h"
 
 #include <errno.h>
@@ -101,10 +102,13 @@ int mlb_shard_merge(const char *into, char *const *from, size_t n)
 	return status ? MLB_EXIT_FAIL : MLB_EXIT_OK;
 }
 
-int mlb_shard_report(char *const *logs, size_t n, const char *junit)
+int mlb_shard_report(char *const *logs, size_t n, const char *junit, const char *html)
 {
 	struct mlb_report *r = mlb_report_new("mlb");
 	int status = MLB_EXIT_OK;
+
+	if (html)
+		mlb_report_keep_answers(r);
 
 	for (size_t i = 0; i < (n ? n : 1) && status == MLB_EXIT_OK; i++) {
 		const char *path = n ? logs[i] : "-";
@@ -118,7 +122,9 @@ int mlb_shard_report(char *const *logs, size_t n, const char *junit)
 		if (f != stdin)
 			fclose(f);
 	}
-	if (status == MLB_EXIT_OK && mlb_report_junit(r, junit) < 0)
+	if (status == MLB_EXIT_OK && junit && mlb_report_junit(r, junit) < 0)
+		status = MLB_EXIT_FAIL;
+	if (status == MLB_EXIT_OK && html && mlb_report_html(r, html) < 0)
 		status = MLB_EXIT_FAIL;
 	mlb_report_free(r);
 	return status;

@@ -16,7 +16,8 @@
  * into session into, made when missing; an exit status. */
 int mlb_shard_merge(const char *into, char *const *from, size_t n);
 
-/* Read the events of each log ("-" or none: stdin) and write one JUnit report; an exit status. */
-int mlb_shard_report(char *const *logs, size_t n, const char *junit);
+/* Read the events of each log ("-" or none: stdin) and write one JUnit report and/or one HTML
+ * report (either path NULL: not that one); an exit status. */
+int mlb_shard_report(char *const *logs, size_t n, const char *junit, const char *html);
 
 #endif
