@@ -73,6 +73,13 @@ struct reply {
 	int estimated;
 };
 
+/* A stored question that no model answered, and why (its Error: header). */
+struct failure {
+	char *who;		/* the model asked, or the pane when the file does not name it */
+	char *why;
+	struct failure *next;
+};
+
 struct mlb_meter {
 	struct mlb_meter_opts o;
 	struct mlb_prices *own_prices;
@@ -89,6 +96,7 @@ struct mlb_meter {
 	struct flight *flights[NBUCKETS];
 	const char *session;	/* while reading a stored session: the total is that session */
 	const char *project;	/* while reading a project's sessions: the total is the project */
+	struct failure *failures, **last_failure;	/* stored questions left unanswered, in order */
 };
 
 /* ---- prices ---- */
@@ -235,6 +243,14 @@ void mlb_meter_free(struct mlb_meter *m)
 			free(f);
 		}
 	group_clear(&m->total);
+	while (m->failures) {
+		struct failure *f = m->failures;
+
+		m->failures = f->next;
+		free(f->who);
+		free(f->why);
+		free(f);
+	}
 	mlb_prices_free(m->own_prices);
 	free(m);
 }
@@ -693,6 +709,21 @@ static void report_row(FILE *f, int color, int w, const char *label, struct grou
 		col(color && g->errors, C_ERR), g->errors, col(color && g->errors, C_OFF));
 }
 
+/* Why each stored question went unanswered, one line each, made safe: the reason is a server's text. */
+static void report_failures(const struct mlb_meter *m, FILE *f, int color)
+{
+	struct mlb_buf line = MLB_BUF_INIT;
+
+	for (const struct failure *x = m->failures; x; x = x->next) {
+		mlb_buf_reset(&line);
+		mlb_term_safe(&line, x->who, strlen(x->who), 0);
+		mlb_buf_adds(&line, " failed: ");
+		mlb_term_safe(&line, x->why, strlen(x->why), 0);
+		fprintf(f, "%s\xe2\x9c\x97 %s%s\n", col(color, C_ERR), mlb_buf_str(&line), col(color, C_OFF));
+	}
+	mlb_buf_free(&line);
+}
+
 void mlb_meter_report(struct mlb_meter *m, FILE *f, int color)
 {
 	struct group t = total_of(m);
@@ -758,6 +789,7 @@ void mlb_meter_report(struct mlb_meter *m, FILE *f, int color)
 	if (m->budget.limit > 0)
 		fprintf(f, "budget: $%.6f of $%.6f spent (%.0f%%)\n", m->budget.spent, m->budget.limit,
 			100 * m->budget.spent / m->budget.limit);
+	report_failures(m, f, color);
 }
 
 /* ---- filtering ---- */
@@ -893,7 +925,27 @@ static double header_amount(const struct mlb_msgfile *msg, const char *name)
 	return end == s || *end || errno || !isfinite(v) || v < 0 ? NAN : v;
 }
 
-/* Count one stored message if it is a reply. */
+/* A stored question no model answered is an error of the model asked, and its reason is kept for the table. */
+static void count_unanswered(struct mlb_meter *m, const char *pane, const struct mlb_msgfile *msg)
+{
+	const char *model = mlb_msgfile_get(msg, "Model"), *why = mlb_msgfile_get(msg, "Error");
+	struct failure *f = calloc(1, sizeof(*f));
+
+	count_error(m, m->o.by == MLB_METER_BY_MODEL ? (model ? model : pane) :
+		       m->o.by == MLB_METER_BY_PANE ? pane : m->session);
+	if (!f || !(f->who = strdup(model ? model : pane)) || !(f->why = strdup(why ? why : "failed"))) {
+		if (f)
+			free(f->who);
+		free(f);
+		return;
+	}
+	if (!m->last_failure)
+		m->last_failure = &m->failures;
+	*m->last_failure = f;
+	m->last_failure = &f->next;
+}
+
+/* Count one stored message if it is a reply, or a question left unanswered. */
 static void count_message(struct mlb_meter *m, const char *pane, const struct mlb_msgfile *msg)
 {
 	const char *role = mlb_msgfile_get(msg, "Role"), *model = mlb_msgfile_get(msg, "Model");
@@ -901,6 +953,10 @@ static void count_message(struct mlb_meter *m, const char *pane, const struct ml
 	struct reply r = { .tps = NAN };
 	double cost;
 
+	if (role && !strcmp(role, "user") && mlb_msgfile_get(msg, "Unanswered")) {
+		count_unanswered(m, pane, msg);
+		return;
+	}
 	if (!role || strcmp(role, "assistant"))
 		return;
 	r.key = m->o.by == MLB_METER_BY_MODEL ? model : m->o.by == MLB_METER_BY_PANE ? pane : m->session;

@@ -700,6 +700,8 @@ static int store_turn(struct mlb_session *s, struct mlb_turn_opts *o, struct mlb
 			user_message(o, p, f, f == first ? p->prompt : f->content, &m[k]);
 			if (unanswered) {
 				mlb_msgfile_set(&m[k], "Unanswered", "true");
+				/* the model asked, so that the meter and a reader know who did not answer */
+				mlb_msgfile_set(&m[k], "Model", p->model);
 				mlb_msgfile_set(&m[k], "Error", p->job.error_message ? p->job.error_message :
 						p->job.outcome == MLB_JOB_CANCELLED ? "cancelled before the first token" : "failed");
 			}

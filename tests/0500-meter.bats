@@ -408,6 +408,20 @@ msgfile() {
 	assert_equal "$(tail -n 1 <<<"$output" | jq -c '[.scope, .session, .replies, .completion_tokens]')" '["session","live1",2,8]'
 }
 
+@test "-s: a pane that never answered counts as its model's error, and the text says why" {
+	start_server
+	run -3 --separate-stderr mlb-broadcast -s failed1 -m openai:alpha+tokens=3 \
+		-m openai:beta+fault=500 --retries 0 --json hi
+	# the stored question names the model asked
+	run -0 grep -l '^Model: openai:beta+fault=500$' "$MLB_HOME"/sessions/failed1/panes/openai-beta-fault-500/*.msg
+	run -0 mlb-meter -s failed1 --json </dev/null
+	assert_equal "$(jq -c 'select(.scope=="model") | [.model, .replies, .errors]' <<<"$output")" \
+		"$(printf '%s\n%s' '["openai:alpha+tokens=3",1,0]' '["openai:beta+fault=500",0,1]')"
+	assert_equal "$(jq -c 'select(.scope=="session") | .errors' <<<"$output")" 1
+	run -0 mlb-meter -s failed1 --text </dev/null
+	assert_line --partial 'openai:beta+fault=500 failed: HTTP 500: The server had an error'
+}
+
 @test "unit: lib/meter.c" {
 	[ -x "$MLB_SRC/build/tests/test-meter" ] || skip "run 'make unit' first"
 	run -0 "$MLB_SRC/build/tests/test-meter"
