@@ -43,9 +43,9 @@ _mlb_tool_opts()
 		args="-m --model --format -s --session -S --system --project $policy_args"
 		;;
 	mlb-meter)
-		long="--budget --warn --by --interval --report --prices --session --project $common"
+		long="--budget --warn --by --interval --report --prices --session --project --all --since --until $common"
 		short='-s -h'
-		args='--budget --warn --by --interval --prices -s --session --project'
+		args='--budget --warn --by --interval --prices -s --session --project --since --until'
 		;;
 	mlb-pipeline)
 		long="--var --session --project --budget --dry-run --lock --log --rows --jobs --shard --junit --html --record --replay --min-similarity --from-session --name --force $policy $common"
@@ -224,7 +224,7 @@ _mlb_value()
 		_mlb_reply executive technical bullet
 		;;
 	--by)
-		_mlb_reply pane model session
+		_mlb_reply pane model session day week month provider project
 		;;
 	--prices|--log|--rows|--junit|--html|--record|--replay)
 		_mlb_reply_files

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NBUCKETS 256		/* groups are few: models or panes of a run */
@@ -97,6 +98,8 @@ struct mlb_meter {
 	const char *session;	/* while reading a stored session: the total is that session */
 	const char *project;	/* while reading a project's sessions: the total is the project */
 	struct failure *failures, **last_failure;	/* stored questions left unanswered, in order */
+	const char *session_project;	/* the project of the session being read (--by project), or NULL */
+	int all;		/* reading every session: the total is scope "all" */
 };
 
 /* ---- prices ---- */
@@ -202,7 +205,7 @@ static void group_clear(struct group *g)
 struct mlb_meter *mlb_meter_new(const struct mlb_meter_opts *o)
 {
 	struct mlb_meter *m = mlb_xcalloc(1, sizeof(*m));
-	static const char *const keys[] = { "model", "pane", "session" };
+	static const char *const keys[] = { "model", "pane", "session", "day", "week", "month", "provider", "project" };
 
 	m->o = *o;
 	if (m->o.warn <= 0)
@@ -598,7 +601,9 @@ int mlb_meter_emit_aggregates(struct mlb_meter *m)
 		qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
 	for (size_t i = 0; i < m->ngroups; i++)
 		ret |= mlb_event_write(aggregate(m, m->groups[i], m->keyname, m->keyname, m->groups[i]->key));
-	if (m->project)
+	if (m->all)
+		ret |= mlb_event_write(aggregate(m, &t, "all", NULL, NULL));
+	else if (m->project)
 		ret |= mlb_event_write(aggregate(m, &t, "project", "project", m->project));
 	else if (m->session)
 		ret |= mlb_event_write(aggregate(m, &t, "session", "session", m->session));
@@ -730,7 +735,11 @@ void mlb_meter_report(struct mlb_meter *m, FILE *f, int color)
 	double max_cost = 0, max_p50 = 0;
 	int w = (int)strlen(m->keyname), show_bars = 1;
 
-	if (m->project)
+	if (m->all)
+		fprintf(f, "%sall sessions%s%s%s%s%s\n", col(color, C_BOLD), m->o.since ? " from " : "",
+			m->o.since ? m->o.since : "", m->o.until ? " to " : "", m->o.until ? m->o.until : "",
+			col(color, C_OFF));
+	else if (m->project)
 		fprintf(f, "%sproject %s%s\n", col(color, C_BOLD), m->project, col(color, C_OFF));
 	else if (m->session)
 		fprintf(f, "%ssession %s%s\n", col(color, C_BOLD), m->session, col(color, C_OFF));
@@ -925,14 +934,65 @@ static double header_amount(const struct mlb_msgfile *msg, const char *name)
 	return end == s || *end || errno || !isfinite(v) || v < 0 ? NAN : v;
 }
 
+/* Whether a stored reply of this Date (RFC 3339, UTC) is in --since/--until; one with
+ * no readable date is left out only when there are bounds. */
+static int in_dates(const struct mlb_meter *m, const char *date)
+{
+	if (!m->o.since && !m->o.until)
+		return 1;
+	if (!date || strlen(date) < 10)
+		return 0;
+	return (!m->o.since || strncmp(date, m->o.since, 10) >= 0) && (!m->o.until || strncmp(date, m->o.until, 10) <= 0);
+}
+
+/* The group of a stored reply; key is room for the keys made here. */
+static const char *reply_key(const struct mlb_meter *m, const char *pane, const char *model, const char *date,
+			     char *key, size_t size)
+{
+	struct tm tm = { 0 };
+	time_t t;
+
+	switch (m->o.by) {
+	case MLB_METER_BY_MODEL: return model;
+	case MLB_METER_BY_PANE: return pane;
+	case MLB_METER_BY_SESSION: return m->session;
+	case MLB_METER_BY_PROJECT: return m->session_project ? m->session_project : "-";
+	case MLB_METER_BY_PROVIDER:
+		if (!model)
+			return NULL;
+		snprintf(key, size, "%.*s", (int)strcspn(model, ":"), model);
+		return key;
+	case MLB_METER_BY_DAY:
+	case MLB_METER_BY_MONTH:
+		if (!date || strlen(date) < 10)
+			return "-";
+		snprintf(key, size, "%.*s", m->o.by == MLB_METER_BY_DAY ? 10 : 7, date);
+		return key;
+	case MLB_METER_BY_WEEK:
+		if (!date || sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+			return "-";
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		t = timegm(&tm);
+		if (!gmtime_r(&t, &tm) || !strftime(key, size, "%G-W%V", &tm))	/* ISO 8601 week */
+			return "-";
+		return key;
+	}
+	return NULL;
+}
+
 /* A stored question no model answered is an error of the model asked, and its reason is kept for the table. */
 static void count_unanswered(struct mlb_meter *m, const char *pane, const struct mlb_msgfile *msg)
 {
 	const char *model = mlb_msgfile_get(msg, "Model"), *why = mlb_msgfile_get(msg, "Error");
-	struct failure *f = calloc(1, sizeof(*f));
+	struct failure *f;
+	char key[64];
 
-	count_error(m, m->o.by == MLB_METER_BY_MODEL ? (model ? model : pane) :
-		       m->o.by == MLB_METER_BY_PANE ? pane : m->session);
+	if (!in_dates(m, mlb_msgfile_get(msg, "Date")))
+		return;
+	f = calloc(1, sizeof(*f));
+	count_error(m, m->o.by == MLB_METER_BY_MODEL && !model ? pane :
+		       reply_key(m, pane, model, mlb_msgfile_get(msg, "Date"), key, sizeof(key)));
 	if (!f || !(f->who = strdup(model ? model : pane)) || !(f->why = strdup(why ? why : "failed"))) {
 		if (f)
 			free(f->who);
@@ -953,13 +1013,18 @@ static void count_message(struct mlb_meter *m, const char *pane, const struct ml
 	struct reply r = { .tps = NAN };
 	double cost;
 
+	char key[64];
+
 	if (role && !strcmp(role, "user") && mlb_msgfile_get(msg, "Unanswered")) {
 		count_unanswered(m, pane, msg);
 		return;
 	}
+/* Count one stored message if it is a reply, or a question left unanswered. */
 	if (!role || strcmp(role, "assistant"))
 		return;
-	r.key = m->o.by == MLB_METER_BY_MODEL ? model : m->o.by == MLB_METER_BY_PANE ? pane : m->session;
+	if (!in_dates(m, mlb_msgfile_get(msg, "Date")))
+		return;
+	r.key = reply_key(m, pane, model, mlb_msgfile_get(msg, "Date"), key, sizeof(key));
 	r.prompt = header_count(msg, "Prompt-Tokens", &r);
 	r.completion = header_count(msg, "Completion-Tokens", &r);
 	r.cached = header_count(msg, "Cached-Tokens", &r);
@@ -1035,7 +1100,8 @@ int mlb_meter_from_session(struct mlb_meter *m, const char *id)
 	return status;
 }
 
-int mlb_meter_from_project(struct mlb_meter *m, const char *project)
+/* Count every session under $MLB_HOME, or those of one project; the exit status so far. */
+static int count_sessions(struct mlb_meter *m, const char *project)
 {
 	char **ids;
 	size_t n;
@@ -1052,16 +1118,37 @@ int mlb_meter_from_project(struct mlb_meter *m, const char *project)
 			status = MLB_EXIT_FAIL;	/* reported; the others still count */
 			continue;
 		}
-		if (!(info = mlb_session_info(s)))
+		if (!(info = mlb_session_info(s))) {
 			status = MLB_EXIT_FAIL;
-		else if ((in = mlb_json_str(info, "project")) && !strcmp(in, project) &&
-			 count_session(m, s) != MLB_EXIT_OK)
-			status = MLB_EXIT_FAIL;
+		} else {
+			in = mlb_json_str(info, "project");
+			m->session_project = in && *in ? in : NULL;
+			if ((!project || (in && !strcmp(in, project))) && count_session(m, s) != MLB_EXIT_OK)
+				status = MLB_EXIT_FAIL;
+			m->session_project = NULL;
+		}
 		json_object_put(info);
 		mlb_session_close(s);
 	}
 	mlb_strv_free(ids);
 	m->session = NULL;
+	return status;
+}
+
+int mlb_meter_from_project(struct mlb_meter *m, const char *project)
+{
+	int status = count_sessions(m, project);
+
 	m->project = project;
 	return finish_stored(m, status);
+}
+
+int mlb_meter_from_all(struct mlb_meter *m)
+{
+	int status = count_sessions(m, NULL);
+
+	m->all = 1;
+	status = finish_stored(m, status);
+	m->all = 0;
+	return status;
 }

@@ -41,11 +41,16 @@
 struct mlb_job;
 
 /* What the groups of the aggregates are. */
-enum mlb_meter_by { MLB_METER_BY_MODEL, MLB_METER_BY_PANE, MLB_METER_BY_SESSION };
+enum mlb_meter_by {
+	MLB_METER_BY_MODEL, MLB_METER_BY_PANE, MLB_METER_BY_SESSION,
+	MLB_METER_BY_DAY, MLB_METER_BY_WEEK, MLB_METER_BY_MONTH,	/* of the reply's Date (UTC) */
+	MLB_METER_BY_PROVIDER, MLB_METER_BY_PROJECT			/* the session's project, "-" for none */
+};
 
 struct mlb_meter_opts {
 	enum mlb_meter_by by;
 	double budget;			/* USD; 0: no budget */
+	const char *since, *until;	/* stored replies: only those of these days (YYYY-MM-DD, UTC, inclusive), or NULL */
 	double warn;			/* share of the budget that warns once; 0 takes 0.8 */
 	double interval;		/* seconds between interim aggregates; 0: only at the end */
 	int events;			/* pass events through and write aggregates as events */
@@ -86,6 +91,8 @@ int mlb_meter_filter(struct mlb_meter *m, int fd);
 int mlb_meter_from_session(struct mlb_meter *m, const char *id);
 /* Add up the replies stored in every session of a project (archived and completed ones too); the exit status. */
 int mlb_meter_from_project(struct mlb_meter *m, const char *project);
+/* Add up the replies stored in every session under $MLB_HOME; the exit status. */
+int mlb_meter_from_all(struct mlb_meter *m);
 
 /* The pct-th percentile of v by nearest rank (v is sorted in place); n must be > 0. */
 double mlb_meter_percentile(double *v, size_t n, int pct);
