@@ -282,7 +282,7 @@ fish_lines() {
 	assert_line left
 	assert_line right
 	run bash_complete mlb-meter --by ''
-	assert_output $'pane\nmodel\nsession'
+	assert_output $'pane\nmodel\nsession\nday\nweek\nmonth\nprovider\nproject'
 }
 
 @test "zsh completion: every long flag in a tool's --help is in its function" {

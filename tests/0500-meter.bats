@@ -49,7 +49,7 @@ agg() {
 
 @test "usage: help, bad numbers and keys exit 2 with a message that names the fix" {
 	run -0 mlb-meter -h
-	assert_line --index 0 --partial "usage: mlb-meter [--budget <usd>] [--warn <fraction>] [--by pane|model|session]"
+	assert_line --index 0 --partial "usage: mlb-meter [--budget <usd>] [--warn <fraction>] [--by <key>]"
 	run -2 --separate-stderr mlb-meter --budget x </dev/null
 	assert_equal "${stderr_lines[0]}" "mlb-meter: --budget takes an amount in USD, such as 0.05, not 'x'"
 	run -2 --separate-stderr mlb-meter --budget -1 </dev/null
@@ -58,7 +58,9 @@ agg() {
 	run -2 --separate-stderr mlb-meter --warn 0.5 </dev/null
 	assert_equal "${stderr_lines[0]}" "mlb-meter: --warn needs --budget"
 	run -2 --separate-stderr mlb-meter --by provider </dev/null
-	assert_equal "${stderr_lines[0]}" "mlb-meter: --by takes pane, model or session, not 'provider'"
+	assert_equal "${stderr_lines[0]}" "mlb-meter: --since, --until and --by day|week|month|provider|project are for stored replies: add -s <session>, --project <name> or --all"
+	run -2 --separate-stderr mlb-meter --by vendor </dev/null
+	assert_equal "${stderr_lines[0]}" "mlb-meter: --by takes pane, model, session, day, week, month, provider or project, not 'vendor'"
 	run -2 --separate-stderr mlb-meter --interval 0 </dev/null
 	assert_equal "${stderr_lines[0]}" "mlb-meter: --interval takes a number of seconds, such as 5 or 0.5, not '0'"
 	run -2 --separate-stderr mlb-meter extra </dev/null
