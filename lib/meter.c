@@ -1012,14 +1012,12 @@ static void count_message(struct mlb_meter *m, const char *pane, const struct ml
 	const char *estimated = mlb_msgfile_get(msg, "Estimated");
 	struct reply r = { .tps = NAN };
 	double cost;
-
 	char key[64];
 
 	if (role && !strcmp(role, "user") && mlb_msgfile_get(msg, "Unanswered")) {
 		count_unanswered(m, pane, msg);
 		return;
 	}
-/* Count one stored message if it is a reply, or a question left unanswered. */
 	if (!role || strcmp(role, "assistant"))
 		return;
 	if (!in_dates(m, mlb_msgfile_get(msg, "Date")))
