@@ -178,6 +178,30 @@ static unsigned next_rand(void)
 	return (unsigned)rng;
 }
 
+/* Make edits random changes to line[0..*len): a byte replaced from bytes, one deleted, or one inserted while it fits in cap. */
+static void edit_randomly(char *line, size_t *len, size_t cap, const char *bytes, size_t nbytes, int edits)
+{
+	for (int k = 0; k < edits; k++) {
+		size_t at = next_rand() % *len;
+
+		switch (next_rand() % 3) {
+		case 0:
+			line[at] = bytes[next_rand() % nbytes];
+			break;
+		case 1:
+			memmove(line + at, line + at + 1, *len - at - 1);
+			(*len)--;
+			break;
+		default:
+			if (*len + 1 < cap) {
+				memmove(line + at + 1, line + at, *len - at);
+				line[at] = bytes[next_rand() % nbytes];
+				(*len)++;
+			}
+		}
+	}
+}
+
 /*
  * The quick check for unwanted types must decide exactly as json-c does:
  * the same lines pass, the same lines are reported.  Mutate real event
@@ -207,25 +231,7 @@ static void test_quick_scan_agrees(void)
 		char *slow, *fast;
 
 		memcpy(line, seed, len);
-		for (int k = 0; k < edits; k++) {
-			size_t at = next_rand() % len;
-
-			switch (next_rand() % 3) {
-			case 0:
-				line[at] = bytes[next_rand() % (sizeof(bytes) - 1)];
-				break;
-			case 1:
-				memmove(line + at, line + at + 1, len - at - 1);
-				len--;
-				break;
-			default:
-				if (len + 1 < sizeof(line)) {
-					memmove(line + at + 1, line + at, len - at);
-					line[at] = bytes[next_rand() % (sizeof(bytes) - 1)];
-					len++;
-				}
-			}
-		}
+		edit_randomly(line, &len, sizeof(line), bytes, sizeof(bytes) - 1, edits);
 		for (size_t i = 0; i < len; i++)
 			if (line[i] == '\n' || line[i] == '\0')
 				line[i] = ' ';
@@ -281,25 +287,7 @@ static void test_build_agrees(void)
 		json_object *fast, *slow;
 
 		memcpy(line, seed, len);
-		for (int k = 0; k < edits; k++) {
-			size_t at = next_rand() % len;
-
-			switch (next_rand() % 3) {
-			case 0:
-				line[at] = bytes[next_rand() % (sizeof(bytes) - 1)];
-				break;
-			case 1:
-				memmove(line + at, line + at + 1, len - at - 1);
-				len--;
-				break;
-			default:
-				if (len + 1 < sizeof(line)) {
-					memmove(line + at + 1, line + at, len - at);
-					line[at] = bytes[next_rand() % (sizeof(bytes) - 1)];
-					len++;
-				}
-			}
-		}
+		edit_randomly(line, &len, sizeof(line), bytes, sizeof(bytes) - 1, edits);
 		json_scan_init(&sc, line, len);
 		sc.max_depth = MLB_READER_MAX_DEPTH;
 		if (!json_scan_build(&sc, &scratch, &fast) || !json_scan_end(&sc)) {
