@@ -576,6 +576,20 @@ static void emit_step(struct step *st, json_object *ev)
 	out(st->run, NULL, st->def->id, ev);
 }
 
+/* What every turn of a run shares: its session (stored), run id, retry policy and prices, and quiet events to emit. */
+static void run_turn_opts(const struct run *run, struct mlb_turn_opts *o, mlb_emit_fn emit, void *emit_ctx)
+{
+	o->tool = mlb_progname;
+	o->session = run->session;
+	o->store = 1;
+	o->run = run->id;
+	o->policy = run->po->policy;
+	o->prices = run->po->prices;
+	o->emit = emit;
+	o->emit_ctx = emit_ctx;
+	o->quiet = 1;
+}
+
 static int start_step(struct run *run, struct step *st)
 {
 	struct mlb_tpl_step *d = st->def;
@@ -610,9 +624,7 @@ static int start_step(struct run *run, struct step *st)
 	}
 	free(prompt);
 	free(headers);
-	st->o.tool = mlb_progname;
-	st->o.session = run->session;
-	st->o.store = 1;
+	run_turn_opts(run, &st->o, step_emit, st);
 	st->o.system = st->system;
 	if (st->system && st->system[0] == '@') {
 		if (mlb_role_load(st->system + 1, &st->role) < 0) {
@@ -624,12 +636,6 @@ static int start_step(struct run *run, struct step *st)
 		st->o.role_options = st->role.options;
 	}
 	st->o.options = d->options;
-	st->o.run = run->id;
-	st->o.policy = run->po->policy;
-	st->o.prices = run->po->prices;
-	st->o.emit = step_emit;
-	st->o.emit_ctx = st;
-	st->o.quiet = 1;
 	st->turn = mlb_turn_prepare(run->cfg, &st->o, st->panes, st->n, &status);
 	if (!st->turn) {
 		st->why = mlb_xstrdup("its models or session could not be prepared (see above)");
@@ -786,15 +792,7 @@ static void start_judge(struct run *run, struct step *st, size_t i, size_t item)
 	/* provenance: the judged answer, as a send-to would name it */
 	j->pt.extra_headers = mlb_xasprintf("Source-Session: %s\nSource-Pane: %s\nSource-Model: %s\nSource-Hash: %s\n",
 					    run->session, p->pane, p->model, hash);
-	j->o.tool = mlb_progname;
-	j->o.session = run->session;
-	j->o.store = 1;
-	j->o.run = run->id;
-	j->o.policy = run->po->policy;
-	j->o.prices = run->po->prices;
-	j->o.emit = judge_emit;
-	j->o.emit_ctx = j;
-	j->o.quiet = 1;
+	run_turn_opts(run, &j->o, judge_emit, j);
 	j->turn = mlb_turn_prepare(run->cfg, &j->o, &j->pt, 1, &status);
 	j->next = st->in->judges;
 	st->in->judges = j;
