@@ -714,18 +714,34 @@ static void report_row(FILE *f, int color, int w, const char *label, struct grou
 		col(color && g->errors, C_ERR), g->errors, col(color && g->errors, C_OFF));
 }
 
-/* Why each stored question went unanswered, one line each, made safe: the reason is a server's text. */
+/* Why each stored question went unanswered, made safe (the reason is a server's text); on a
+ * terminal wrapped at words to its width, the rows after the first indented under the text. */
 static void report_failures(const struct mlb_meter *m, FILE *f, int color)
 {
 	struct mlb_buf line = MLB_BUF_INIT;
+	struct mlb_term_row *rows = NULL;
+	size_t cap = 0;
+	int cols = 0, height;
 
+	if (m->failures && isatty(fileno(f)))
+		mlb_term_size(fileno(f), &cols, &height);
 	for (const struct failure *x = m->failures; x; x = x->next) {
+		size_t n;
+
 		mlb_buf_reset(&line);
 		mlb_term_safe(&line, x->who, strlen(x->who), 0);
 		mlb_buf_adds(&line, " failed: ");
 		mlb_term_safe(&line, x->why, strlen(x->why), 0);
-		fprintf(f, "%s\xe2\x9c\x97 %s%s\n", col(color, C_ERR), mlb_buf_str(&line), col(color, C_OFF));
+		if (cols <= 12) {
+			fprintf(f, "%s\xe2\x9c\x97 %s%s\n", col(color, C_ERR), mlb_buf_str(&line), col(color, C_OFF));
+			continue;
+		}
+		n = mlb_term_wrap(line.s, line.len, cols - 3, &rows, &cap);
+		for (size_t r = 0; r < n; r++)
+			fprintf(f, "%s%s%.*s%s\n", col(color, C_ERR), r ? "  " : "\xe2\x9c\x97 ", (int)rows[r].len,
+				line.s + rows[r].start, col(color, C_OFF));
 	}
+	free(rows);
 	mlb_buf_free(&line);
 }
 

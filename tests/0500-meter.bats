@@ -422,6 +422,11 @@ msgfile() {
 	assert_equal "$(jq -c 'select(.scope=="session") | .errors' <<<"$output")" 1
 	run -0 mlb-meter -s failed1 --text </dev/null
 	assert_line --partial 'openai:beta+fault=500 failed: HTTP 500: The server had an error'
+	# on a terminal of 60 columns the reason wraps at words, under its text
+	script -qec "stty cols 60 rows 24; NO_COLOR=1 mlb-meter -s failed1" /dev/null | tr -d '\r' >"$BATS_TEST_TMPDIR/report"
+	run cat "$BATS_TEST_TMPDIR/report"
+	assert_line "$(printf '\xe2\x9c\x97') openai:beta+fault=500 failed: HTTP 500: The server had an"
+	assert_line "  error while processing your request. Sorry about that!"
 }
 
 @test "unit: lib/meter.c" {
